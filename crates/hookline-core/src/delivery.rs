@@ -1,0 +1,202 @@
+//! Deliveries and attempts: one event to one webhook, and each HTTP try of it.
+
+use std::time::Duration;
+
+use crate::Timestamp;
+use crate::ids::{AttemptId, DeliveryId, EventId, WebhookId};
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (or in flight).
+    Pending,
+    /// A receiver answered 2xx.
+    Delivered,
+    /// Retries are exhausted, or it was given up.
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses a stored or requested name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(Self::Pending),
+            "delivered" => Some(Self::Delivered),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// The receiver answered, but not 2xx (including 3xx: redirects are not followed).
+    Status,
+    /// No complete answer within the timeout.
+    Timeout,
+    /// The TCP connection could not be made, or broke.
+    Connect,
+    /// The TLS handshake failed.
+    Tls,
+    /// The host name did not resolve.
+    Dns,
+    /// The SSRF guard refused the destination address.
+    Blocked,
+}
+
+impl FailureKind {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Status => "status",
+            Self::Timeout => "timeout",
+            Self::Connect => "connect",
+            Self::Tls => "tls",
+            Self::Dns => "dns",
+            Self::Blocked => "blocked",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Status, Self::Timeout, Self::Connect, Self::Tls, Self::Dns, Self::Blocked]
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
+}
+
+/// What one attempt came to. A receiver's failure is data, never an `Err`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// A 2xx answer within the timeout.
+    Delivered {
+        /// The status code.
+        status: u16,
+    },
+    /// Anything else.
+    Failed {
+        /// What went wrong.
+        kind: FailureKind,
+        /// The status code, when the receiver answered.
+        status: Option<u16>,
+        /// A short description for the attempt log (never contains secrets).
+        message: String,
+        /// The receiver's `Retry-After`, when it sent one with a 429 or 503.
+        retry_after: Option<Duration>,
+    },
+}
+
+impl AttemptOutcome {
+    /// Whether the attempt succeeded.
+    pub fn is_delivered(&self) -> bool {
+        matches!(self, Self::Delivered { .. })
+    }
+
+    /// The HTTP status, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Delivered { status } => Some(*status),
+            Self::Failed { status, .. } => *status,
+        }
+    }
+}
+
+/// A finished attempt, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// Its id.
+    pub id: AttemptId,
+    /// The delivery it belongs to.
+    pub delivery_id: DeliveryId,
+    /// 1 for the first attempt.
+    pub attempt_number: u32,
+    /// When the request started.
+    pub started_at: Timestamp,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// The HTTP status, when the receiver answered.
+    pub status: Option<u16>,
+    /// Why it failed, when it did.
+    pub error_kind: Option<FailureKind>,
+    /// A short description of the failure.
+    pub error_message: Option<String>,
+    /// The start of the response body, capped (UTF-8, lossy).
+    pub response_excerpt: String,
+}
+
+/// A stored delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Its id.
+    pub id: DeliveryId,
+    /// The event.
+    pub event_id: EventId,
+    /// The event's type.
+    pub event_type: String,
+    /// The webhook.
+    pub webhook_id: WebhookId,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// How many attempts were made.
+    pub attempt_count: u32,
+    /// When the next attempt is due, while pending.
+    pub next_attempt_at: Option<Timestamp>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+/// Everything the dispatcher needs to attempt one delivery, loaded with the claim so no further reads happen
+/// on the hot path. The body is shared by every delivery of the same event.
+#[derive(Debug, Clone)]
+pub struct DeliveryJob {
+    /// The delivery.
+    pub delivery_id: DeliveryId,
+    /// Its platform.
+    pub platform_id: crate::ids::PlatformId,
+    /// The webhook it goes to.
+    pub webhook_id: WebhookId,
+    /// The webhook's URL.
+    pub url: crate::webhook::WebhookUrl,
+    /// The webhook's signing secrets at claim time.
+    pub secrets: crate::webhook::SigningSecrets,
+    /// The event id (also `webhook-id`).
+    pub event_id: EventId,
+    /// The event type.
+    pub event_type: String,
+    /// The delivery body, rendered once per event.
+    pub body: std::sync::Arc<[u8]>,
+    /// The number this attempt will have (1 for the first).
+    pub attempt_number: u32,
+}
+
+/// What happens to a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    /// It was delivered.
+    Delivered,
+    /// Try again at this time.
+    RetryAt(Timestamp),
+    /// Retries are exhausted.
+    Failed,
+}
+
+/// A finished attempt and its consequence, as handed to the store.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    /// The attempt.
+    pub attempt: Attempt,
+    /// The delivery's next state.
+    pub next: NextStep,
+}

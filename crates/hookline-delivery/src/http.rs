@@ -1,0 +1,226 @@
+//! The one outbound HTTP client: timeouts, no redirects, no proxy, capped response reads, and an SSRF guard
+//! that checks the address actually connected to.
+//!
+//! The guard has two halves. Host names go through [`GuardedResolver`], which drops non-public addresses from
+//! the answer, so DNS rebinding cannot slip a private address in after the URL was saved. IP literals never
+//! reach a resolver, so [`HttpSender::send`] checks them itself before connecting.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hookline_core::Timestamp;
+use hookline_core::delivery::{AttemptOutcome, DeliveryJob, FailureKind};
+use hookline_core::signing;
+use hookline_core::webhook::is_public_ip;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
+
+/// The `User-Agent` of every delivery.
+pub const USER_AGENT_VALUE: &str = concat!("hookline/", env!("CARGO_PKG_VERSION"));
+
+/// The client could not be built (bad TLS setup); a startup failure.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to build the HTTP client")]
+pub struct SendError(#[source] reqwest::Error);
+
+/// The outcome of one attempt with the start of the response body.
+#[derive(Debug, Clone)]
+pub struct SendResult {
+    /// Delivered or failed, and why.
+    pub outcome: AttemptOutcome,
+    /// Up to `max_response_bytes` of the body, UTF-8 (lossy).
+    pub excerpt: String,
+}
+
+/// Sends delivery requests.
+#[derive(Clone)]
+pub struct HttpSender {
+    client: reqwest::Client,
+    max_response_bytes: usize,
+    allow_private: bool,
+}
+
+impl HttpSender {
+    /// Builds the client. `allow_private` lets deliveries reach loopback and private addresses (dev, tests).
+    pub fn new(timeout: Duration, max_response_bytes: usize, allow_private: bool) -> Result<Self, SendError> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(256)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .dns_resolver(GuardedResolver { allow_private })
+            .build()
+            .map_err(SendError)?;
+        Ok(Self { client, max_response_bytes, allow_private })
+    }
+
+    /// POSTs `job` and classifies the result. Never fails: a receiver's failure is an outcome.
+    pub async fn send(&self, job: &DeliveryJob, now: Timestamp) -> SendResult {
+        if let Some(blocked) = self.blocked_literal(job.url.as_url()) {
+            return failed(FailureKind::Blocked, None, format!("destination {blocked} is not a public address"));
+        }
+        let signature = signing::sign(&job.secrets, job.event_id.as_str(), now, &job.body);
+        let mut headers = HeaderMap::with_capacity(12);
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        let mut put = |name: &'static str, value: &str| {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                headers.insert(name, value);
+            }
+        };
+        put("x-tradly-signature", &signature.tradly_signature);
+        put("webhook-id", job.event_id.as_str());
+        put("webhook-timestamp", &signature.webhook_timestamp);
+        put("webhook-signature", &signature.webhook_signature);
+        put("x-tradly-event", &job.event_type);
+        put("x-tradly-delivery", job.delivery_id.as_str());
+        put("x-tradly-attempt", &job.attempt_number.to_string());
+        let body = reqwest::Body::from(bytes::Bytes::from_owner(ArcBytes(Arc::clone(&job.body))));
+        let response = match self.client.post(job.url.as_url().clone()).headers(headers).body(body).send().await {
+            Ok(response) => response,
+            Err(error) => return classify(&error),
+        };
+        let status = response.status().as_u16();
+        let retry_after = matches!(status, 429 | 503)
+            .then(|| response.headers().get(RETRY_AFTER))
+            .flatten()
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| text.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let (excerpt, read_error) = read_excerpt(response, self.max_response_bytes).await;
+        let outcome = if (200..300).contains(&status) {
+            AttemptOutcome::Delivered { status }
+        } else {
+            let message = if (300..400).contains(&status) {
+                format!("HTTP {status} (redirects are not followed)")
+            } else {
+                format!("HTTP {status}")
+            };
+            AttemptOutcome::Failed { kind: FailureKind::Status, status: Some(status), message, retry_after }
+        };
+        match (outcome, read_error) {
+            // A 2xx whose body timed out mid-read did not answer "within the timeout".
+            (AttemptOutcome::Delivered { status }, Some(error)) if error.is_timeout() => SendResult {
+                outcome: AttemptOutcome::Failed {
+                    kind: FailureKind::Timeout,
+                    status: Some(status),
+                    message: "timed out reading the response".into(),
+                    retry_after: None,
+                },
+                excerpt,
+            },
+            (outcome, _) => SendResult { outcome, excerpt },
+        }
+    }
+
+    fn blocked_literal(&self, url: &url::Url) -> Option<IpAddr> {
+        if self.allow_private {
+            return None;
+        }
+        let ip = match url.host()? {
+            url::Host::Ipv4(ip) => IpAddr::V4(ip),
+            url::Host::Ipv6(ip) => IpAddr::V6(ip),
+            url::Host::Domain(_) => return None,
+        };
+        (!is_public_ip(ip)).then_some(ip)
+    }
+}
+
+/// Lets a shared event body be sent without copying it per delivery.
+struct ArcBytes(Arc<[u8]>);
+
+impl AsRef<[u8]> for ArcBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+async fn read_excerpt(mut response: reqwest::Response, max: usize) -> (String, Option<reqwest::Error>) {
+    let mut kept = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = max.saturating_sub(kept.len());
+                kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if kept.len() >= max {
+                    // Stop reading: the rest of a large body is not worth the bandwidth. The connection is then
+                    // not reused, which is the right price for a receiver that answers megabytes.
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(error) => return (String::from_utf8_lossy(&kept).into_owned(), Some(error)),
+        }
+    }
+    (String::from_utf8_lossy(&kept).into_owned(), None)
+}
+
+fn failed(kind: FailureKind, status: Option<u16>, message: String) -> SendResult {
+    SendResult { outcome: AttemptOutcome::Failed { kind, status, message, retry_after: None }, excerpt: String::new() }
+}
+
+fn classify(error: &reqwest::Error) -> SendResult {
+    let mut chain = String::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    let mut kind = None;
+    while let Some(current) = source {
+        if current.downcast_ref::<BlockedAddress>().is_some() {
+            kind = Some(FailureKind::Blocked);
+        } else if current.downcast_ref::<DnsFailure>().is_some() && kind.is_none() {
+            kind = Some(FailureKind::Dns);
+        }
+        if !chain.is_empty() {
+            chain.push_str(": ");
+        }
+        chain.push_str(&current.to_string());
+        source = current.source();
+    }
+    let lower = chain.to_ascii_lowercase();
+    let kind = kind.unwrap_or(if error.is_timeout() {
+        FailureKind::Timeout
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        FailureKind::Tls
+    } else {
+        FailureKind::Connect
+    });
+    // reqwest's messages name the URL; keep only the causes, which never contain secrets (they are in headers).
+    let message = chain.split(": ").skip(1).collect::<Vec<_>>().join(": ");
+    let message = if message.is_empty() { kind.as_str().to_owned() } else { message };
+    failed(kind, None, message.chars().take(500).collect())
+}
+
+/// The resolver refused every address of a name because none is public.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} resolves only to non-public addresses")]
+struct BlockedAddress(String);
+
+/// The name did not resolve.
+#[derive(Debug, thiserror::Error)]
+#[error("could not resolve {0}")]
+struct DnsFailure(String, #[source] std::io::Error);
+
+/// Resolves with the system resolver and drops non-public addresses unless private destinations are allowed.
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_private = self.allow_private;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map_err(|error| DnsFailure(host.clone(), error))?
+                .filter(|addr| allow_private || is_public_ip(addr.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(Box::new(BlockedAddress(host)) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}

@@ -1,0 +1,172 @@
+//! Per-webhook lanes: each webhook has its own queue and its own in-flight limit, so a slow or dead webhook
+//! fills only its own lane and never delays another's deliveries. A global cap bounds all in-flight attempts;
+//! lanes with work take turns (round robin) for the global slots.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use hookline_core::delivery::DeliveryJob;
+use hookline_core::ids::WebhookId;
+
+pub(crate) struct Lanes {
+    state: Mutex<State>,
+    max_in_flight: usize,
+    per_lane: usize,
+    max_queued: usize,
+}
+
+#[derive(Default)]
+struct State {
+    lanes: HashMap<WebhookId, Lane>,
+    /// Lanes that have queued jobs and a free slot, in turn order.
+    ready: VecDeque<WebhookId>,
+    in_flight: usize,
+    queued: usize,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Lane {
+    queue: VecDeque<DeliveryJob>,
+    in_flight: usize,
+    in_ready: bool,
+}
+
+impl Lanes {
+    pub(crate) fn new(max_in_flight: usize, per_lane: usize, max_queued: usize) -> Self {
+        Self { state: Mutex::new(State::default()), max_in_flight: max_in_flight.max(1), per_lane: per_lane.max(1), max_queued }
+    }
+
+    /// Queues `jobs`; returns the jobs to start now and those that did not fit in memory.
+    pub(crate) fn submit(&self, jobs: Vec<DeliveryJob>) -> (Vec<DeliveryJob>, Vec<DeliveryJob>) {
+        let Ok(mut state) = self.state.lock() else { return (Vec::new(), jobs) };
+        let mut overflow = Vec::new();
+        for job in jobs {
+            if state.closed || state.queued >= self.max_queued {
+                overflow.push(job);
+                continue;
+            }
+            state.queued += 1;
+            let webhook_id = job.webhook_id.clone();
+            let lane = state.lanes.entry(webhook_id.clone()).or_default();
+            lane.queue.push_back(job);
+            if !lane.in_ready && lane.in_flight < self.per_lane {
+                lane.in_ready = true;
+                state.ready.push_back(webhook_id);
+            }
+        }
+        (self.take_startable(&mut state), overflow)
+    }
+
+    /// Marks one attempt of `webhook_id` finished; returns jobs that may start now.
+    pub(crate) fn finish(&self, webhook_id: &WebhookId) -> Vec<DeliveryJob> {
+        let Ok(mut state) = self.state.lock() else { return Vec::new() };
+        state.in_flight = state.in_flight.saturating_sub(1);
+        let per_lane = self.per_lane;
+        let mut make_ready = false;
+        let mut remove = false;
+        if let Some(lane) = state.lanes.get_mut(webhook_id) {
+            lane.in_flight = lane.in_flight.saturating_sub(1);
+            if !lane.queue.is_empty() && !lane.in_ready && lane.in_flight < per_lane {
+                lane.in_ready = true;
+                make_ready = true;
+            }
+            remove = lane.queue.is_empty() && lane.in_flight == 0;
+        }
+        if make_ready {
+            state.ready.push_back(webhook_id.clone());
+        }
+        if remove {
+            state.lanes.remove(webhook_id);
+        }
+        if state.closed { Vec::new() } else { self.take_startable(&mut state) }
+    }
+
+    /// How many more jobs fit in memory.
+    pub(crate) fn capacity(&self) -> usize {
+        self.state.lock().map(|s| if s.closed { 0 } else { self.max_queued.saturating_sub(s.queued) }).unwrap_or(0)
+    }
+
+    /// Stops starting attempts and returns every queued job (for release).
+    pub(crate) fn close(&self) -> Vec<DeliveryJob> {
+        let Ok(mut state) = self.state.lock() else { return Vec::new() };
+        state.closed = true;
+        state.ready.clear();
+        state.queued = 0;
+        state.lanes.values_mut().flat_map(|lane| lane.queue.drain(..)).collect()
+    }
+
+    fn take_startable(&self, state: &mut State) -> Vec<DeliveryJob> {
+        let mut start = Vec::new();
+        while state.in_flight < self.max_in_flight {
+            let Some(webhook_id) = state.ready.pop_front() else { break };
+            let Some(lane) = state.lanes.get_mut(&webhook_id) else { continue };
+            let Some(job) = lane.queue.pop_front() else {
+                lane.in_ready = false;
+                continue;
+            };
+            lane.in_flight += 1;
+            let again = !lane.queue.is_empty() && lane.in_flight < self.per_lane;
+            lane.in_ready = again;
+            if again {
+                state.ready.push_back(webhook_id);
+            }
+            state.in_flight += 1;
+            state.queued -= 1;
+            start.push(job);
+        }
+        start
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use hookline_core::ids::{DeliveryId, EventId, PlatformId};
+    use hookline_core::secret::Secret;
+    use hookline_core::webhook::{SigningSecrets, UrlPolicy, WebhookUrl};
+
+    use super::*;
+
+    fn job(webhook: &WebhookId) -> DeliveryJob {
+        DeliveryJob {
+            delivery_id: DeliveryId::generate(),
+            platform_id: PlatformId::generate(),
+            webhook_id: webhook.clone(),
+            url: WebhookUrl::parse("https://example.com/", UrlPolicy::default()).unwrap(),
+            secrets: SigningSecrets { current: Secret::generate(), previous: None },
+            event_id: EventId::generate(),
+            event_type: "user.created".into(),
+            body: Arc::from(&b"{}"[..]),
+            attempt_number: 1,
+        }
+    }
+
+    #[test]
+    fn a_full_lane_does_not_block_another() {
+        let lanes = Lanes::new(100, 2, 1000);
+        let (slow, fast) = (WebhookId::generate(), WebhookId::generate());
+        let (started, overflow) = lanes.submit((0..10).map(|_| job(&slow)).collect());
+        assert_eq!((started.len(), overflow.len()), (2, 0), "the slow lane is capped at 2 in flight");
+        let (started, _) = lanes.submit(vec![job(&fast)]);
+        assert_eq!(started.len(), 1, "the fast lane starts at once");
+        let next = lanes.finish(&slow);
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].webhook_id, slow);
+    }
+
+    #[test]
+    fn global_cap_is_shared_round_robin_and_memory_is_bounded() {
+        let lanes = Lanes::new(2, 10, 5);
+        let (a, b) = (WebhookId::generate(), WebhookId::generate());
+        let (started, overflow) = lanes.submit(vec![job(&a), job(&a), job(&a), job(&b), job(&b), job(&b)]);
+        assert_eq!(started.len(), 2);
+        assert_eq!(overflow.len(), 1, "only max_queued jobs are held in memory");
+        assert_eq!(lanes.capacity(), 2);
+        let next = lanes.finish(&a);
+        assert_eq!(next.len(), 1);
+        assert_eq!(lanes.close().len(), 2);
+        assert!(lanes.finish(&b).is_empty(), "nothing starts after close");
+    }
+}

@@ -1,0 +1,248 @@
+//! hookline's delivery engine: takes leased delivery jobs, sends them through one guarded HTTP client with
+//! per-webhook lanes, records every attempt, and reschedules failures.
+//!
+//! The data path: the API publishes an event (store commit), then hands the new jobs straight to
+//! [`Engine::submit`], so fresh deliveries go out without polling delay. The poller only claims work that is
+//! due again (retries) or was left leased by a process that died. Attempt results go to the recorder, which
+//! writes them in batches.
+//!
+//! Invariants: a receiver's failure is data ([`AttemptOutcome`]), never an `Err`; no job is held only in
+//! memory without a lease in the store, so a crash loses nothing that was committed; a backlog lives in the
+//! database, and memory holds at most `max_queued` jobs.
+
+mod http;
+mod lanes;
+mod recorder;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hookline_core::Timestamp;
+use hookline_core::delivery::{AttemptOutcome, DeliveryJob};
+use hookline_core::retry::RetryPolicy;
+use hookline_store::Store;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use crate::http::{HttpSender, SendError};
+
+/// The delivery engine's settings.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// How long a receiver has to answer before the attempt counts as a timeout.
+    pub timeout: Duration,
+    /// The retry schedule and `Retry-After` cap.
+    pub retry: RetryPolicy,
+    /// How many attempts may be in flight at once, over all webhooks.
+    pub max_in_flight: usize,
+    /// How many attempts may be in flight at once to one webhook.
+    pub per_webhook_concurrency: usize,
+    /// How many jobs may wait in memory; more stay in the database until there is room.
+    pub max_queued: usize,
+    /// How long a claimed delivery stays leased to this process. Must exceed `timeout` with room to spare.
+    pub lease: Duration,
+    /// How often the poller looks for due retries and abandoned work.
+    pub poll_interval: Duration,
+    /// How much of a response body is kept in the attempt log.
+    pub max_response_bytes: usize,
+    /// Allow loopback and private destinations (development and tests only).
+    pub allow_private_destinations: bool,
+    /// How long shutdown waits for in-flight attempts.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(15),
+            retry: RetryPolicy::default(),
+            max_in_flight: 1024,
+            per_webhook_concurrency: 64,
+            max_queued: 20_000,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_millis(500),
+            max_response_bytes: 4096,
+            allow_private_destinations: false,
+            shutdown_grace: Duration::from_secs(20),
+        }
+    }
+}
+
+/// A handle to the running engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: DeliveryConfig,
+    store: Arc<dyn Store>,
+    sender: HttpSender,
+    lanes: lanes::Lanes,
+    recorder: recorder::RecorderHandle,
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+impl Engine {
+    /// Builds the engine and starts its recorder. Call [`Engine::run`] to start the poller.
+    pub fn new(config: DeliveryConfig, store: Arc<dyn Store>, shutdown: CancellationToken) -> Result<Self, SendError> {
+        let sender = HttpSender::new(config.timeout, config.max_response_bytes, config.allow_private_destinations)?;
+        let recorder = recorder::spawn(Arc::clone(&store));
+        let lanes = lanes::Lanes::new(config.max_in_flight, config.per_webhook_concurrency, config.max_queued);
+        let inner = Inner { config, store, sender, lanes, recorder, tasks: TaskTracker::new(), shutdown };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &DeliveryConfig {
+        &self.inner.config
+    }
+
+    /// Hands freshly committed, leased jobs to the lanes. Jobs beyond the memory bound, or offered during
+    /// shutdown, have their leases released so the poller (of this or the next process) takes them later.
+    pub fn submit(&self, jobs: Vec<DeliveryJob>) {
+        if jobs.is_empty() {
+            return;
+        }
+        let (start, overflow) = if self.inner.shutdown.is_cancelled() {
+            (Vec::new(), jobs)
+        } else {
+            self.inner.lanes.submit(jobs)
+        };
+        self.start(start);
+        self.release(overflow);
+    }
+
+    /// How many more jobs the lanes accept now.
+    pub fn capacity(&self) -> usize {
+        self.inner.lanes.capacity()
+    }
+
+    /// Claims due work once (what the poller does each interval) and returns how many jobs it claimed.
+    pub async fn poll_once(&self, now: Timestamp) -> Result<usize, hookline_store::StoreError> {
+        let room = self.capacity();
+        if room == 0 {
+            return Ok(0);
+        }
+        let lease_until = now.plus(self.inner.config.lease);
+        let jobs = self.inner.store.claim_due(now, lease_until, room.min(1000)).await?;
+        let claimed = jobs.len();
+        self.submit(jobs);
+        Ok(claimed)
+    }
+
+    /// Runs the poller until shutdown, then drains: no new attempts start, queued jobs are released,
+    /// in-flight attempts get `shutdown_grace` to finish, and every result is written before returning.
+    pub async fn run(self) {
+        let shutdown = self.inner.shutdown.clone();
+        let mut interval = tokio::time::interval(self.inner.config.poll_interval);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = interval.tick() => {
+                    match self.poll_once(Timestamp::now()).await {
+                        // A full page means more is due: go again at once instead of waiting a tick.
+                        Ok(claimed) if claimed >= 1000 => interval.reset_immediately(),
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::error!(error = ?error, "claiming due deliveries failed; retrying in 1s");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    }
+                }
+            }
+        }
+        self.drain().await;
+    }
+
+    async fn drain(&self) {
+        let queued = self.inner.lanes.close();
+        let released = queued.len();
+        self.release(queued);
+        self.inner.tasks.close();
+        let finished = tokio::time::timeout(self.inner.config.shutdown_grace, self.inner.tasks.wait()).await.is_ok();
+        if !finished {
+            tracing::warn!("in-flight deliveries did not finish within the shutdown grace; they stay leased and are retried after restart");
+        }
+        self.inner.recorder.flush().await;
+        tracing::info!(released, finished, "delivery engine stopped");
+    }
+
+    fn release(&self, jobs: Vec<DeliveryJob>) {
+        if jobs.is_empty() {
+            return;
+        }
+        let store = Arc::clone(&self.inner.store);
+        let ids = jobs.into_iter().map(|job| job.delivery_id).collect();
+        self.inner.tasks.spawn(async move {
+            if let Err(error) = store.release(ids).await {
+                // The leases then simply expire; the work is late, not lost.
+                tracing::warn!(error = ?error, "releasing leases failed");
+            }
+        });
+    }
+
+    fn start(&self, jobs: Vec<DeliveryJob>) {
+        for job in jobs {
+            let engine = self.clone();
+            self.inner.tasks.spawn(async move {
+                let webhook_id = job.webhook_id.clone();
+                let record = engine.attempt(job).await;
+                engine.inner.recorder.record(record);
+                let next = engine.inner.lanes.finish(&webhook_id);
+                engine.start(next);
+            });
+        }
+    }
+
+    async fn attempt(&self, job: DeliveryJob) -> hookline_core::delivery::AttemptRecord {
+        let span = tracing::info_span!(
+            "attempt",
+            event_id = %job.event_id,
+            webhook_id = %job.webhook_id,
+            delivery_id = %job.delivery_id,
+            attempt = job.attempt_number,
+        );
+        let started_at = Timestamp::now();
+        let clock = std::time::Instant::now();
+        let response = tracing::Instrument::instrument(self.inner.sender.send(&job, started_at), span.clone()).await;
+        let duration_ms = clock.elapsed().as_millis() as u64;
+        let now = Timestamp::now();
+        let next = match &response.outcome {
+            AttemptOutcome::Delivered { .. } => hookline_core::delivery::NextStep::Delivered,
+            failed => {
+                let jitter = fastrand::f64() * 2.0 - 1.0;
+                match hookline_core::retry::next_attempt_at(&self.inner.config.retry, job.attempt_number, failed, now, jitter) {
+                    Some(at) => hookline_core::delivery::NextStep::RetryAt(at),
+                    None => hookline_core::delivery::NextStep::Failed,
+                }
+            }
+        };
+        span.in_scope(|| match &response.outcome {
+            AttemptOutcome::Delivered { status } => tracing::debug!(status, duration_ms, "delivered"),
+            AttemptOutcome::Failed { kind, status, message, .. } => {
+                tracing::info!(kind = kind.as_str(), status, message = %message, duration_ms, next = ?next, "attempt failed")
+            }
+        });
+        let (status, error_kind, error_message) = match response.outcome {
+            AttemptOutcome::Delivered { status } => (Some(status), None, None),
+            AttemptOutcome::Failed { kind, status, message, .. } => (status, Some(kind), Some(message)),
+        };
+        hookline_core::delivery::AttemptRecord {
+            attempt: hookline_core::delivery::Attempt {
+                id: hookline_core::ids::AttemptId::generate(),
+                delivery_id: job.delivery_id,
+                attempt_number: job.attempt_number,
+                started_at,
+                duration_ms,
+                status,
+                error_kind,
+                error_message,
+                response_excerpt: response.excerpt,
+            },
+            next,
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The recorder: collects attempt results from all in-flight tasks and writes them in batches, so a thousand
+//! attempts finishing together cost one store call, not a thousand.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hookline_core::Timestamp;
+use hookline_core::delivery::AttemptRecord;
+use hookline_store::Store;
+use tokio::sync::{mpsc, oneshot};
+
+enum Message {
+    Record(AttemptRecord),
+    Flush(oneshot::Sender<()>),
+}
+
+pub(crate) struct RecorderHandle {
+    sender: mpsc::UnboundedSender<Message>,
+}
+
+impl RecorderHandle {
+    pub(crate) fn record(&self, record: AttemptRecord) {
+        if self.sender.send(Message::Record(record)).is_err() {
+            // Only after the recorder stopped; the lease expires and the delivery is retried (at least once).
+            tracing::warn!("attempt result dropped: recorder stopped");
+        }
+    }
+
+    /// Waits until everything recorded so far is written.
+    pub(crate) async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.sender.send(Message::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+pub(crate) fn spawn(store: Arc<dyn Store>) -> RecorderHandle {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    tokio::spawn(run(store, receiver));
+    RecorderHandle { sender }
+}
+
+const MAX_BATCH: usize = 2048;
+
+async fn run(store: Arc<dyn Store>, mut receiver: mpsc::UnboundedReceiver<Message>) {
+    let mut batch = Vec::new();
+    let mut waiters = Vec::new();
+    while let Some(first) = receiver.recv().await {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Record(record) => batch.push(record),
+                Message::Flush(done) => waiters.push(done),
+            }
+            if batch.len() < MAX_BATCH {
+                next = receiver.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            write(&store, std::mem::take(&mut batch)).await;
+        }
+        for done in waiters.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+async fn write(store: &Arc<dyn Store>, batch: Vec<AttemptRecord>) {
+    let mut delay = Duration::from_millis(100);
+    for _ in 0..8 {
+        match store.record_attempts(batch.clone(), Timestamp::now()).await {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::error!(error = ?error, records = batch.len(), "writing attempt results failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    // The deliveries stay leased; when the lease expires they are attempted again, so the outcome is a
+    // duplicate send, never a lost delivery.
+    tracing::error!(records = batch.len(), "gave up writing attempt results");
+}

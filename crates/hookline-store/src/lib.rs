@@ -1,0 +1,109 @@
+//! hookline's storage: the [`Store`] trait and its SQLite implementation.
+//!
+//! Invariants: this is the only crate that contains SQL. Nothing above it knows which backend is in use.
+//! Every method that changes data either commits all of its change or none of it, and a method returns
+//! `Ok` for a write only after that write is committed (durable per the configured `synchronous` level).
+
+mod error;
+pub mod sqlite;
+mod types;
+
+use async_trait::async_trait;
+use hookline_core::Timestamp;
+use hookline_core::delivery::{AttemptRecord, DeliveryJob, DeliveryStatus};
+use hookline_core::event::{Event, NewEvent};
+use hookline_core::ids::{DeliveryId, EventId, PlatformId, WebhookId};
+use hookline_core::platform::{EventType, Platform};
+use hookline_core::secret::{KeyHash, Secret};
+use hookline_core::webhook::Webhook;
+
+pub use crate::error::StoreError;
+pub use crate::types::*;
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The storage interface. One implementation per backend; the conformance tests in `tests/` run against each.
+///
+/// Every method that takes a `platform` scopes its reads and writes to that platform: a record of another
+/// platform is `NotFound`, never visible.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks that the database answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Creates a platform with its first API key (stored as a hash).
+    async fn create_platform(&self, platform: Platform, key_hash: KeyHash) -> StoreResult<()>;
+
+    /// The platform an API key belongs to.
+    async fn platform_by_key(&self, key_hash: KeyHash) -> StoreResult<Option<Platform>>;
+
+    /// The catalog: the built-in types followed by the platform's own, by name.
+    async fn list_event_types(&self, platform: &PlatformId) -> StoreResult<Vec<EventType>>;
+
+    /// Adds a custom type; `Conflict` when the name exists (built-in or custom).
+    async fn create_event_type(&self, platform: &PlatformId, event_type: EventType, now: Timestamp) -> StoreResult<()>;
+
+    /// Stores a new webhook; `UnknownEventType` when its filter names a type outside the catalog.
+    async fn create_webhook(&self, webhook: Webhook) -> StoreResult<()>;
+
+    /// A page of the platform's webhooks, oldest first.
+    async fn list_webhooks(&self, platform: &PlatformId, page: Page) -> StoreResult<Vec<Webhook>>;
+
+    /// One webhook.
+    async fn get_webhook(&self, platform: &PlatformId, id: &WebhookId) -> StoreResult<Webhook>;
+
+    /// Applies a partial update and returns the result.
+    async fn update_webhook(&self, platform: &PlatformId, id: &WebhookId, patch: WebhookPatch, now: Timestamp) -> StoreResult<Webhook>;
+
+    /// Deletes a webhook with its deliveries and their attempts.
+    async fn delete_webhook(&self, platform: &PlatformId, id: &WebhookId) -> StoreResult<()>;
+
+    /// Makes `new_secret` current; the old one keeps signing `webhook-signature` until `overlap_until`.
+    async fn rotate_secret(
+        &self,
+        platform: &PlatformId,
+        id: &WebhookId,
+        new_secret: Secret,
+        overlap_until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Webhook>;
+
+    /// Stores the event and one pending delivery per matching enabled webhook in one transaction. The new
+    /// deliveries are leased to the caller until `lease_until` and returned as jobs, so the caller dispatches
+    /// them at once; if it dies, the lease expires and any node's poller takes them. Publishing an id that
+    /// exists returns the stored event, `created: false`, and no jobs.
+    async fn publish_event(&self, platform: &PlatformId, event: NewEvent, now: Timestamp, lease_until: Timestamp) -> StoreResult<Published>;
+
+    /// A page of the platform's events, newest first.
+    async fn list_events(&self, platform: &PlatformId, page: Page) -> StoreResult<Vec<Event>>;
+
+    /// One event with its deliveries.
+    async fn get_event(&self, platform: &PlatformId, id: &EventId) -> StoreResult<(Event, Vec<DeliverySummary>)>;
+
+    /// A page of a webhook's deliveries, newest first, optionally of one status.
+    async fn list_deliveries(
+        &self,
+        platform: &PlatformId,
+        webhook: &WebhookId,
+        status: Option<DeliveryStatus>,
+        page: Page,
+    ) -> StoreResult<Vec<DeliverySummary>>;
+
+    /// One delivery with all its attempts, oldest first.
+    async fn get_delivery(&self, platform: &PlatformId, id: &DeliveryId) -> StoreResult<DeliveryDetail>;
+
+    /// Makes a delivery due now, leased to the caller, and returns its job. `Conflict` while it is in flight
+    /// or when its webhook is disabled.
+    async fn retry_delivery(&self, platform: &PlatformId, id: &DeliveryId, now: Timestamp, lease_until: Timestamp) -> StoreResult<DeliveryJob>;
+
+    /// Leases up to `limit` pending deliveries that are due and not leased, oldest due first.
+    async fn claim_due(&self, now: Timestamp, lease_until: Timestamp, limit: usize) -> StoreResult<Vec<DeliveryJob>>;
+
+    /// Records finished attempts and moves each delivery on (delivered, rescheduled or failed), releasing its
+    /// lease. Attempts for deliveries that no longer exist (webhook deleted) are dropped.
+    async fn record_attempts(&self, records: Vec<AttemptRecord>, now: Timestamp) -> StoreResult<()>;
+
+    /// Gives leases back without an attempt (shutdown, or a full queue), so the deliveries are due again.
+    async fn release(&self, deliveries: Vec<DeliveryId>) -> StoreResult<()>;
+}

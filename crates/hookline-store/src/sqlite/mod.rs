@@ -1,0 +1,264 @@
+//! The SQLite backend: one file in WAL mode, one writer thread that groups commits, a small reader pool.
+//!
+//! Why a writer thread: SQLite allows one writer at a time, so instead of many connections queueing on the
+//! database lock, every write is sent to one thread that owns the only write connection. It drains whatever
+//! has queued up, runs each operation inside its own savepoint (a failing operation is rolled back alone), and
+//! commits the lot in one transaction: one fsync for many API requests and attempt results (group commit).
+//! Callers are answered only after that commit.
+//!
+//! Invariant: one hookline process per database file. Leases on SQLite therefore only guard against the
+//! poller taking work the dispatcher already holds; at start, leases left by a dead process are cleared. A lock
+//! file beside the database enforces the single process.
+
+mod queries;
+mod rows;
+mod schema;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::{StoreError, StoreResult};
+
+/// How durable a commit is before the caller is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// fsync the WAL on every commit: nothing answered is lost even on power failure. The default.
+    #[default]
+    Full,
+    /// fsync only at checkpoints: safe against a process crash (`kill -9`), not against power loss.
+    Normal,
+}
+
+/// Options for opening a SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// The database file; its directory is created if missing.
+    pub path: PathBuf,
+    /// Durability of each commit.
+    pub synchronous: Synchronous,
+    /// Read connections.
+    pub readers: usize,
+}
+
+impl SqliteOptions {
+    /// Options for `path` with the defaults.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into(), synchronous: Synchronous::Full, readers: 4 }
+    }
+}
+
+/// The SQLite implementation of [`crate::Store`].
+pub struct SqliteStore {
+    writer: mpsc::Sender<Box<dyn WriteOp>>,
+    readers: Arc<ReaderPool>,
+    // Held for the life of the store: the single-process invariant.
+    _lock: File,
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the database, clears leases left by a previous process, and
+    /// starts the writer thread.
+    pub fn open(options: &SqliteOptions) -> StoreResult<Self> {
+        if let Some(dir) = options.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(Box::new(e)))?;
+        }
+        let lock = acquire_lock(&options.path)?;
+        let mut writer_conn = open_connection(&options.path, options.synchronous, false)?;
+        schema::migrate(&mut writer_conn)?;
+        // Single-process invariant: any lease in the file belongs to a process that is gone.
+        writer_conn.execute("UPDATE deliveries SET leased_until = NULL WHERE leased_until IS NOT NULL", [])?;
+        let mut readers = Vec::with_capacity(options.readers.max(1));
+        for _ in 0..options.readers.max(1) {
+            readers.push(open_connection(&options.path, options.synchronous, true)?);
+        }
+        let (sender, receiver) = mpsc::channel(8192);
+        std::thread::Builder::new()
+            .name("hookline-sqlite-writer".into())
+            .spawn(move || run_writer(writer_conn, receiver))
+            .map_err(|e| StoreError::Database(Box::new(e)))?;
+        Ok(Self { writer: sender, readers: Arc::new(ReaderPool::new(readers)), _lock: lock })
+    }
+
+    /// Runs `op` on the writer thread inside its own savepoint and returns its result once committed.
+    pub(crate) async fn write<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let op = Box::new(Op { op: Some(op), result: None, reply: Some(reply) });
+        self.writer.send(op).await.map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `op` on a read connection on the blocking pool.
+    pub(crate) async fn read<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.readers.run(op).await
+    }
+}
+
+fn acquire_lock(db_path: &Path) -> StoreResult<File> {
+    let mut lock_path = db_path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(PathBuf::from(lock_path))
+        .map_err(|e| StoreError::Database(Box::new(e)))?;
+    file.try_lock().map_err(|_| {
+        StoreError::Conflict(format!(
+            "{} is in use by another hookline process (SQLite serves one process; use PostgreSQL for several)",
+            db_path.display()
+        ))
+    })?;
+    Ok(file)
+}
+
+fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> StoreResult<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.set_prepared_statement_cache_capacity(128);
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    let sync = match synchronous {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    conn.pragma_update(None, "cache_size", -16_000)?;
+    Ok(conn)
+}
+
+/// One write operation queued for the writer thread.
+trait WriteOp: Send {
+    /// Runs the operation inside the open transaction.
+    fn apply(&mut self, conn: &Connection);
+    /// Answers the caller once the transaction's fate is known.
+    fn complete(self: Box<Self>, commit: Result<(), String>);
+}
+
+struct Op<T, F> {
+    op: Option<F>,
+    result: Option<StoreResult<T>>,
+    reply: Option<oneshot::Sender<StoreResult<T>>>,
+}
+
+impl<T, F> WriteOp for Op<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> StoreResult<T> + Send,
+{
+    fn apply(&mut self, conn: &Connection) {
+        let Some(op) = self.op.take() else { return };
+        let result = match conn.execute_batch("SAVEPOINT op") {
+            Ok(()) => {
+                let result = op(conn);
+                let end = if result.is_ok() { "RELEASE op" } else { "ROLLBACK TO op; RELEASE op" };
+                match conn.execute_batch(end) {
+                    Ok(()) => result,
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        };
+        self.result = Some(result);
+    }
+
+    fn complete(mut self: Box<Self>, commit: Result<(), String>) {
+        let result = match (commit, self.result.take()) {
+            (Ok(()), Some(result)) => result,
+            (Err(message), _) => Err(StoreError::Database(message.into())),
+            (Ok(()), None) => Err(StoreError::Closed),
+        };
+        if let Some(reply) = self.reply.take() {
+            // The caller may have gone away (request cancelled); the write stands either way.
+            let _ = reply.send(result);
+        }
+    }
+}
+
+/// How many queued operations one transaction takes at most. Large enough to amortise the fsync, small enough
+/// that the first caller in a batch is not kept waiting behind thousands of others.
+const MAX_BATCH: usize = 1024;
+
+fn run_writer(conn: Connection, mut receiver: mpsc::Receiver<Box<dyn WriteOp>>) {
+    let mut batch: Vec<Box<dyn WriteOp>> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = receiver.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        let commit = match conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => {
+                for op in batch.iter_mut() {
+                    op.apply(&conn);
+                }
+                conn.execute_batch("COMMIT").map_err(|e| {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    e.to_string()
+                })
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(message) = &commit {
+            tracing::error!(error = %message, operations = batch.len(), "sqlite commit failed");
+        }
+        for op in batch.drain(..) {
+            op.complete(commit.clone());
+        }
+    }
+    tracing::debug!("sqlite writer stopped");
+}
+
+struct ReaderPool {
+    connections: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+}
+
+impl ReaderPool {
+    fn new(connections: Vec<Connection>) -> Self {
+        let permits = Semaphore::new(connections.len());
+        Self { connections: Mutex::new(connections), permits }
+    }
+
+    async fn run<T, F>(self: &Arc<Self>, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let permit = self.permits.acquire().await.map_err(|_| StoreError::Closed)?;
+        let conn = self.connections.lock().map_err(|_| StoreError::Closed)?.pop().ok_or(StoreError::Closed)?;
+        let pool = Arc::clone(self);
+        let result = tokio::task::spawn_blocking(move || {
+            let result = op(&conn);
+            if let Ok(mut connections) = pool.connections.lock() {
+                connections.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Database(Box::new(e)))?;
+        drop(permit);
+        result
+    }
+}

@@ -1,0 +1,97 @@
+//! Migrations, applied at open: each script runs once, tracked by `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use crate::StoreResult;
+
+/// The scripts, in order. Never edit one that has shipped; add a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE platforms (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    url         TEXT NOT NULL,
+    email       TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE api_keys (
+    key_hash    TEXT PRIMARY KEY,
+    platform_id TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE event_types (
+    platform_id TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    description TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (platform_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE webhooks (
+    id                    TEXT PRIMARY KEY,
+    platform_id           TEXT NOT NULL,
+    url                   TEXT NOT NULL,
+    events                TEXT NOT NULL,
+    description           TEXT NOT NULL,
+    secret                TEXT NOT NULL,
+    previous_secret       TEXT,
+    previous_secret_until INTEGER,
+    enabled               INTEGER NOT NULL,
+    disabled_reason       TEXT,
+    created_at            INTEGER NOT NULL,
+    updated_at            INTEGER NOT NULL
+);
+CREATE INDEX webhooks_platform ON webhooks (platform_id, id);
+
+CREATE TABLE events (
+    pk          INTEGER PRIMARY KEY,
+    platform_id TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    data        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    UNIQUE (platform_id, id)
+);
+
+CREATE TABLE deliveries (
+    id              TEXT PRIMARY KEY,
+    platform_id     TEXT NOT NULL,
+    event_pk        INTEGER NOT NULL,
+    webhook_id      TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    attempt_count   INTEGER NOT NULL,
+    next_attempt_at INTEGER,
+    leased_until    INTEGER,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_webhook ON deliveries (webhook_id, id);
+CREATE INDEX deliveries_event ON deliveries (event_pk);
+
+CREATE TABLE attempts (
+    id               TEXT PRIMARY KEY,
+    delivery_id      TEXT NOT NULL,
+    attempt_number   INTEGER NOT NULL,
+    started_at       INTEGER NOT NULL,
+    duration_ms      INTEGER NOT NULL,
+    status           INTEGER,
+    error_kind       TEXT,
+    error_message    TEXT,
+    response_excerpt TEXT NOT NULL
+);
+CREATE INDEX attempts_delivery ON attempts (delivery_id, attempt_number);
+"#];
+
+/// Applies every migration the database has not seen, each in its own transaction.
+pub(super) fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let applied: usize = conn.query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))? as usize;
+    for (index, script) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(script)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
