@@ -15,7 +15,12 @@ pub struct SignatureHeaders {
 }
 
 /// Signs `body` for event `event_id` at `now` with every secret active at `now`.
-pub fn sign(secrets: &SigningSecrets, event_id: &str, now: Timestamp, body: &[u8]) -> SignatureHeaders {
+pub fn sign(
+    secrets: &SigningSecrets,
+    event_id: &str,
+    now: Timestamp,
+    body: &[u8],
+) -> SignatureHeaders {
     let timestamp = now.unix_seconds();
     let webhook_signature = secrets
         .active(now)
@@ -23,7 +28,9 @@ pub fn sign(secrets: &SigningSecrets, event_id: &str, now: Timestamp, body: &[u8
             // A secret that is not valid base64 cannot sign the standard scheme; hookline never generates one,
             // so skipping it only matters for hand-edited data.
             let key = hookline_verify::standard_key(secret.expose()).ok()?;
-            Some(hookline_verify::standard_signature(&key, event_id, timestamp, body))
+            Some(hookline_verify::standard_signature(
+                &key, event_id, timestamp, body,
+            ))
         })
         .collect::<Vec<_>>()
         .join(" ");
@@ -44,15 +51,35 @@ mod tests {
         let old = Secret::generate();
         let new = Secret::generate();
         let now = Timestamp::from_unix_millis(1_764_374_400_000);
-        let secrets = SigningSecrets { current: new.clone(), previous: Some((old.clone(), now.plus(std::time::Duration::from_secs(60)))) };
+        let secrets = SigningSecrets {
+            current: new.clone(),
+            previous: Some((old.clone(), now.plus(std::time::Duration::from_secs(60)))),
+        };
         let headers = sign(&secrets, "evt_1", now, b"{}");
         assert_eq!(headers.webhook_signature.split(' ').count(), 2);
         for secret in [&old, &new] {
-            hookline_verify::verify_standard(secret.expose(), "evt_1", &headers.webhook_timestamp, b"{}", &headers.webhook_signature, now.unix_seconds(), 300).unwrap();
+            hookline_verify::verify_standard(
+                secret.expose(),
+                "evt_1",
+                &headers.webhook_timestamp,
+                b"{}",
+                &headers.webhook_signature,
+                now.unix_seconds(),
+                300,
+            )
+            .unwrap();
         }
         hookline_verify::verify_tradly(new.expose(), "evt_1", &headers.tradly_signature).unwrap();
-        assert!(hookline_verify::verify_tradly(old.expose(), "evt_1", &headers.tradly_signature).is_err());
-        let later = sign(&secrets, "evt_1", now.plus(std::time::Duration::from_secs(61)), b"{}");
+        assert!(
+            hookline_verify::verify_tradly(old.expose(), "evt_1", &headers.tradly_signature)
+                .is_err()
+        );
+        let later = sign(
+            &secrets,
+            "evt_1",
+            now.plus(std::time::Duration::from_secs(61)),
+            b"{}",
+        );
         assert_eq!(later.webhook_signature.split(' ').count(), 1);
     }
 }

@@ -34,12 +34,19 @@ struct Lane {
 
 impl Lanes {
     pub(crate) fn new(max_in_flight: usize, per_lane: usize, max_queued: usize) -> Self {
-        Self { state: Mutex::new(State::default()), max_in_flight: max_in_flight.max(1), per_lane: per_lane.max(1), max_queued }
+        Self {
+            state: Mutex::new(State::default()),
+            max_in_flight: max_in_flight.max(1),
+            per_lane: per_lane.max(1),
+            max_queued,
+        }
     }
 
     /// Queues `jobs`; returns the jobs to start now and those that did not fit in memory.
     pub(crate) fn submit(&self, jobs: Vec<DeliveryJob>) -> (Vec<DeliveryJob>, Vec<DeliveryJob>) {
-        let Ok(mut state) = self.state.lock() else { return (Vec::new(), jobs) };
+        let Ok(mut state) = self.state.lock() else {
+            return (Vec::new(), jobs);
+        };
         let mut overflow = Vec::new();
         for job in jobs {
             if state.closed || state.queued >= self.max_queued {
@@ -60,7 +67,9 @@ impl Lanes {
 
     /// Marks one attempt of `webhook_id` finished; returns jobs that may start now.
     pub(crate) fn finish(&self, webhook_id: &WebhookId) -> Vec<DeliveryJob> {
-        let Ok(mut state) = self.state.lock() else { return Vec::new() };
+        let Ok(mut state) = self.state.lock() else {
+            return Vec::new();
+        };
         state.in_flight = state.in_flight.saturating_sub(1);
         let per_lane = self.per_lane;
         let mut make_ready = false;
@@ -79,28 +88,51 @@ impl Lanes {
         if remove {
             state.lanes.remove(webhook_id);
         }
-        if state.closed { Vec::new() } else { self.take_startable(&mut state) }
+        if state.closed {
+            Vec::new()
+        } else {
+            self.take_startable(&mut state)
+        }
     }
 
     /// How many more jobs fit in memory.
     pub(crate) fn capacity(&self) -> usize {
-        self.state.lock().map(|s| if s.closed { 0 } else { self.max_queued.saturating_sub(s.queued) }).unwrap_or(0)
+        self.state
+            .lock()
+            .map(|s| {
+                if s.closed {
+                    0
+                } else {
+                    self.max_queued.saturating_sub(s.queued)
+                }
+            })
+            .unwrap_or(0)
     }
 
     /// Stops starting attempts and returns every queued job (for release).
     pub(crate) fn close(&self) -> Vec<DeliveryJob> {
-        let Ok(mut state) = self.state.lock() else { return Vec::new() };
+        let Ok(mut state) = self.state.lock() else {
+            return Vec::new();
+        };
         state.closed = true;
         state.ready.clear();
         state.queued = 0;
-        state.lanes.values_mut().flat_map(|lane| lane.queue.drain(..)).collect()
+        state
+            .lanes
+            .values_mut()
+            .flat_map(|lane| lane.queue.drain(..))
+            .collect()
     }
 
     fn take_startable(&self, state: &mut State) -> Vec<DeliveryJob> {
         let mut start = Vec::new();
         while state.in_flight < self.max_in_flight {
-            let Some(webhook_id) = state.ready.pop_front() else { break };
-            let Some(lane) = state.lanes.get_mut(&webhook_id) else { continue };
+            let Some(webhook_id) = state.ready.pop_front() else {
+                break;
+            };
+            let Some(lane) = state.lanes.get_mut(&webhook_id) else {
+                continue;
+            };
             let Some(job) = lane.queue.pop_front() else {
                 lane.in_ready = false;
                 continue;
@@ -135,7 +167,10 @@ mod tests {
             platform_id: PlatformId::generate(),
             webhook_id: webhook.clone(),
             url: WebhookUrl::parse("https://example.com/", UrlPolicy::default()).unwrap(),
-            secrets: SigningSecrets { current: Secret::generate(), previous: None },
+            secrets: SigningSecrets {
+                current: Secret::generate(),
+                previous: None,
+            },
             event_id: EventId::generate(),
             event_type: "user.created".into(),
             body: Arc::from(&b"{}"[..]),
@@ -148,7 +183,11 @@ mod tests {
         let lanes = Lanes::new(100, 2, 1000);
         let (slow, fast) = (WebhookId::generate(), WebhookId::generate());
         let (started, overflow) = lanes.submit((0..10).map(|_| job(&slow)).collect());
-        assert_eq!((started.len(), overflow.len()), (2, 0), "the slow lane is capped at 2 in flight");
+        assert_eq!(
+            (started.len(), overflow.len()),
+            (2, 0),
+            "the slow lane is capped at 2 in flight"
+        );
         let (started, _) = lanes.submit(vec![job(&fast)]);
         assert_eq!(started.len(), 1, "the fast lane starts at once");
         let next = lanes.finish(&slow);
@@ -160,7 +199,8 @@ mod tests {
     fn global_cap_is_shared_round_robin_and_memory_is_bounded() {
         let lanes = Lanes::new(2, 10, 5);
         let (a, b) = (WebhookId::generate(), WebhookId::generate());
-        let (started, overflow) = lanes.submit(vec![job(&a), job(&a), job(&a), job(&b), job(&b), job(&b)]);
+        let (started, overflow) =
+            lanes.submit(vec![job(&a), job(&a), job(&a), job(&b), job(&b), job(&b)]);
         assert_eq!(started.len(), 2);
         assert_eq!(overflow.len(), 1, "only max_queued jobs are held in memory");
         assert_eq!(lanes.capacity(), 2);

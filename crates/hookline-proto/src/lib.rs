@@ -1,1 +1,286 @@
+//! The `/v1` wire types: what clients send and receive as JSON.
+//!
+//! API BOUNDARY: a change here is a change of the public API. Field names follow DESIGN.md's contract. This
+//! crate holds data shapes only: no validation (that is `hookline-core`, at the edge in `hookline-api`), no
+//! conversions to domain types (those live in `hookline-api`).
 
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use utoipa::ToSchema;
+
+/// The body of every error response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable, machine-readable code, e.g. `validation_failed`, `not_found`, `unauthorized`.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+    /// The request field at fault, for validation errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// A page of results.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct List<T> {
+    /// The items.
+    pub data: Vec<T>,
+    /// Pass as `?after=` to get the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /v1/platforms` (admin token).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePlatform {
+    /// Display name.
+    pub name: String,
+    /// Public URL, named in failure emails (e.g. `https://tradly.app`).
+    pub url: String,
+    /// Where failure emails go.
+    pub email: String,
+}
+
+/// A platform; `api_key` only in the create response (it is shown once).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Platform {
+    /// `plt_…`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Public URL.
+    pub url: String,
+    /// Failure-email address.
+    pub email: String,
+    /// The API key, shown once at creation and stored only as a hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// An event-type catalog entry.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventType {
+    /// `name.verb`.
+    pub name: String,
+    /// One line for people.
+    pub description: String,
+    /// One of the 14 Tradly types.
+    pub built_in: bool,
+}
+
+/// `POST /v1/event-types`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEventType {
+    /// `name.verb`: lowercase segments of letters, digits and `_`.
+    pub name: String,
+    /// One line for people.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `POST /v1/webhooks`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhook {
+    /// HTTPS URL (`http://` only in `--dev`).
+    pub url: String,
+    /// Event types from the catalog, or `["*"]` for all.
+    pub events: Vec<String>,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// `PATCH /v1/webhooks/{id}`: only the fields present change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWebhook {
+    /// New URL.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// New filter.
+    #[serde(default)]
+    pub events: Option<Vec<String>>,
+    /// New description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Enable or disable.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+/// A webhook. `secret` appears only in the create response; `GET /v1/webhooks/{id}/secret` reads it later.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Webhook {
+    /// `wh_…`.
+    pub id: String,
+    /// Where deliveries go.
+    pub url: String,
+    /// Subscribed types, or `["*"]`.
+    pub events: Vec<String>,
+    /// Free text.
+    pub description: String,
+    /// Whether deliveries are sent.
+    pub enabled: bool,
+    /// Why it is disabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    /// The signing secret (create response only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// `GET /v1/webhooks/{id}/secret` and `POST /v1/webhooks/{id}/rotate-secret`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookSecret {
+    /// The current secret: it signs `X-Tradly-Signature` and `webhook-signature`.
+    pub secret: String,
+    /// While a rotation overlap lasts: when the previous secret stops signing `webhook-signature`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret_expires_at: Option<String>,
+}
+
+/// `POST /v1/events`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishEvent {
+    /// Idempotency key; generated (`evt_…`) when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// A type from the catalog.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// Any JSON object; delivered byte for byte.
+    #[schema(value_type = Object)]
+    pub data: Box<RawValue>,
+}
+
+/// `POST /v1/webhooks/{id}/test`: optional type and data of the test event.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestWebhook {
+    /// A type from the catalog; defaults to the webhook's first subscribed type.
+    #[serde(default, rename = "type")]
+    pub event_type: Option<String>,
+    /// Defaults to `{"test": true}`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Box<RawValue>>,
+}
+
+/// The 202 answer to a publish: the event and its deliveries are durably stored.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EventAccepted {
+    /// The event id.
+    pub id: String,
+    /// The event type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// How many deliveries the event has.
+    pub deliveries: usize,
+}
+
+/// An event; `deliveries` only on `GET /v1/events/{id}`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Event {
+    /// The event id.
+    pub id: String,
+    /// The event type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// The data as published.
+    #[schema(value_type = Object)]
+    pub data: Box<RawValue>,
+    /// Per-webhook delivery status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<Vec<Delivery>>,
+}
+
+/// A delivery: one event to one webhook.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Delivery {
+    /// `dlv_…`.
+    pub id: String,
+    /// The event.
+    pub event_id: String,
+    /// The event type.
+    pub event_type: String,
+    /// The webhook.
+    pub webhook_id: String,
+    /// The webhook's URL.
+    pub webhook_url: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When the next attempt is due (pending only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+    /// The last failed attempt's error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// `GET /v1/deliveries/{id}`: a delivery with its attempts.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryDetail {
+    /// The delivery.
+    #[serde(flatten)]
+    pub delivery: Delivery,
+    /// Every attempt, oldest first.
+    pub attempt_log: Vec<Attempt>,
+}
+
+/// One HTTP attempt.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Attempt {
+    /// `att_…`.
+    pub id: String,
+    /// 1 for the first.
+    pub attempt: u32,
+    /// RFC 3339.
+    pub started_at: String,
+    /// Milliseconds.
+    pub duration_ms: u64,
+    /// The receiver's status code, when it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    /// Why it failed: `status`, `timeout`, `connect`, `tls`, `dns` or `blocked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
+    /// A short description of the failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// The start of the response body (at most 4 KiB).
+    pub response_excerpt: String,
+}
+
+/// `GET /healthz` and `GET /readyz`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or what is wrong.
+    pub status: String,
+}

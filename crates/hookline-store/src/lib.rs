@@ -42,7 +42,12 @@ pub trait Store: Send + Sync + 'static {
     async fn list_event_types(&self, platform: &PlatformId) -> StoreResult<Vec<EventType>>;
 
     /// Adds a custom type; `Conflict` when the name exists (built-in or custom).
-    async fn create_event_type(&self, platform: &PlatformId, event_type: EventType, now: Timestamp) -> StoreResult<()>;
+    async fn create_event_type(
+        &self,
+        platform: &PlatformId,
+        event_type: EventType,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 
     /// Stores a new webhook; `UnknownEventType` when its filter names a type outside the catalog.
     async fn create_webhook(&self, webhook: Webhook) -> StoreResult<()>;
@@ -54,7 +59,13 @@ pub trait Store: Send + Sync + 'static {
     async fn get_webhook(&self, platform: &PlatformId, id: &WebhookId) -> StoreResult<Webhook>;
 
     /// Applies a partial update and returns the result.
-    async fn update_webhook(&self, platform: &PlatformId, id: &WebhookId, patch: WebhookPatch, now: Timestamp) -> StoreResult<Webhook>;
+    async fn update_webhook(
+        &self,
+        platform: &PlatformId,
+        id: &WebhookId,
+        patch: WebhookPatch,
+        now: Timestamp,
+    ) -> StoreResult<Webhook>;
 
     /// Deletes a webhook with its deliveries and their attempts.
     async fn delete_webhook(&self, platform: &PlatformId, id: &WebhookId) -> StoreResult<()>;
@@ -72,14 +83,26 @@ pub trait Store: Send + Sync + 'static {
     /// Stores the event and one pending delivery per matching enabled webhook in one transaction. The new
     /// deliveries are leased to the caller until `lease_until` and returned as jobs, so the caller dispatches
     /// them at once; if it dies, the lease expires and any node's poller takes them. Publishing an id that
-    /// exists returns the stored event, `created: false`, and no jobs.
-    async fn publish_event(&self, platform: &PlatformId, event: NewEvent, now: Timestamp, lease_until: Timestamp) -> StoreResult<Published>;
+    /// exists returns the stored event, `created: false`, and no jobs. With `only`, the event goes to that one
+    /// webhook, whatever its filter and state (a test send); `NotFound` if it is not the platform's.
+    async fn publish_event(
+        &self,
+        platform: &PlatformId,
+        event: NewEvent,
+        only: Option<WebhookId>,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> StoreResult<Published>;
 
     /// A page of the platform's events, newest first.
     async fn list_events(&self, platform: &PlatformId, page: Page) -> StoreResult<Vec<Event>>;
 
     /// One event with its deliveries.
-    async fn get_event(&self, platform: &PlatformId, id: &EventId) -> StoreResult<(Event, Vec<DeliverySummary>)>;
+    async fn get_event(
+        &self,
+        platform: &PlatformId,
+        id: &EventId,
+    ) -> StoreResult<(Event, Vec<DeliverySummary>)>;
 
     /// A page of a webhook's deliveries, newest first, optionally of one status.
     async fn list_deliveries(
@@ -91,18 +114,34 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<DeliverySummary>>;
 
     /// One delivery with all its attempts, oldest first.
-    async fn get_delivery(&self, platform: &PlatformId, id: &DeliveryId) -> StoreResult<DeliveryDetail>;
+    async fn get_delivery(
+        &self,
+        platform: &PlatformId,
+        id: &DeliveryId,
+    ) -> StoreResult<DeliveryDetail>;
 
     /// Makes a delivery due now, leased to the caller, and returns its job. `Conflict` while it is in flight
     /// or when its webhook is disabled.
-    async fn retry_delivery(&self, platform: &PlatformId, id: &DeliveryId, now: Timestamp, lease_until: Timestamp) -> StoreResult<DeliveryJob>;
+    async fn retry_delivery(
+        &self,
+        platform: &PlatformId,
+        id: &DeliveryId,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> StoreResult<DeliveryJob>;
 
     /// Leases up to `limit` pending deliveries that are due and not leased, oldest due first.
-    async fn claim_due(&self, now: Timestamp, lease_until: Timestamp, limit: usize) -> StoreResult<Vec<DeliveryJob>>;
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<DeliveryJob>>;
 
     /// Records finished attempts and moves each delivery on (delivered, rescheduled or failed), releasing its
     /// lease. Attempts for deliveries that no longer exist (webhook deleted) are dropped.
-    async fn record_attempts(&self, records: Vec<AttemptRecord>, now: Timestamp) -> StoreResult<()>;
+    async fn record_attempts(&self, records: Vec<AttemptRecord>, now: Timestamp)
+    -> StoreResult<()>;
 
     /// Gives leases back without an attempt (shutdown, or a full queue), so the deliveries are due again.
     async fn release(&self, deliveries: Vec<DeliveryId>) -> StoreResult<()>;

@@ -58,4 +58,3 @@ pub struct DeliveryDetail {
     /// Every attempt, oldest first.
     pub attempts: Vec<Attempt>,
 }
-

@@ -1,1 +1,123 @@
-fn main() {}
+//! The `hookline` command line.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hookline::config::{DEFAULT_CONFIG, Database, Overrides, RawConfig};
+use hookline::{dev, serve};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "hookline",
+    version,
+    about = "Self-hosted webhook delivery: durable, signed, retried."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API and the delivery workers in one process.
+    Serve(ServeArgs),
+    /// Print the default configuration file, with comments.
+    ConfigDefault,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "HOOKLINE_LISTEN")]
+    listen: Option<String>,
+    /// Database URL [default: sqlite://hookline-data/hookline.db].
+    #[arg(long = "database", env = "HOOKLINE_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Waits between attempts, e.g. 5s,5m,30m,2h,5h,10h,10h,10h.
+    #[arg(long, env = "HOOKLINE_RETRY_SCHEDULE")]
+    retry_schedule: Option<String>,
+    /// A TOML configuration file (see `hookline config-default`).
+    #[arg(long = "config", env = "HOOKLINE_CONFIG")]
+    config_file: Option<PathBuf>,
+    /// Development mode: http:// and private destinations allowed; prints a ready platform and API key.
+    #[arg(long, env = "HOOKLINE_DEV", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
+    dev: Option<bool>,
+    /// Log as JSON lines instead of text.
+    #[arg(long)]
+    log_json: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::ConfigDefault => {
+            print!("{DEFAULT_CONFIG}");
+            Ok(())
+        }
+        Command::Serve(args) => {
+            init_tracing(args.log_json);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("failed to start the runtime")?;
+            runtime.block_on(run_serve(args))
+        }
+    }
+}
+
+fn init_tracing(json: bool) {
+    let filter = EnvFilter::try_from_env("HOOKLINE_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        config_file: args.config_file,
+        listen: args.listen,
+        database_url: args.database_url,
+        retry_schedule: args.retry_schedule,
+        dev: args.dev.unwrap_or(false),
+    };
+    let mut config = RawConfig::load(&overrides)?.validate()?;
+    let store = serve::open_store(&config)?;
+    let mut banner = None;
+    if config.dev {
+        let Database::Sqlite { path, .. } = &config.database;
+        let credentials = dev::bootstrap(&store, path, config.admin_token.clone()).await?;
+        config.api.admin_token = Some(credentials.admin_token.clone());
+        banner = Some((credentials, path.clone()));
+    } else if config.admin_token.is_none() {
+        tracing::warn!("HOOKLINE_ADMIN_TOKEN is not set: POST /v1/platforms is disabled");
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("failed to listen on {}", config.listen))?;
+    let server = serve::start(&config, listener, store)?;
+    tracing::info!(addr = %server.addr, dev = config.dev, "hookline listening");
+    if let Some((credentials, path)) = banner {
+        tracing::warn!(
+            "DEVELOPMENT MODE: http:// webhook URLs and private/loopback destinations are allowed"
+        );
+        eprintln!("{}", dev::banner(server.addr, &credentials, &path));
+    }
+    let token = server.shutdown_token();
+    tokio::spawn(async move {
+        serve::termination_signal().await;
+        tracing::info!("shutdown requested");
+        token.cancel();
+    });
+    server.wait().await?;
+    tracing::info!("hookline stopped");
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! Conversions between `hookline-proto` wire types and domain types: the only place the two meet.
+
+use hookline_core::Timestamp;
+use hookline_core::delivery::Attempt;
+use hookline_core::event::Event;
+use hookline_core::platform::{EventType, Platform};
+use hookline_core::webhook::Webhook;
+use hookline_proto as proto;
+use hookline_store::{DeliveryDetail, DeliverySummary};
+use serde_json::value::RawValue;
+
+use crate::ApiError;
+
+pub(crate) fn time(t: Timestamp) -> String {
+    t.to_rfc3339()
+}
+
+pub(crate) fn platform(platform: Platform, api_key: Option<String>) -> proto::Platform {
+    proto::Platform {
+        id: platform.id.to_string(),
+        name: platform.name,
+        url: platform.url,
+        email: platform.email,
+        api_key,
+        created_at: time(platform.created_at),
+    }
+}
+
+pub(crate) fn event_type(event_type: EventType) -> proto::EventType {
+    proto::EventType {
+        name: event_type.name,
+        description: event_type.description,
+        built_in: event_type.built_in,
+    }
+}
+
+/// A webhook as lists and plain reads show it: never with its secret.
+pub(crate) fn webhook(webhook: Webhook) -> proto::Webhook {
+    proto::Webhook {
+        id: webhook.id.to_string(),
+        url: webhook.url.as_str().to_owned(),
+        events: webhook.events.to_strings(),
+        description: webhook.description,
+        enabled: webhook.enabled,
+        disabled_reason: webhook.disabled_reason,
+        secret: None,
+        created_at: time(webhook.created_at),
+        updated_at: time(webhook.updated_at),
+    }
+}
+
+pub(crate) fn secret(webhook: &Webhook, now: Timestamp) -> proto::WebhookSecret {
+    proto::WebhookSecret {
+        secret: webhook.secrets.current.expose().to_owned(),
+        previous_secret_expires_at: webhook
+            .secrets
+            .previous
+            .as_ref()
+            .filter(|(_, until)| *until > now)
+            .map(|(_, until)| time(*until)),
+    }
+}
+
+pub(crate) fn raw_json(text: String) -> Result<Box<RawValue>, ApiError> {
+    RawValue::from_string(text).map_err(|e| ApiError::Internal(Box::new(e)))
+}
+
+pub(crate) fn event(
+    event: Event,
+    deliveries: Option<Vec<DeliverySummary>>,
+) -> Result<proto::Event, ApiError> {
+    Ok(proto::Event {
+        id: event.id.to_string(),
+        event_type: event.event_type,
+        created_at: time(event.created_at),
+        data: raw_json(event.data)?,
+        deliveries: deliveries.map(|list| list.into_iter().map(delivery).collect()),
+    })
+}
+
+pub(crate) fn delivery(summary: DeliverySummary) -> proto::Delivery {
+    let d = summary.delivery;
+    proto::Delivery {
+        id: d.id.to_string(),
+        event_id: d.event_id.to_string(),
+        event_type: d.event_type,
+        webhook_id: d.webhook_id.to_string(),
+        webhook_url: summary.webhook_url,
+        status: d.status.as_str().to_owned(),
+        attempts: d.attempt_count,
+        next_attempt_at: d.next_attempt_at.map(time),
+        last_error: summary.last_error,
+        created_at: time(d.created_at),
+        updated_at: time(d.updated_at),
+    }
+}
+
+pub(crate) fn delivery_detail(detail: DeliveryDetail) -> proto::DeliveryDetail {
+    proto::DeliveryDetail {
+        delivery: delivery(detail.summary),
+        attempt_log: detail.attempts.into_iter().map(attempt).collect(),
+    }
+}
+
+fn attempt(attempt: Attempt) -> proto::Attempt {
+    proto::Attempt {
+        id: attempt.id.to_string(),
+        attempt: attempt.attempt_number,
+        started_at: time(attempt.started_at),
+        duration_ms: attempt.duration_ms,
+        status_code: attempt.status,
+        error_kind: attempt.error_kind.map(|kind| kind.as_str().to_owned()),
+        error_message: attempt.error_message,
+        response_excerpt: attempt.response_excerpt,
+    }
+}

@@ -1,0 +1,106 @@
+//! `ApiError`: the one way an error leaves the API, as a status and `{"error": {"code", "message"}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hookline_core::ValidationError;
+use hookline_proto::{ErrorBody, ErrorDetail};
+use hookline_store::StoreError;
+
+/// An error answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON, or not the expected shape.
+    #[error("{message}")]
+    BadRequest {
+        /// A machine-readable code.
+        code: &'static str,
+        /// The explanation.
+        message: String,
+    },
+    /// A field failed validation.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// An event type is not in the platform's catalog.
+    #[error("event type {0:?} is not in the catalog; add it with POST /v1/event-types")]
+    UnknownEventType(String, &'static str),
+    /// No or wrong credentials.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// No such record for this platform.
+    #[error("not found")]
+    NotFound,
+    /// The request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The body is larger than allowed.
+    #[error("request body is too large")]
+    PayloadTooLarge,
+    /// The path exists but not with this method.
+    #[error("method not allowed on this path")]
+    MethodNotAllowed,
+    /// The service cannot serve right now (shutting down, database unavailable).
+    #[error("service unavailable")]
+    Unavailable,
+    /// Our failure; logged once here, opaque to the client.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Conflict(message) => ApiError::Conflict(message),
+            StoreError::UnknownEventType(name) => ApiError::UnknownEventType(name, "events"),
+            StoreError::Closed => ApiError::Unavailable,
+            StoreError::Database(source) => ApiError::Internal(source),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = self.to_string();
+        let (status, code, field) = match &self {
+            ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code, None),
+            ApiError::Validation(error) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                Some(error.field.clone()),
+            ),
+            ApiError::UnknownEventType(_, field) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_event_type",
+                Some((*field).to_owned()),
+            ),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", None),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None),
+            ApiError::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None)
+            }
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
+            ApiError::Internal(source) => {
+                tracing::error!(error = ?source, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
+            }
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message,
+                field,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                "www-authenticate",
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}

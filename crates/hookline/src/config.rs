@@ -1,0 +1,276 @@
+//! Configuration: the embedded defaults, a TOML file, `HOOKLINE_*__*` variables and flags, validated once into
+//! the typed settings each component takes.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use hookline_core::retry::{RetryPolicy, parse_schedule};
+use hookline_core::time::parse_duration;
+use hookline_core::webhook::UrlPolicy;
+use hookline_delivery::DeliveryConfig;
+use serde::{Deserialize, Serialize};
+
+/// The embedded, commented defaults.
+pub const DEFAULT_CONFIG: &str = include_str!("../config.default.toml");
+
+/// The configuration file's shape.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Development mode.
+    #[serde(default)]
+    pub dev: bool,
+    /// Admin token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<String>,
+    /// `[http]`.
+    pub http: RawHttp,
+    /// `[storage]`.
+    pub storage: RawStorage,
+    /// `[delivery]`.
+    pub delivery: RawDelivery,
+    /// `[webhooks]`.
+    pub webhooks: RawWebhooks,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    pub listen: String,
+    pub max_body_bytes: usize,
+}
+
+/// `[storage]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStorage {
+    pub database_url: String,
+    pub sqlite_synchronous: String,
+}
+
+/// `[delivery]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDelivery {
+    pub retry_schedule: String,
+    pub retry_after_cap: String,
+    pub timeout: String,
+    pub max_in_flight: usize,
+    pub per_webhook_concurrency: usize,
+    pub max_queued: usize,
+    pub lease: String,
+    pub poll_interval: String,
+    pub max_response_bytes: usize,
+    pub allow_private_destinations: bool,
+    pub shutdown_grace: String,
+}
+
+/// `[webhooks]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhooks {
+    pub secret_rotation_overlap: String,
+}
+
+/// Values given as flags (or their environment variables); each overrides the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub retry_schedule: Option<String>,
+    pub dev: bool,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// A SQLite file.
+    Sqlite {
+        path: PathBuf,
+        synchronous: hookline_store::sqlite::Synchronous,
+    },
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub dev: bool,
+    pub admin_token: Option<String>,
+    pub listen: SocketAddr,
+    pub database: Database,
+    pub delivery: DeliveryConfig,
+    pub api: hookline_api::ApiConfig,
+}
+
+impl RawConfig {
+    /// Loads the layers: defaults, file, `HOOKLINE_SECTION__KEY` variables, then the overrides.
+    pub fn load(overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_CONFIG));
+        if let Some(path) = &overrides.config_file {
+            if !path.exists() {
+                bail!("config file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(
+            Env::prefixed("HOOKLINE_")
+                .filter(|key| key.as_str().contains("__"))
+                .split("__"),
+        );
+        let mut raw: RawConfig = figment.extract().context("invalid configuration")?;
+        if let Ok(token) = std::env::var("HOOKLINE_ADMIN_TOKEN") {
+            if !token.is_empty() {
+                raw.admin_token = Some(token);
+            }
+        }
+        if let Some(listen) = &overrides.listen {
+            raw.http.listen = listen.clone();
+        }
+        if let Some(url) = &overrides.database_url {
+            raw.storage.database_url = url.clone();
+        }
+        if let Some(schedule) = &overrides.retry_schedule {
+            raw.delivery.retry_schedule = schedule.clone();
+        }
+        raw.dev |= overrides.dev;
+        Ok(raw)
+    }
+
+    /// Validates every value and converts it to the typed settings.
+    pub fn validate(self) -> anyhow::Result<Config> {
+        let duration = |name: &str, text: &str| -> anyhow::Result<Duration> {
+            parse_duration(text)
+                .with_context(|| format!("{name} = {text:?} is not a duration like 5s, 5m or 2h"))
+        };
+        let listen: SocketAddr = self.http.listen.parse().with_context(|| {
+            format!(
+                "listen = {:?} is not an address like 127.0.0.1:8080",
+                self.http.listen
+            )
+        })?;
+        let database = parse_database(&self.storage)?;
+        let schedule = parse_schedule(&self.delivery.retry_schedule).with_context(|| {
+            format!(
+                "retry_schedule = {:?} is not a list like 5s,5m,30m",
+                self.delivery.retry_schedule
+            )
+        })?;
+        let d = &self.delivery;
+        let timeout = duration("delivery.timeout", &d.timeout)?;
+        let lease = duration("delivery.lease", &d.lease)?;
+        if lease <= timeout {
+            bail!(
+                "delivery.lease ({}) must be longer than delivery.timeout ({})",
+                d.lease,
+                d.timeout
+            );
+        }
+        let delivery = DeliveryConfig {
+            timeout,
+            retry: RetryPolicy {
+                schedule,
+                retry_after_cap: duration("delivery.retry_after_cap", &d.retry_after_cap)?,
+            },
+            max_in_flight: d.max_in_flight.max(1),
+            per_webhook_concurrency: d.per_webhook_concurrency.max(1),
+            max_queued: d.max_queued.max(1),
+            lease,
+            poll_interval: duration("delivery.poll_interval", &d.poll_interval)?
+                .max(Duration::from_millis(10)),
+            max_response_bytes: d.max_response_bytes,
+            allow_private_destinations: d.allow_private_destinations || self.dev,
+            shutdown_grace: duration("delivery.shutdown_grace", &d.shutdown_grace)?,
+        };
+        let api = hookline_api::ApiConfig {
+            admin_token: self.admin_token.clone(),
+            url_policy: UrlPolicy {
+                allow_http: self.dev,
+                allow_private: self.dev || d.allow_private_destinations,
+            },
+            secret_overlap: duration(
+                "webhooks.secret_rotation_overlap",
+                &self.webhooks.secret_rotation_overlap,
+            )?,
+            max_body_bytes: self.http.max_body_bytes.max(1024),
+        };
+        Ok(Config {
+            dev: self.dev,
+            admin_token: self.admin_token,
+            listen,
+            database,
+            delivery,
+            api,
+        })
+    }
+}
+
+fn parse_database(storage: &RawStorage) -> anyhow::Result<Database> {
+    let url = storage.database_url.trim();
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() {
+            bail!("database_url {url:?} names no file");
+        }
+        let synchronous = match storage.sqlite_synchronous.as_str() {
+            "full" => hookline_store::sqlite::Synchronous::Full,
+            "normal" => hookline_store::sqlite::Synchronous::Normal,
+            other => bail!("sqlite_synchronous = {other:?}: use full or normal"),
+        };
+        return Ok(Database::Sqlite {
+            path: PathBuf::from(path),
+            synchronous,
+        });
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        bail!(
+            "PostgreSQL support is not built yet (issue: multi-node on PostgreSQL); use sqlite://PATH"
+        );
+    }
+    bail!("database_url {url:?}: use sqlite://PATH")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_overrides_apply() {
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:0".into()),
+            database_url: Some("sqlite:///tmp/x.db".into()),
+            retry_schedule: Some("1s,2s".into()),
+            ..Overrides::default()
+        };
+        let config = RawConfig::load(&overrides).unwrap().validate().unwrap();
+        assert_eq!(config.listen.port(), 0);
+        assert_eq!(
+            config.delivery.retry.schedule,
+            [Duration::from_secs(1), Duration::from_secs(2)]
+        );
+        assert_eq!(config.delivery.timeout, Duration::from_secs(15));
+        assert!(!config.api.url_policy.allow_http);
+        assert!(
+            matches!(config.database, Database::Sqlite { ref path, .. } if path == &PathBuf::from("/tmp/x.db"))
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let mut raw = RawConfig::load(&Overrides::default()).unwrap();
+        raw.delivery.timeout = "soon".into();
+        let error = format!("{:#}", raw.validate().unwrap_err());
+        assert!(error.contains("delivery.timeout"), "{error}");
+        let mut raw = RawConfig::load(&Overrides::default()).unwrap();
+        raw.storage.database_url = "mysql://x".into();
+        assert!(raw.validate().is_err());
+    }
+}

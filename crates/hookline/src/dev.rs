@@ -1,0 +1,130 @@
+//! `--dev` bootstrap: an admin token and a ready platform with its API key, so a newcomer can start in one
+//! command. They are kept in `dev-credentials.json` beside the database (mode 0600) and reused on the next
+//! start, so the printed key keeps working across restarts.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use hookline_core::Timestamp;
+use hookline_core::platform::Platform;
+use hookline_core::secret::ApiKey;
+use hookline_store::Store;
+use serde::{Deserialize, Serialize};
+
+/// What `--dev` prints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevCredentials {
+    /// The admin token in effect.
+    pub admin_token: String,
+    /// The dev platform.
+    pub platform_id: String,
+    /// Its API key.
+    pub api_key: String,
+}
+
+/// Where the credentials file lives for a database at `db_path`.
+pub fn credentials_path(db_path: &Path) -> PathBuf {
+    db_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("dev-credentials.json")
+}
+
+/// Loads or creates the dev credentials. `admin_token` is the configured token, if any (it wins).
+pub async fn bootstrap(
+    store: &Arc<dyn Store>,
+    db_path: &Path,
+    admin_token: Option<String>,
+) -> anyhow::Result<DevCredentials> {
+    let path = credentials_path(db_path);
+    let saved: Option<DevCredentials> = std::fs::read(&path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    if let Some(saved) = saved {
+        if let Some(platform) = store
+            .platform_by_key(ApiKey::from_presented(&saved.api_key).hash())
+            .await?
+        {
+            let admin_token = admin_token.unwrap_or(saved.admin_token);
+            let credentials = DevCredentials {
+                admin_token,
+                platform_id: platform.id.to_string(),
+                api_key: saved.api_key,
+            };
+            save(&path, &credentials)?;
+            return Ok(credentials);
+        }
+    }
+    let admin_token =
+        admin_token.unwrap_or_else(|| ApiKey::generate().expose().replacen("hk_", "adm_", 1));
+    let platform = Platform::new(
+        "Dev platform",
+        "http://localhost:8080",
+        "dev@example.com",
+        Timestamp::now(),
+    )
+    .context("dev platform is valid")?;
+    let api_key = ApiKey::generate();
+    store
+        .create_platform(platform.clone(), api_key.hash())
+        .await
+        .context("failed to create the dev platform")?;
+    let credentials = DevCredentials {
+        admin_token,
+        platform_id: platform.id.to_string(),
+        api_key: api_key.expose().to_owned(),
+    };
+    save(&path, &credentials)?;
+    Ok(credentials)
+}
+
+fn save(path: &Path, credentials: &DevCredentials) -> anyhow::Result<()> {
+    let json = serde_json::to_vec_pretty(credentials)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    use std::io::Write as _;
+    options
+        .open(path)?
+        .write_all(&json)
+        .with_context(|| format!("failed to write {}", path.display()))
+}
+
+/// The banner printed at a `--dev` start: loud about what dev mode allows, then copy-paste lines.
+pub fn banner(addr: std::net::SocketAddr, credentials: &DevCredentials, db: &Path) -> String {
+    let base = format!("http://{addr}");
+    let key = &credentials.api_key;
+    format!(
+        r#"
+  ============================================================================================
+   hookline is running in DEVELOPMENT mode (--dev)
+   - http:// webhook URLs are accepted, and deliveries may go to loopback and private addresses.
+     Never expose a --dev server: it is an SSRF hole by design.
+  ============================================================================================
+
+   API         {base}/v1   (OpenAPI: {base}/v1/openapi.json)
+   database    {db}
+   admin token {admin}
+   platform    {platform} (Dev platform)
+   API key     {key}
+   (saved in {creds}; they keep working after a restart)
+
+   Start a receiver (it prints each delivery and checks both signatures) in another terminal:
+     cargo run -p hookline-verify --example receiver -- 9000
+
+   Create a webhook pointing at it:
+     curl -s {base}/v1/webhooks -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
+       -d '{{"url":"http://127.0.0.1:9000/hook","events":["*"]}}'
+
+   Give the receiver the "secret" from that answer (stop it, then run it again with the secret), and publish:
+     curl -s {base}/v1/events -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
+       -d '{{"type":"user.created","data":{{"user_id":42,"email":"zoe@example.com"}}}}'
+"#,
+        admin = credentials.admin_token,
+        platform = credentials.platform_id,
+        db = db.display(),
+        creds = credentials_path(db).display(),
+    )
+}

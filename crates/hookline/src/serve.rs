@@ -1,0 +1,118 @@
+//! `hookline serve`: opens the store, starts the delivery engine and the API, and shuts down cleanly.
+//!
+//! Shutdown order matters: first the listener stops accepting and in-flight requests finish (so every 202
+//! already given has its jobs submitted), then the engine stops starting attempts, releases queued jobs, lets
+//! in-flight attempts finish within the grace period and writes their results.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use hookline_delivery::Engine;
+use hookline_store::Store;
+use hookline_store::sqlite::{SqliteOptions, SqliteStore};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, Database};
+
+/// A running server.
+pub struct Server {
+    /// The address it listens on (useful with port 0).
+    pub addr: SocketAddr,
+    /// The store it uses.
+    pub store: Arc<dyn Store>,
+    shutdown: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    /// Asks the server to stop (as SIGTERM does).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stops the server and waits until it has drained.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the server stops (after its shutdown token is cancelled).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task panicked")?
+    }
+}
+
+/// Opens the configured store.
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    match &config.database {
+        Database::Sqlite { path, synchronous } => {
+            let mut options = SqliteOptions::new(path);
+            options.synchronous = *synchronous;
+            let store = SqliteStore::open(&options)
+                .with_context(|| format!("failed to open {}", path.display()))?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// Starts serving on `listener` with `store`; returns once the server accepts requests.
+pub fn start(
+    config: &Config,
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<Server> {
+    let addr = listener.local_addr().context("listener has no address")?;
+    let shutdown = CancellationToken::new();
+    let engine_shutdown = CancellationToken::new();
+    let engine = Engine::new(
+        config.delivery.clone(),
+        Arc::clone(&store),
+        engine_shutdown.clone(),
+    )
+    .context("failed to build the delivery engine")?;
+    let engine_task = tokio::spawn(engine.clone().run());
+    let app = hookline_api::router(config.api.clone(), Arc::clone(&store), engine);
+    let http_shutdown = shutdown.clone();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
+            .await
+            .context("HTTP server failed");
+        tracing::info!("stopped accepting requests; draining deliveries");
+        engine_shutdown.cancel();
+        engine_task.await.context("delivery engine panicked")?;
+        served
+    });
+    Ok(Server {
+        addr,
+        store,
+        shutdown,
+        task,
+    })
+}
+
+/// Resolves when SIGTERM or SIGINT arrives.
+pub async fn termination_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
