@@ -15,32 +15,22 @@ pub(crate) struct PlatformAuth(pub Platform);
 pub(crate) struct AdminAuth;
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
-    let value =
-        parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized(
-                "missing Authorization: Bearer <api key>",
-            ))?;
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::Unauthorized("malformed Authorization header"))?;
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or(ApiError::Unauthorized("missing Authorization: Bearer <api key>"))?;
+    let value = value.to_str().map_err(|_| ApiError::Unauthorized("malformed Authorization header"))?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
-        .ok_or(ApiError::Unauthorized(
-            "Authorization must be Bearer <api key>",
-        ))?;
+        .ok_or(ApiError::Unauthorized("Authorization must be Bearer <api key>"))?;
     Ok(token.trim())
 }
 
 impl FromRequestParts<AppState> for PlatformAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?;
         if !token.starts_with(ApiKey::PREFIX) || token.len() > 200 {
             return Err(ApiError::Unauthorized("unknown API key"));
@@ -57,15 +47,10 @@ impl FromRequestParts<AppState> for PlatformAuth {
 impl FromRequestParts<AppState> for AdminAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?;
         let Some(expected) = &state.inner.admin_token_hash else {
-            return Err(ApiError::Unauthorized(
-                "no admin token is configured (set HOOKLINE_ADMIN_TOKEN)",
-            ));
+            return Err(ApiError::Unauthorized("no admin token is configured (set HOOKLINE_ADMIN_TOKEN)"));
         };
         // Comparing hashes keeps the comparison's timing independent of how much of the token matched.
         if ApiKey::from_presented(token).hash() == *expected {

@@ -27,11 +27,7 @@ pub(crate) fn platform(platform: Platform, api_key: Option<String>) -> proto::Pl
 }
 
 pub(crate) fn event_type(event_type: EventType) -> proto::EventType {
-    proto::EventType {
-        name: event_type.name,
-        description: event_type.description,
-        built_in: event_type.built_in,
-    }
+    proto::EventType { name: event_type.name, description: event_type.description, built_in: event_type.built_in }
 }
 
 /// A webhook as lists and plain reads show it: never with its secret.
@@ -65,10 +61,7 @@ pub(crate) fn raw_json(text: String) -> Result<Box<RawValue>, ApiError> {
     RawValue::from_string(text).map_err(|e| ApiError::Internal(Box::new(e)))
 }
 
-pub(crate) fn event(
-    event: Event,
-    deliveries: Option<Vec<DeliverySummary>>,
-) -> Result<proto::Event, ApiError> {
+pub(crate) fn event(event: Event, deliveries: Option<Vec<DeliverySummary>>) -> Result<proto::Event, ApiError> {
     Ok(proto::Event {
         id: event.id.to_string(),
         event_type: event.event_type,

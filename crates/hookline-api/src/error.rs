@@ -64,42 +64,27 @@ impl IntoResponse for ApiError {
         let message = self.to_string();
         let (status, code, field) = match &self {
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code, None),
-            ApiError::Validation(error) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                Some(error.field.clone()),
-            ),
-            ApiError::UnknownEventType(_, field) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_event_type",
-                Some((*field).to_owned()),
-            ),
+            ApiError::Validation(error) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(error.field.clone()))
+            }
+            ApiError::UnknownEventType(_, field) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "unknown_event_type", Some((*field).to_owned()))
+            }
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", None),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None),
-            ApiError::MethodNotAllowed => {
-                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None)
-            }
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             ApiError::Internal(source) => {
                 tracing::error!(error = ?source, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
             }
         };
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: code.to_owned(),
-                message,
-                field,
-            },
-        };
+        let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message, field } };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                "www-authenticate",
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
+            response.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
         }
         response
     }

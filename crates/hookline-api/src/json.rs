@@ -37,23 +37,14 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = axum::body::Bytes::from_request(request, state)
             .await
-            .map_err(|e| ApiError::BadRequest {
-                code: "invalid_body",
-                message: e.body_text(),
-            })?;
+            .map_err(|e| ApiError::BadRequest { code: "invalid_body", message: e.body_text() })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(None));
         }
-        serde_json::from_slice(&bytes)
-            .map(|v| Self(Some(v)))
-            .map_err(|e| ApiError::BadRequest {
-                code: if e.is_data() {
-                    "invalid_body"
-                } else {
-                    "invalid_json"
-                },
-                message: e.to_string(),
-            })
+        serde_json::from_slice(&bytes).map(|v| Self(Some(v))).map_err(|e| ApiError::BadRequest {
+            code: if e.is_data() { "invalid_body" } else { "invalid_json" },
+            message: e.to_string(),
+        })
     }
 }
 
@@ -63,10 +54,7 @@ fn rejection_to_error(rejection: JsonRejection) -> ApiError {
             code: "invalid_json",
             message: format!("request body is not valid JSON: {}", e.body_text()),
         },
-        JsonRejection::JsonDataError(e) => ApiError::BadRequest {
-            code: "invalid_body",
-            message: e.body_text(),
-        },
+        JsonRejection::JsonDataError(e) => ApiError::BadRequest { code: "invalid_body", message: e.body_text() },
         JsonRejection::MissingJsonContentType(_) => ApiError::BadRequest {
             code: "unsupported_media_type",
             message: "send the body as JSON with Content-Type: application/json".into(),
@@ -75,15 +63,9 @@ fn rejection_to_error(rejection: JsonRejection) -> ApiError {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
             } else {
-                ApiError::BadRequest {
-                    code: "invalid_body",
-                    message: e.body_text(),
-                }
+                ApiError::BadRequest { code: "invalid_body", message: e.body_text() }
             }
         }
-        other => ApiError::BadRequest {
-            code: "invalid_body",
-            message: other.body_text(),
-        },
+        other => ApiError::BadRequest { code: "invalid_body", message: other.body_text() },
     }
 }

@@ -7,54 +7,22 @@ pub const BUILT_IN_EVENT_TYPES: [(&str, &str); 14] = [
     ("user.created", "Occurs when a new user is created."),
     ("user.updated", "Occurs when a user is updated."),
     ("listing.created", "Occurs when a new listing is created."),
-    (
-        "listing.updated",
-        "Occurs when an existing listing is updated.",
-    ),
-    (
-        "listing.deleted",
-        "Occurs when an existing listing is deleted.",
-    ),
-    (
-        "listing.approved",
-        "Occurs when a listing is approved from the SuperAdmin.",
-    ),
-    (
-        "listing.rejected",
-        "Occurs when a listing is rejected from the SuperAdmin.",
-    ),
+    ("listing.updated", "Occurs when an existing listing is updated."),
+    ("listing.deleted", "Occurs when an existing listing is deleted."),
+    ("listing.approved", "Occurs when a listing is approved from the SuperAdmin."),
+    ("listing.rejected", "Occurs when a listing is rejected from the SuperAdmin."),
     ("account.created", "Occurs when a new account is created."),
-    (
-        "account.updated",
-        "Occurs when an existing account is updated.",
-    ),
-    (
-        "account.deleted",
-        "Occurs when an existing account is deleted.",
-    ),
-    (
-        "account.approved",
-        "Occurs when an account is approved from the SuperAdmin.",
-    ),
-    (
-        "account.rejected",
-        "Occurs when an account is rejected from the SuperAdmin.",
-    ),
-    (
-        "order.confirmed",
-        "Occurs when an order is successfully placed.",
-    ),
-    (
-        "order.canceled",
-        "Occurs when an order is successfully canceled.",
-    ),
+    ("account.updated", "Occurs when an existing account is updated."),
+    ("account.deleted", "Occurs when an existing account is deleted."),
+    ("account.approved", "Occurs when an account is approved from the SuperAdmin."),
+    ("account.rejected", "Occurs when an account is rejected from the SuperAdmin."),
+    ("order.confirmed", "Occurs when an order is successfully placed."),
+    ("order.canceled", "Occurs when an order is successfully canceled."),
 ];
 
 /// Whether `name` is one of the built-in types.
 pub fn is_built_in(name: &str) -> bool {
-    BUILT_IN_EVENT_TYPES
-        .iter()
-        .any(|(built_in, _)| *built_in == name)
+    BUILT_IN_EVENT_TYPES.iter().any(|(built_in, _)| *built_in == name)
 }
 
 /// A syntactically valid event type name: dot-separated lowercase segments (`a-z`, `0-9`, `_`), at least two
@@ -65,18 +33,13 @@ pub struct EventTypeName(String);
 impl EventTypeName {
     /// Validates `text` as an event type name; `field` names the request field in the error.
     pub fn parse(field: &str, text: &str) -> Result<Self, ValidationError> {
-        let valid_segment = |s: &str| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        };
+        let valid_segment =
+            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         let segments: Vec<&str> = text.split('.').collect();
         if text.len() > 100 || segments.len() < 2 || !segments.iter().all(|s| valid_segment(s)) {
             return Err(ValidationError::new(
                 field,
-                format!(
-                    "{text:?} is not a valid event type: use lowercase name.verb, e.g. invoice.paid"
-                ),
+                format!("{text:?} is not a valid event type: use lowercase name.verb, e.g. invoice.paid"),
             ));
         }
         Ok(Self(text.to_owned()))
@@ -113,16 +76,7 @@ mod tests {
         for ok in ["invoice.paid", "a.b.c", "shipment_2.sent"] {
             assert!(EventTypeName::parse("name", ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "invoice",
-            "Invoice.paid",
-            "invoice.",
-            ".paid",
-            "a..b",
-            "in voice.paid",
-            "*",
-        ] {
+        for bad in ["", "invoice", "Invoice.paid", "invoice.", ".paid", "a..b", "in voice.paid", "*"] {
             assert!(EventTypeName::parse("name", bad).is_err(), "{bad}");
         }
     }

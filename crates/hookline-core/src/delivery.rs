@@ -69,16 +69,9 @@ impl FailureKind {
 
     /// Parses a stored name.
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            Self::Status,
-            Self::Timeout,
-            Self::Connect,
-            Self::Tls,
-            Self::Dns,
-            Self::Blocked,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == text)
+        [Self::Status, Self::Timeout, Self::Connect, Self::Tls, Self::Dns, Self::Blocked]
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
     }
 }
 

@@ -34,12 +34,7 @@ impl Event {
     /// The delivery body, `{"id","type","created_at","data"}`, built once per event and shared by all its
     /// deliveries and attempts. `data` is spliced in as the caller sent it, so receivers see their own bytes.
     pub fn delivery_body(&self) -> Vec<u8> {
-        render_body(
-            self.id.as_str(),
-            &self.event_type,
-            self.created_at,
-            &self.data,
-        )
+        render_body(self.id.as_str(), &self.event_type, self.created_at, &self.data)
     }
 }
 

@@ -105,14 +105,8 @@ impl EventId {
         if text.is_empty() || text.len() > Self::MAX_LEN {
             return Err(ValidationError::new("id", "must be 1 to 255 characters"));
         }
-        if !text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
-        {
-            return Err(ValidationError::new(
-                "id",
-                "may contain only letters, digits and . _ : -",
-            ));
+        if !text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-')) {
+            return Err(ValidationError::new("id", "may contain only letters, digits and . _ : -"));
         }
         Ok(Self(text.to_owned()))
     }

@@ -21,31 +21,19 @@ pub struct Platform {
 
 impl Platform {
     /// Validates a create request.
-    pub fn new(
-        name: &str,
-        url: &str,
-        email: &str,
-        now: Timestamp,
-    ) -> Result<Self, ValidationError> {
+    pub fn new(name: &str, url: &str, email: &str, now: Timestamp) -> Result<Self, ValidationError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 200 {
             return Err(ValidationError::new("name", "must be 1 to 200 characters"));
         }
-        let parsed = url::Url::parse(url)
-            .map_err(|_| ValidationError::new("url", "must be an absolute URL"))?;
+        let parsed = url::Url::parse(url).map_err(|_| ValidationError::new("url", "must be an absolute URL"))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
-            return Err(ValidationError::new(
-                "url",
-                "must be an http(s) URL with a host",
-            ));
+            return Err(ValidationError::new("url", "must be an http(s) URL with a host"));
         }
         let email = email.trim();
         let valid_email = email.len() <= 254
             && email.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
+                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
             })
             && !email.contains(char::is_whitespace);
         if !valid_email {
@@ -81,9 +69,7 @@ mod tests {
         let now = Timestamp::from_unix_millis(0);
         assert!(Platform::new("Tradly", "https://tradly.app", "ops@tradly.app", now).is_ok());
         assert_eq!(
-            Platform::new("Tradly", "https://tradly.app/", "ops@tradly.app", now)
-                .unwrap()
-                .url,
+            Platform::new("Tradly", "https://tradly.app/", "ops@tradly.app", now).unwrap().url,
             "https://tradly.app"
         );
         for (name, url, email, field) in [
@@ -93,10 +79,7 @@ mod tests {
             ("T", "https://tradly.app", "nobody", "email"),
             ("T", "https://tradly.app", "a b@c.de", "email"),
         ] {
-            assert_eq!(
-                Platform::new(name, url, email, now).unwrap_err().field,
-                field
-            );
+            assert_eq!(Platform::new(name, url, email, now).unwrap_err().field, field);
         }
     }
 }

@@ -53,9 +53,7 @@ pub fn next_attempt_at(
     let AttemptOutcome::Failed { retry_after, .. } = outcome else {
         return None;
     };
-    let step = *policy
-        .schedule
-        .get((attempts_made as usize).checked_sub(1)?)?;
+    let step = *policy.schedule.get((attempts_made as usize).checked_sub(1)?)?;
     let jitter = jitter.clamp(-1.0, 1.0);
     let mut wait = step.mul_f64(1.0 + JITTER_FRACTION * jitter);
     if let Some(asked) = retry_after {
@@ -99,15 +97,8 @@ mod tests {
         assert_eq!(secs(1, &failed(None), -1.0), Some(4.0));
         assert_eq!(secs(2, &failed(None), 0.0), Some(300.0));
         assert_eq!(secs(8, &failed(None), 0.0), Some(36_000.0));
-        assert_eq!(
-            secs(9, &failed(None), 0.0),
-            None,
-            "nine attempts, then failed"
-        );
-        assert_eq!(
-            secs(1, &AttemptOutcome::Delivered { status: 200 }, 0.0),
-            None
-        );
+        assert_eq!(secs(9, &failed(None), 0.0), None, "nine attempts, then failed");
+        assert_eq!(secs(1, &AttemptOutcome::Delivered { status: 200 }, 0.0), None);
         // Retry-After: never sooner than the step, never later than the cap.
         assert_eq!(secs(1, &failed(Some(60)), 0.0), Some(60.0));
         assert_eq!(secs(2, &failed(Some(60)), 0.0), Some(300.0));
@@ -116,10 +107,7 @@ mod tests {
 
     #[test]
     fn schedules_parse() {
-        assert_eq!(
-            parse_schedule("1s, 2m").unwrap(),
-            [Duration::from_secs(1), Duration::from_secs(120)]
-        );
+        assert_eq!(parse_schedule("1s, 2m").unwrap(), [Duration::from_secs(1), Duration::from_secs(120)]);
         assert_eq!(parse_schedule("").unwrap(), Vec::<Duration>::new());
         assert!(parse_schedule("1s,x").is_none());
     }

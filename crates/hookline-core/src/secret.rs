@@ -17,11 +17,7 @@ impl Secret {
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];
         random_bytes(&mut bytes);
-        Self(format!(
-            "{}{}",
-            hookline_verify::SECRET_PREFIX,
-            BASE64.encode(bytes)
-        ))
+        Self(format!("{}{}", hookline_verify::SECRET_PREFIX, BASE64.encode(bytes)))
     }
 
     /// Wraps a stored secret.

@@ -15,12 +15,7 @@ pub struct SignatureHeaders {
 }
 
 /// Signs `body` for event `event_id` at `now` with every secret active at `now`.
-pub fn sign(
-    secrets: &SigningSecrets,
-    event_id: &str,
-    now: Timestamp,
-    body: &[u8],
-) -> SignatureHeaders {
+pub fn sign(secrets: &SigningSecrets, event_id: &str, now: Timestamp, body: &[u8]) -> SignatureHeaders {
     let timestamp = now.unix_seconds();
     let webhook_signature = secrets
         .active(now)
@@ -28,9 +23,7 @@ pub fn sign(
             // A secret that is not valid base64 cannot sign the standard scheme; hookline never generates one,
             // so skipping it only matters for hand-edited data.
             let key = hookline_verify::standard_key(secret.expose()).ok()?;
-            Some(hookline_verify::standard_signature(
-                &key, event_id, timestamp, body,
-            ))
+            Some(hookline_verify::standard_signature(&key, event_id, timestamp, body))
         })
         .collect::<Vec<_>>()
         .join(" ");
@@ -70,16 +63,8 @@ mod tests {
             .unwrap();
         }
         hookline_verify::verify_tradly(new.expose(), "evt_1", &headers.tradly_signature).unwrap();
-        assert!(
-            hookline_verify::verify_tradly(old.expose(), "evt_1", &headers.tradly_signature)
-                .is_err()
-        );
-        let later = sign(
-            &secrets,
-            "evt_1",
-            now.plus(std::time::Duration::from_secs(61)),
-            b"{}",
-        );
+        assert!(hookline_verify::verify_tradly(old.expose(), "evt_1", &headers.tradly_signature).is_err());
+        let later = sign(&secrets, "evt_1", now.plus(std::time::Duration::from_secs(61)), b"{}");
         assert_eq!(later.webhook_signature.split(' ').count(), 1);
     }
 }

@@ -33,33 +33,21 @@ impl Timestamp {
 
     /// This time plus `duration`, saturating instead of overflowing.
     pub fn plus(self, duration: Duration) -> Self {
-        Self(
-            self.0
-                .saturating_add(duration.as_millis().min(i64::MAX as u128) as i64),
-        )
+        Self(self.0.saturating_add(duration.as_millis().min(i64::MAX as u128) as i64))
     }
 
     /// This time minus `duration`, saturating.
     pub fn minus(self, duration: Duration) -> Self {
-        Self(
-            self.0
-                .saturating_sub(duration.as_millis().min(i64::MAX as u128) as i64),
-        )
+        Self(self.0.saturating_sub(duration.as_millis().min(i64::MAX as u128) as i64))
     }
 
     /// RFC 3339 in UTC with millisecond precision, e.g. `2026-11-28T20:01:08.123Z`.
     pub fn to_rfc3339(self) -> String {
-        let Ok(datetime) = OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128 * 1_000_000)
-        else {
+        let Ok(datetime) = OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128 * 1_000_000) else {
             return String::from("1970-01-01T00:00:00.000Z");
         };
         let (y, mo, d) = (datetime.year(), datetime.month() as u8, datetime.day());
-        let (h, mi, s, ms) = (
-            datetime.hour(),
-            datetime.minute(),
-            datetime.second(),
-            datetime.millisecond(),
-        );
+        let (h, mi, s, ms) = (datetime.hour(), datetime.minute(), datetime.second(), datetime.millisecond());
         format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
     }
 
@@ -102,12 +90,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 /// Renders a duration the way [`parse_duration`] reads it, choosing the largest exact unit.
 pub fn format_duration(duration: Duration) -> String {
     let millis = duration.as_millis();
-    for (unit, size) in [
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-    ] {
+    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] {
         if millis > 0 && millis % size == 0 {
             return format!("{}{unit}", millis / size);
         }
@@ -133,18 +116,8 @@ mod tests {
 
     #[test]
     fn durations_parse_and_format() {
-        for (text, millis) in [
-            ("5s", 5000),
-            ("250ms", 250),
-            ("5m", 300_000),
-            ("2h", 7_200_000),
-            ("3d", 259_200_000),
-        ] {
-            assert_eq!(
-                parse_duration(text),
-                Some(Duration::from_millis(millis)),
-                "{text}"
-            );
+        for (text, millis) in [("5s", 5000), ("250ms", 250), ("5m", 300_000), ("2h", 7_200_000), ("3d", 259_200_000)] {
+            assert_eq!(parse_duration(text), Some(Duration::from_millis(millis)), "{text}");
             assert_eq!(format_duration(Duration::from_millis(millis)), text);
         }
         for bad in ["", "5", "s", "5x", "-5s", "5.5s"] {

@@ -36,9 +36,7 @@ impl WebhookUrl {
             "https" => {}
             "http" if policy.allow_http => {}
             "http" => {
-                return Err(err(
-                    "must use https:// (plain http:// is allowed only in --dev mode)",
-                ));
+                return Err(err("must use https:// (plain http:// is allowed only in --dev mode)"));
             }
             _ => return Err(err("must be an https:// URL")),
         }
@@ -54,9 +52,7 @@ impl WebhookUrl {
                 url::Host::Ipv6(ip) => !is_public_ip(IpAddr::V6(ip)),
                 url::Host::Domain(name) => {
                     let name = name.trim_end_matches('.').to_ascii_lowercase();
-                    name == "localhost"
-                        || name.ends_with(".localhost")
-                        || name.ends_with(".internal")
+                    name == "localhost" || name.ends_with(".localhost") || name.ends_with(".internal")
                 }
             };
             if blocked {
@@ -112,9 +108,7 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
                 // IPv4-compatible (deprecated) addresses, plus :: and ::1.
                 return !v6.is_unspecified()
                     && !v6.is_loopback()
-                    && is_public_ip(IpAddr::V4(
-                        v6.to_ipv4().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
-                    ));
+                    && is_public_ip(IpAddr::V4(v6.to_ipv4().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)));
             }
             let first = segments[0];
             !(v6.is_loopback()
@@ -144,17 +138,11 @@ impl EventFilter {
     /// named type exists in the catalog is checked by the caller against the store.
     pub fn parse(events: &[String]) -> Result<Self, ValidationError> {
         if events.is_empty() {
-            return Err(ValidationError::new(
-                "events",
-                "must name at least one event type, or \"*\"",
-            ));
+            return Err(ValidationError::new("events", "must name at least one event type, or \"*\""));
         }
         if events.iter().any(|e| e == "*") {
             if events.len() > 1 {
-                return Err(ValidationError::new(
-                    "events",
-                    "\"*\" must be the only entry",
-                ));
+                return Err(ValidationError::new("events", "\"*\" must be the only entry"));
             }
             return Ok(Self::All);
         }
@@ -199,11 +187,7 @@ impl SigningSecrets {
     /// The secrets that sign `webhook-signature` at `now`: the current one, then the previous one while its
     /// overlap lasts.
     pub fn active(&self, now: Timestamp) -> impl Iterator<Item = &Secret> {
-        let previous = self
-            .previous
-            .as_ref()
-            .filter(|(_, until)| now < *until)
-            .map(|(secret, _)| secret);
+        let previous = self.previous.as_ref().filter(|(_, until)| now < *until).map(|(secret, _)| secret);
         std::iter::once(&self.current).chain(previous)
     }
 }
@@ -237,14 +221,8 @@ pub struct Webhook {
 mod tests {
     use super::*;
 
-    const PROD: UrlPolicy = UrlPolicy {
-        allow_http: false,
-        allow_private: false,
-    };
-    const DEV: UrlPolicy = UrlPolicy {
-        allow_http: true,
-        allow_private: true,
-    };
+    const PROD: UrlPolicy = UrlPolicy { allow_http: false, allow_private: false };
+    const DEV: UrlPolicy = UrlPolicy { allow_http: true, allow_private: true };
 
     #[test]
     fn url_policy_table() {
@@ -266,11 +244,7 @@ mod tests {
             ("not a url", DEV, false),
         ];
         for (url, policy, ok) in cases {
-            assert_eq!(
-                WebhookUrl::parse(url, policy).is_ok(),
-                ok,
-                "{url} {policy:?}"
-            );
+            assert_eq!(WebhookUrl::parse(url, policy).is_ok(), ok, "{url} {policy:?}");
         }
     }
 
@@ -300,31 +274,21 @@ mod tests {
     fn filters_parse_and_match() {
         let all = EventFilter::parse(&["*".into()]).unwrap();
         assert!(all.matches("anything.at_all"));
-        let some = EventFilter::parse(&[
-            "order.confirmed".into(),
-            "user.created".into(),
-            "user.created".into(),
-        ])
-        .unwrap();
+        let some =
+            EventFilter::parse(&["order.confirmed".into(), "user.created".into(), "user.created".into()]).unwrap();
         assert_eq!(some.to_strings(), ["order.confirmed", "user.created"]);
         assert!(some.matches("user.created"));
         assert!(!some.matches("user.updated"));
         assert!(EventFilter::parse(&[]).is_err());
         assert!(EventFilter::parse(&["*".into(), "user.created".into()]).is_err());
-        assert_eq!(
-            EventFilter::parse(&["Bad".into()]).unwrap_err().field,
-            "events[0]"
-        );
+        assert_eq!(EventFilter::parse(&["Bad".into()]).unwrap_err().field, "events[0]");
     }
 
     #[test]
     fn previous_secret_signs_only_during_overlap() {
         let secrets = SigningSecrets {
             current: Secret::from_stored("whsec_new".into()),
-            previous: Some((
-                Secret::from_stored("whsec_old".into()),
-                Timestamp::from_unix_millis(1000),
-            )),
+            previous: Some((Secret::from_stored("whsec_old".into()), Timestamp::from_unix_millis(1000))),
         };
         assert_eq!(secrets.active(Timestamp::from_unix_millis(999)).count(), 2);
         assert_eq!(secrets.active(Timestamp::from_unix_millis(1000)).count(), 1);

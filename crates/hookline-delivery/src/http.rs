@@ -42,11 +42,7 @@ pub struct HttpSender {
 
 impl HttpSender {
     /// Builds the client. `allow_private` lets deliveries reach loopback and private addresses (dev, tests).
-    pub fn new(
-        timeout: Duration,
-        max_response_bytes: usize,
-        allow_private: bool,
-    ) -> Result<Self, SendError> {
+    pub fn new(timeout: Duration, max_response_bytes: usize, allow_private: bool) -> Result<Self, SendError> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -58,21 +54,13 @@ impl HttpSender {
             .dns_resolver(GuardedResolver { allow_private })
             .build()
             .map_err(SendError)?;
-        Ok(Self {
-            client,
-            max_response_bytes,
-            allow_private,
-        })
+        Ok(Self { client, max_response_bytes, allow_private })
     }
 
     /// POSTs `job` and classifies the result. Never fails: a receiver's failure is an outcome.
     pub async fn send(&self, job: &DeliveryJob, now: Timestamp) -> SendResult {
         if let Some(blocked) = self.blocked_literal(job.url.as_url()) {
-            return failed(
-                FailureKind::Blocked,
-                None,
-                format!("destination {blocked} is not a public address"),
-            );
+            return failed(FailureKind::Blocked, None, format!("destination {blocked} is not a public address"));
         }
         let signature = signing::sign(&job.secrets, job.event_id.as_str(), now, &job.body);
         let mut headers = HeaderMap::with_capacity(12);
@@ -91,14 +79,7 @@ impl HttpSender {
         put("x-tradly-delivery", job.delivery_id.as_str());
         put("x-tradly-attempt", &job.attempt_number.to_string());
         let body = reqwest::Body::from(bytes::Bytes::from_owner(ArcBytes(Arc::clone(&job.body))));
-        let response = match self
-            .client
-            .post(job.url.as_url().clone())
-            .headers(headers)
-            .body(body)
-            .send()
-            .await
-        {
+        let response = match self.client.post(job.url.as_url().clone()).headers(headers).body(body).send().await {
             Ok(response) => response,
             Err(error) => return classify(&error),
         };
@@ -118,26 +99,19 @@ impl HttpSender {
             } else {
                 format!("HTTP {status}")
             };
-            AttemptOutcome::Failed {
-                kind: FailureKind::Status,
-                status: Some(status),
-                message,
-                retry_after,
-            }
+            AttemptOutcome::Failed { kind: FailureKind::Status, status: Some(status), message, retry_after }
         };
         match (outcome, read_error) {
             // A 2xx whose body timed out mid-read did not answer "within the timeout".
-            (AttemptOutcome::Delivered { status }, Some(error)) if error.is_timeout() => {
-                SendResult {
-                    outcome: AttemptOutcome::Failed {
-                        kind: FailureKind::Timeout,
-                        status: Some(status),
-                        message: "timed out reading the response".into(),
-                        retry_after: None,
-                    },
-                    excerpt,
-                }
-            }
+            (AttemptOutcome::Delivered { status }, Some(error)) if error.is_timeout() => SendResult {
+                outcome: AttemptOutcome::Failed {
+                    kind: FailureKind::Timeout,
+                    status: Some(status),
+                    message: "timed out reading the response".into(),
+                    retry_after: None,
+                },
+                excerpt,
+            },
             (outcome, _) => SendResult { outcome, excerpt },
         }
     }
@@ -164,10 +138,7 @@ impl AsRef<[u8]> for ArcBytes {
     }
 }
 
-async fn read_excerpt(
-    mut response: reqwest::Response,
-    max: usize,
-) -> (String, Option<reqwest::Error>) {
+async fn read_excerpt(mut response: reqwest::Response, max: usize) -> (String, Option<reqwest::Error>) {
     let mut kept = Vec::new();
     loop {
         match response.chunk().await {
@@ -188,15 +159,7 @@ async fn read_excerpt(
 }
 
 fn failed(kind: FailureKind, status: Option<u16>, message: String) -> SendResult {
-    SendResult {
-        outcome: AttemptOutcome::Failed {
-            kind,
-            status,
-            message,
-            retry_after: None,
-        },
-        excerpt: String::new(),
-    }
+    SendResult { outcome: AttemptOutcome::Failed { kind, status, message, retry_after: None }, excerpt: String::new() }
 }
 
 fn classify(error: &reqwest::Error) -> SendResult {
@@ -218,19 +181,14 @@ fn classify(error: &reqwest::Error) -> SendResult {
     let lower = chain.to_ascii_lowercase();
     let kind = kind.unwrap_or(if error.is_timeout() {
         FailureKind::Timeout
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
-    {
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
         FailureKind::Tls
     } else {
         FailureKind::Connect
     });
     // reqwest's messages name the URL; keep only the causes, which never contain secrets (they are in headers).
     let message = chain.split(": ").skip(1).collect::<Vec<_>>().join(": ");
-    let message = if message.is_empty() {
-        kind.as_str().to_owned()
-    } else {
-        message
-    };
+    let message = if message.is_empty() { kind.as_str().to_owned() } else { message };
     failed(kind, None, message.chars().take(500).collect())
 }
 
@@ -260,9 +218,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
                 .filter(|addr| allow_private || is_public_ip(addr.ip()))
                 .collect();
             if addrs.is_empty() {
-                return Err(
-                    Box::new(BlockedAddress(host)) as Box<dyn std::error::Error + Send + Sync>
-                );
+                return Err(Box::new(BlockedAddress(host)) as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
         })

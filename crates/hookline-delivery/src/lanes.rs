@@ -88,25 +88,12 @@ impl Lanes {
         if remove {
             state.lanes.remove(webhook_id);
         }
-        if state.closed {
-            Vec::new()
-        } else {
-            self.take_startable(&mut state)
-        }
+        if state.closed { Vec::new() } else { self.take_startable(&mut state) }
     }
 
     /// How many more jobs fit in memory.
     pub(crate) fn capacity(&self) -> usize {
-        self.state
-            .lock()
-            .map(|s| {
-                if s.closed {
-                    0
-                } else {
-                    self.max_queued.saturating_sub(s.queued)
-                }
-            })
-            .unwrap_or(0)
+        self.state.lock().map(|s| if s.closed { 0 } else { self.max_queued.saturating_sub(s.queued) }).unwrap_or(0)
     }
 
     /// Stops starting attempts and returns every queued job (for release).
@@ -117,11 +104,7 @@ impl Lanes {
         state.closed = true;
         state.ready.clear();
         state.queued = 0;
-        state
-            .lanes
-            .values_mut()
-            .flat_map(|lane| lane.queue.drain(..))
-            .collect()
+        state.lanes.values_mut().flat_map(|lane| lane.queue.drain(..)).collect()
     }
 
     fn take_startable(&self, state: &mut State) -> Vec<DeliveryJob> {
@@ -167,10 +150,7 @@ mod tests {
             platform_id: PlatformId::generate(),
             webhook_id: webhook.clone(),
             url: WebhookUrl::parse("https://example.com/", UrlPolicy::default()).unwrap(),
-            secrets: SigningSecrets {
-                current: Secret::generate(),
-                previous: None,
-            },
+            secrets: SigningSecrets { current: Secret::generate(), previous: None },
             event_id: EventId::generate(),
             event_type: "user.created".into(),
             body: Arc::from(&b"{}"[..]),
@@ -183,11 +163,7 @@ mod tests {
         let lanes = Lanes::new(100, 2, 1000);
         let (slow, fast) = (WebhookId::generate(), WebhookId::generate());
         let (started, overflow) = lanes.submit((0..10).map(|_| job(&slow)).collect());
-        assert_eq!(
-            (started.len(), overflow.len()),
-            (2, 0),
-            "the slow lane is capped at 2 in flight"
-        );
+        assert_eq!((started.len(), overflow.len()), (2, 0), "the slow lane is capped at 2 in flight");
         let (started, _) = lanes.submit(vec![job(&fast)]);
         assert_eq!(started.len(), 1, "the fast lane starts at once");
         let next = lanes.finish(&slow);
@@ -199,8 +175,7 @@ mod tests {
     fn global_cap_is_shared_round_robin_and_memory_is_bounded() {
         let lanes = Lanes::new(2, 10, 5);
         let (a, b) = (WebhookId::generate(), WebhookId::generate());
-        let (started, overflow) =
-            lanes.submit(vec![job(&a), job(&a), job(&a), job(&b), job(&b), job(&b)]);
+        let (started, overflow) = lanes.submit(vec![job(&a), job(&a), job(&a), job(&b), job(&b), job(&b)]);
         assert_eq!(started.len(), 2);
         assert_eq!(overflow.len(), 1, "only max_queued jobs are held in memory");
         assert_eq!(lanes.capacity(), 2);

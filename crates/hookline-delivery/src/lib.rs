@@ -86,34 +86,12 @@ struct Inner {
 
 impl Engine {
     /// Builds the engine and starts its recorder. Call [`Engine::run`] to start the poller.
-    pub fn new(
-        config: DeliveryConfig,
-        store: Arc<dyn Store>,
-        shutdown: CancellationToken,
-    ) -> Result<Self, SendError> {
-        let sender = HttpSender::new(
-            config.timeout,
-            config.max_response_bytes,
-            config.allow_private_destinations,
-        )?;
+    pub fn new(config: DeliveryConfig, store: Arc<dyn Store>, shutdown: CancellationToken) -> Result<Self, SendError> {
+        let sender = HttpSender::new(config.timeout, config.max_response_bytes, config.allow_private_destinations)?;
         let recorder = recorder::spawn(Arc::clone(&store));
-        let lanes = lanes::Lanes::new(
-            config.max_in_flight,
-            config.per_webhook_concurrency,
-            config.max_queued,
-        );
-        let inner = Inner {
-            config,
-            store,
-            sender,
-            lanes,
-            recorder,
-            tasks: TaskTracker::new(),
-            shutdown,
-        };
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        let lanes = lanes::Lanes::new(config.max_in_flight, config.per_webhook_concurrency, config.max_queued);
+        let inner = Inner { config, store, sender, lanes, recorder, tasks: TaskTracker::new(), shutdown };
+        Ok(Self { inner: Arc::new(inner) })
     }
 
     /// The settings.
@@ -127,11 +105,8 @@ impl Engine {
         if jobs.is_empty() {
             return;
         }
-        let (start, overflow) = if self.inner.shutdown.is_cancelled() {
-            (Vec::new(), jobs)
-        } else {
-            self.inner.lanes.submit(jobs)
-        };
+        let (start, overflow) =
+            if self.inner.shutdown.is_cancelled() { (Vec::new(), jobs) } else { self.inner.lanes.submit(jobs) };
         self.start(start);
         self.release(overflow);
     }
@@ -148,11 +123,7 @@ impl Engine {
             return Ok(0);
         }
         let lease_until = now.plus(self.inner.config.lease);
-        let jobs = self
-            .inner
-            .store
-            .claim_due(now, lease_until, room.min(1000))
-            .await?;
+        let jobs = self.inner.store.claim_due(now, lease_until, room.min(1000)).await?;
         let claimed = jobs.len();
         self.submit(jobs);
         Ok(claimed)
@@ -188,10 +159,7 @@ impl Engine {
         let released = queued.len();
         self.release(queued);
         self.inner.tasks.close();
-        let finished =
-            tokio::time::timeout(self.inner.config.shutdown_grace, self.inner.tasks.wait())
-                .await
-                .is_ok();
+        let finished = tokio::time::timeout(self.inner.config.shutdown_grace, self.inner.tasks.wait()).await.is_ok();
         if !finished {
             tracing::warn!(
                 "in-flight deliveries did not finish within the shutdown grace; they stay leased and are retried after restart"
@@ -238,9 +206,7 @@ impl Engine {
         );
         let started_at = Timestamp::now();
         let clock = std::time::Instant::now();
-        let response =
-            tracing::Instrument::instrument(self.inner.sender.send(&job, started_at), span.clone())
-                .await;
+        let response = tracing::Instrument::instrument(self.inner.sender.send(&job, started_at), span.clone()).await;
         let duration_ms = clock.elapsed().as_millis() as u64;
         let now = Timestamp::now();
         let next = match &response.outcome {
@@ -267,12 +233,7 @@ impl Engine {
         });
         let (status, error_kind, error_message) = match response.outcome {
             AttemptOutcome::Delivered { status } => (Some(status), None, None),
-            AttemptOutcome::Failed {
-                kind,
-                status,
-                message,
-                ..
-            } => (status, Some(kind), Some(message)),
+            AttemptOutcome::Failed { kind, status, message, .. } => (status, Some(kind), Some(message)),
         };
         hookline_core::delivery::AttemptRecord {
             attempt: hookline_core::delivery::Attempt {

@@ -42,12 +42,7 @@ pub trait Store: Send + Sync + 'static {
     async fn list_event_types(&self, platform: &PlatformId) -> StoreResult<Vec<EventType>>;
 
     /// Adds a custom type; `Conflict` when the name exists (built-in or custom).
-    async fn create_event_type(
-        &self,
-        platform: &PlatformId,
-        event_type: EventType,
-        now: Timestamp,
-    ) -> StoreResult<()>;
+    async fn create_event_type(&self, platform: &PlatformId, event_type: EventType, now: Timestamp) -> StoreResult<()>;
 
     /// Stores a new webhook; `UnknownEventType` when its filter names a type outside the catalog.
     async fn create_webhook(&self, webhook: Webhook) -> StoreResult<()>;
@@ -98,11 +93,7 @@ pub trait Store: Send + Sync + 'static {
     async fn list_events(&self, platform: &PlatformId, page: Page) -> StoreResult<Vec<Event>>;
 
     /// One event with its deliveries.
-    async fn get_event(
-        &self,
-        platform: &PlatformId,
-        id: &EventId,
-    ) -> StoreResult<(Event, Vec<DeliverySummary>)>;
+    async fn get_event(&self, platform: &PlatformId, id: &EventId) -> StoreResult<(Event, Vec<DeliverySummary>)>;
 
     /// A page of a webhook's deliveries, newest first, optionally of one status.
     async fn list_deliveries(
@@ -114,11 +105,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<DeliverySummary>>;
 
     /// One delivery with all its attempts, oldest first.
-    async fn get_delivery(
-        &self,
-        platform: &PlatformId,
-        id: &DeliveryId,
-    ) -> StoreResult<DeliveryDetail>;
+    async fn get_delivery(&self, platform: &PlatformId, id: &DeliveryId) -> StoreResult<DeliveryDetail>;
 
     /// Makes a delivery due now, leased to the caller, and returns its job. `Conflict` while it is in flight
     /// or when its webhook is disabled.
@@ -131,17 +118,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<DeliveryJob>;
 
     /// Leases up to `limit` pending deliveries that are due and not leased, oldest due first.
-    async fn claim_due(
-        &self,
-        now: Timestamp,
-        lease_until: Timestamp,
-        limit: usize,
-    ) -> StoreResult<Vec<DeliveryJob>>;
+    async fn claim_due(&self, now: Timestamp, lease_until: Timestamp, limit: usize) -> StoreResult<Vec<DeliveryJob>>;
 
     /// Records finished attempts and moves each delivery on (delivered, rescheduled or failed), releasing its
     /// lease. Attempts for deliveries that no longer exist (webhook deleted) are dropped.
-    async fn record_attempts(&self, records: Vec<AttemptRecord>, now: Timestamp)
-    -> StoreResult<()>;
+    async fn record_attempts(&self, records: Vec<AttemptRecord>, now: Timestamp) -> StoreResult<()>;
 
     /// Gives leases back without an attempt (shutdown, or a full queue), so the deliveries are due again.
     async fn release(&self, deliveries: Vec<DeliveryId>) -> StoreResult<()>;

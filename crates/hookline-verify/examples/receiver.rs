@@ -11,17 +11,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let port: u16 = args.next().and_then(|p| p.parse().ok()).unwrap_or(9000);
-    let secret = args
-        .next()
-        .or_else(|| std::env::var("HOOKLINE_SECRET").ok());
+    let secret = args.next().or_else(|| std::env::var("HOOKLINE_SECRET").ok());
     let listener = TcpListener::bind(("127.0.0.1", port))?;
     println!(
         "receiver listening on http://127.0.0.1:{port}/ (signature checks: {})",
-        if secret.is_some() {
-            "on"
-        } else {
-            "off: pass the webhook secret"
-        }
+        if secret.is_some() { "on" } else { "off: pass the webhook secret" }
     );
     for stream in listener.incoming() {
         if let Err(error) = handle(stream?, secret.as_deref()) {
@@ -50,37 +44,18 @@ fn handle(stream: TcpStream, secret: Option<&str>) -> std::io::Result<()> {
                 headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
             }
         }
-        let header = |name: &str| {
-            headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-                .unwrap_or("")
-        };
+        let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap_or("");
         let length: usize = header("content-length").parse().unwrap_or(0);
         let mut body = vec![0; length];
         reader.read_exact(&mut body)?;
-        println!(
-            "\n{} {}",
-            request_line.trim_end(),
-            String::from_utf8_lossy(&body)
-        );
-        for name in [
-            "x-tradly-event",
-            "x-tradly-delivery",
-            "x-tradly-attempt",
-            "webhook-id",
-            "webhook-timestamp",
-        ] {
+        println!("\n{} {}", request_line.trim_end(), String::from_utf8_lossy(&body));
+        for name in ["x-tradly-event", "x-tradly-delivery", "x-tradly-attempt", "webhook-id", "webhook-timestamp"] {
             println!("  {name}: {}", header(name));
         }
         if let Some(secret) = secret {
             let id = header("webhook-id");
             let tradly = hookline_verify::verify_tradly(secret, id, header("x-tradly-signature"));
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0);
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
             let standard = hookline_verify::verify_standard(
                 secret,
                 id,
@@ -94,9 +69,7 @@ fn handle(stream: TcpStream, secret: Option<&str>) -> std::io::Result<()> {
             println!("  webhook-signature:  {}", verdict(&standard));
         }
         let mut stream = reader.get_ref();
-        stream.write_all(
-            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok",
-        )?;
+        stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok")?;
     }
 }
 

@@ -61,25 +61,19 @@ pub fn verify_tradly(secret: &str, event_id: &str, header_value: &str) -> Result
     let expected = hex::decode(header_value.trim()).map_err(|_| VerifyError::MalformedHeader)?;
     let mut mac = new_mac(secret.as_bytes());
     mac.update(event_id.as_bytes());
-    mac.verify_slice(&expected)
-        .map_err(|_| VerifyError::Mismatch)
+    mac.verify_slice(&expected).map_err(|_| VerifyError::Mismatch)
 }
 
 /// The signing key of a `whsec_` secret: the base64-decoded part after the prefix.
 pub fn standard_key(secret: &str) -> Result<Vec<u8>, VerifyError> {
     let encoded = secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret);
-    BASE64
-        .decode(encoded)
-        .map_err(|_| VerifyError::InvalidSecret)
+    BASE64.decode(encoded).map_err(|_| VerifyError::InvalidSecret)
 }
 
 /// One `v1,<base64>` entry of a `webhook-signature` header.
 pub fn standard_signature(key: &[u8], msg_id: &str, timestamp: i64, body: &[u8]) -> String {
     let timestamp = timestamp.to_string();
-    let digest = hmac_sha256(
-        key,
-        &[msg_id.as_bytes(), b".", timestamp.as_bytes(), b".", body],
-    );
+    let digest = hmac_sha256(key, &[msg_id.as_bytes(), b".", timestamp.as_bytes(), b".", body]);
     format!("v1,{}", BASE64.encode(digest))
 }
 
@@ -95,10 +89,7 @@ pub fn verify_standard(
     tolerance_seconds: u64,
 ) -> Result<(), VerifyError> {
     let key = standard_key(secret)?;
-    let ts: i64 = timestamp
-        .trim()
-        .parse()
-        .map_err(|_| VerifyError::InvalidTimestamp)?;
+    let ts: i64 = timestamp.trim().parse().map_err(|_| VerifyError::InvalidTimestamp)?;
     if now_unix.abs_diff(ts) > tolerance_seconds {
         return Err(VerifyError::TimestampOutOfTolerance);
     }
@@ -112,30 +103,19 @@ pub fn verify_standard(
         };
         saw_v1 = true;
         let mut mac = new_mac(&key);
-        for part in [
-            msg_id.as_bytes(),
-            b".",
-            ts.to_string().as_bytes(),
-            b".",
-            body,
-        ] {
+        for part in [msg_id.as_bytes(), b".", ts.to_string().as_bytes(), b".", body] {
             mac.update(part);
         }
         if mac.verify_slice(&candidate).is_ok() {
             return Ok(());
         }
     }
-    Err(if saw_v1 {
-        VerifyError::Mismatch
-    } else {
-        VerifyError::MalformedHeader
-    })
+    Err(if saw_v1 { VerifyError::Mismatch } else { VerifyError::MalformedHeader })
 }
 
 fn new_mac(key: &[u8]) -> HmacSha256 {
     // HMAC accepts keys of any length, so this cannot fail; the fallback keeps the no-expect rule honest.
-    <HmacSha256 as KeyInit>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
+    <HmacSha256 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
 }
 
 fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {

@@ -19,25 +19,16 @@ fn tradly_vectors_match() {
         let secret = case["secret"].as_str().unwrap();
         let event_id = case["event_id"].as_str().unwrap();
         let expected = case["signature_hex"].as_str().unwrap();
-        assert_eq!(
-            tradly_signature(secret, event_id),
-            expected,
-            "secret {secret:?} id {event_id:?}"
-        );
+        assert_eq!(tradly_signature(secret, event_id), expected, "secret {secret:?} id {event_id:?}");
         verify_tradly(secret, event_id, expected).unwrap();
-        assert_eq!(
-            verify_tradly(secret, "other-id", expected),
-            Err(VerifyError::Mismatch)
-        );
+        assert_eq!(verify_tradly(secret, "other-id", expected), Err(VerifyError::Mismatch));
     }
 }
 
 #[test]
 fn standard_vectors_match() {
     let vectors = vectors();
-    let cases = vectors["standard_webhooks"]
-        .as_array()
-        .expect("standard array");
+    let cases = vectors["standard_webhooks"].as_array().expect("standard array");
     assert!(!cases.is_empty());
     for case in cases {
         let secret = case["secret"].as_str().unwrap();
@@ -46,10 +37,7 @@ fn standard_vectors_match() {
         let body = case["body"].as_str().unwrap().as_bytes();
         let expected = case["webhook_signature"].as_str().unwrap();
         let key = standard_key(secret).unwrap();
-        assert_eq!(
-            standard_signature(&key, id, ts.parse().unwrap(), body),
-            expected
-        );
+        assert_eq!(standard_signature(&key, id, ts.parse().unwrap(), body), expected);
         let now: i64 = ts.parse().unwrap();
         verify_standard(secret, id, ts, body, expected, now, 300).unwrap();
         // A rotation header carries several signatures; any match is enough.
@@ -57,17 +45,11 @@ fn standard_vectors_match() {
         verify_standard(secret, id, ts, body, &rotated, now, 300).unwrap();
         let mut altered = body.to_vec();
         altered.push(b' ');
-        assert_eq!(
-            verify_standard(secret, id, ts, &altered, expected, now, 300),
-            Err(VerifyError::Mismatch)
-        );
+        assert_eq!(verify_standard(secret, id, ts, &altered, expected, now, 300), Err(VerifyError::Mismatch));
         assert_eq!(
             verify_standard(secret, id, ts, body, expected, now + 301, 300),
             Err(VerifyError::TimestampOutOfTolerance)
         );
-        assert_eq!(
-            verify_standard(secret, id, ts, body, "v2,xyz", now, 300),
-            Err(VerifyError::MalformedHeader)
-        );
+        assert_eq!(verify_standard(secret, id, ts, body, "v2,xyz", now, 300), Err(VerifyError::MalformedHeader));
     }
 }

@@ -91,10 +91,7 @@ pub struct Overrides {
 #[derive(Debug, Clone)]
 pub enum Database {
     /// A SQLite file.
-    Sqlite {
-        path: PathBuf,
-        synchronous: hookline_store::sqlite::Synchronous,
-    },
+    Sqlite { path: PathBuf, synchronous: hookline_store::sqlite::Synchronous },
 }
 
 /// The validated configuration.
@@ -118,11 +115,7 @@ impl RawConfig {
             }
             figment = figment.merge(Toml::file(path));
         }
-        figment = figment.merge(
-            Env::prefixed("HOOKLINE_")
-                .filter(|key| key.as_str().contains("__"))
-                .split("__"),
-        );
+        figment = figment.merge(Env::prefixed("HOOKLINE_").filter(|key| key.as_str().contains("__")).split("__"));
         let mut raw: RawConfig = figment.extract().context("invalid configuration")?;
         if let Ok(token) = std::env::var("HOOKLINE_ADMIN_TOKEN") {
             if !token.is_empty() {
@@ -145,77 +138,48 @@ impl RawConfig {
     /// Validates every value and converts it to the typed settings.
     pub fn validate(self) -> anyhow::Result<Config> {
         let duration = |name: &str, text: &str| -> anyhow::Result<Duration> {
-            parse_duration(text)
-                .with_context(|| format!("{name} = {text:?} is not a duration like 5s, 5m or 2h"))
+            parse_duration(text).with_context(|| format!("{name} = {text:?} is not a duration like 5s, 5m or 2h"))
         };
-        let listen: SocketAddr = self.http.listen.parse().with_context(|| {
-            format!(
-                "listen = {:?} is not an address like 127.0.0.1:8080",
-                self.http.listen
-            )
-        })?;
+        let listen: SocketAddr = self
+            .http
+            .listen
+            .parse()
+            .with_context(|| format!("listen = {:?} is not an address like 127.0.0.1:8080", self.http.listen))?;
         let database = parse_database(&self.storage)?;
         let schedule = parse_schedule(&self.delivery.retry_schedule).with_context(|| {
-            format!(
-                "retry_schedule = {:?} is not a list like 5s,5m,30m",
-                self.delivery.retry_schedule
-            )
+            format!("retry_schedule = {:?} is not a list like 5s,5m,30m", self.delivery.retry_schedule)
         })?;
         let d = &self.delivery;
         let timeout = duration("delivery.timeout", &d.timeout)?;
         let lease = duration("delivery.lease", &d.lease)?;
         if lease <= timeout {
-            bail!(
-                "delivery.lease ({}) must be longer than delivery.timeout ({})",
-                d.lease,
-                d.timeout
-            );
+            bail!("delivery.lease ({}) must be longer than delivery.timeout ({})", d.lease, d.timeout);
         }
         let delivery = DeliveryConfig {
             timeout,
-            retry: RetryPolicy {
-                schedule,
-                retry_after_cap: duration("delivery.retry_after_cap", &d.retry_after_cap)?,
-            },
+            retry: RetryPolicy { schedule, retry_after_cap: duration("delivery.retry_after_cap", &d.retry_after_cap)? },
             max_in_flight: d.max_in_flight.max(1),
             per_webhook_concurrency: d.per_webhook_concurrency.max(1),
             max_queued: d.max_queued.max(1),
             lease,
-            poll_interval: duration("delivery.poll_interval", &d.poll_interval)?
-                .max(Duration::from_millis(10)),
+            poll_interval: duration("delivery.poll_interval", &d.poll_interval)?.max(Duration::from_millis(10)),
             max_response_bytes: d.max_response_bytes,
             allow_private_destinations: d.allow_private_destinations || self.dev,
             shutdown_grace: duration("delivery.shutdown_grace", &d.shutdown_grace)?,
         };
         let api = hookline_api::ApiConfig {
             admin_token: self.admin_token.clone(),
-            url_policy: UrlPolicy {
-                allow_http: self.dev,
-                allow_private: self.dev || d.allow_private_destinations,
-            },
-            secret_overlap: duration(
-                "webhooks.secret_rotation_overlap",
-                &self.webhooks.secret_rotation_overlap,
-            )?,
+            url_policy: UrlPolicy { allow_http: self.dev, allow_private: self.dev || d.allow_private_destinations },
+            secret_overlap: duration("webhooks.secret_rotation_overlap", &self.webhooks.secret_rotation_overlap)?,
             max_body_bytes: self.http.max_body_bytes.max(1024),
         };
-        Ok(Config {
-            dev: self.dev,
-            admin_token: self.admin_token,
-            listen,
-            database,
-            delivery,
-            api,
-        })
+        Ok(Config { dev: self.dev, admin_token: self.admin_token, listen, database, delivery, api })
     }
 }
 
 fn parse_database(storage: &RawStorage) -> anyhow::Result<Database> {
     let url = storage.database_url.trim();
-    if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let path = path.split('?').next().unwrap_or_default();
         if path.is_empty() {
             bail!("database_url {url:?} names no file");
@@ -225,15 +189,10 @@ fn parse_database(storage: &RawStorage) -> anyhow::Result<Database> {
             "normal" => hookline_store::sqlite::Synchronous::Normal,
             other => bail!("sqlite_synchronous = {other:?}: use full or normal"),
         };
-        return Ok(Database::Sqlite {
-            path: PathBuf::from(path),
-            synchronous,
-        });
+        return Ok(Database::Sqlite { path: PathBuf::from(path), synchronous });
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        bail!(
-            "PostgreSQL support is not built yet (issue: multi-node on PostgreSQL); use sqlite://PATH"
-        );
+        bail!("PostgreSQL support is not built yet (issue: multi-node on PostgreSQL); use sqlite://PATH");
     }
     bail!("database_url {url:?}: use sqlite://PATH")
 }
@@ -252,15 +211,10 @@ mod tests {
         };
         let config = RawConfig::load(&overrides).unwrap().validate().unwrap();
         assert_eq!(config.listen.port(), 0);
-        assert_eq!(
-            config.delivery.retry.schedule,
-            [Duration::from_secs(1), Duration::from_secs(2)]
-        );
+        assert_eq!(config.delivery.retry.schedule, [Duration::from_secs(1), Duration::from_secs(2)]);
         assert_eq!(config.delivery.timeout, Duration::from_secs(15));
         assert!(!config.api.url_policy.allow_http);
-        assert!(
-            matches!(config.database, Database::Sqlite { ref path, .. } if path == &PathBuf::from("/tmp/x.db"))
-        );
+        assert!(matches!(config.database, Database::Sqlite { ref path, .. } if path == &PathBuf::from("/tmp/x.db")));
     }
 
     #[test]

@@ -25,10 +25,7 @@ pub struct DevCredentials {
 
 /// Where the credentials file lives for a database at `db_path`.
 pub fn credentials_path(db_path: &Path) -> PathBuf {
-    db_path
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join("dev-credentials.json")
+    db_path.parent().unwrap_or(Path::new(".")).join("dev-credentials.json")
 }
 
 /// Loads or creates the dev credentials. `admin_token` is the configured token, if any (it wins).
@@ -38,43 +35,23 @@ pub async fn bootstrap(
     admin_token: Option<String>,
 ) -> anyhow::Result<DevCredentials> {
     let path = credentials_path(db_path);
-    let saved: Option<DevCredentials> = std::fs::read(&path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let saved: Option<DevCredentials> = std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
     if let Some(saved) = saved {
-        if let Some(platform) = store
-            .platform_by_key(ApiKey::from_presented(&saved.api_key).hash())
-            .await?
-        {
+        if let Some(platform) = store.platform_by_key(ApiKey::from_presented(&saved.api_key).hash()).await? {
             let admin_token = admin_token.unwrap_or(saved.admin_token);
-            let credentials = DevCredentials {
-                admin_token,
-                platform_id: platform.id.to_string(),
-                api_key: saved.api_key,
-            };
+            let credentials =
+                DevCredentials { admin_token, platform_id: platform.id.to_string(), api_key: saved.api_key };
             save(&path, &credentials)?;
             return Ok(credentials);
         }
     }
-    let admin_token =
-        admin_token.unwrap_or_else(|| ApiKey::generate().expose().replacen("hk_", "adm_", 1));
-    let platform = Platform::new(
-        "Dev platform",
-        "http://localhost:8080",
-        "dev@example.com",
-        Timestamp::now(),
-    )
-    .context("dev platform is valid")?;
+    let admin_token = admin_token.unwrap_or_else(|| ApiKey::generate().expose().replacen("hk_", "adm_", 1));
+    let platform = Platform::new("Dev platform", "http://localhost:8080", "dev@example.com", Timestamp::now())
+        .context("dev platform is valid")?;
     let api_key = ApiKey::generate();
-    store
-        .create_platform(platform.clone(), api_key.hash())
-        .await
-        .context("failed to create the dev platform")?;
-    let credentials = DevCredentials {
-        admin_token,
-        platform_id: platform.id.to_string(),
-        api_key: api_key.expose().to_owned(),
-    };
+    store.create_platform(platform.clone(), api_key.hash()).await.context("failed to create the dev platform")?;
+    let credentials =
+        DevCredentials { admin_token, platform_id: platform.id.to_string(), api_key: api_key.expose().to_owned() };
     save(&path, &credentials)?;
     Ok(credentials)
 }
@@ -86,10 +63,7 @@ fn save(path: &Path, credentials: &DevCredentials) -> anyhow::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     use std::io::Write as _;
-    options
-        .open(path)?
-        .write_all(&json)
-        .with_context(|| format!("failed to write {}", path.display()))
+    options.open(path)?.write_all(&json).with_context(|| format!("failed to write {}", path.display()))
 }
 
 /// The banner printed at a `--dev` start: loud about what dev mode allows, then copy-paste lines.

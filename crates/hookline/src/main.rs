@@ -9,11 +9,7 @@ use hookline::{dev, serve};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(
-    name = "hookline",
-    version,
-    about = "Self-hosted webhook delivery: durable, signed, retried."
-)]
+#[command(name = "hookline", version, about = "Self-hosted webhook delivery: durable, signed, retried.")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -71,9 +67,7 @@ fn init_tracing(json: bool) {
     let filter = EnvFilter::try_from_env("HOOKLINE_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -106,9 +100,7 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let server = serve::start(&config, listener, store)?;
     tracing::info!(addr = %server.addr, dev = config.dev, "hookline listening");
     if let Some((credentials, path)) = banner {
-        tracing::warn!(
-            "DEVELOPMENT MODE: http:// webhook URLs and private/loopback destinations are allowed"
-        );
+        tracing::warn!("DEVELOPMENT MODE: http:// webhook URLs and private/loopback destinations are allowed");
         eprintln!("{}", dev::banner(server.addr, &credentials, &path));
     }
     let token = server.shutdown_token();

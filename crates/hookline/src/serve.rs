@@ -51,28 +51,19 @@ pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         Database::Sqlite { path, synchronous } => {
             let mut options = SqliteOptions::new(path);
             options.synchronous = *synchronous;
-            let store = SqliteStore::open(&options)
-                .with_context(|| format!("failed to open {}", path.display()))?;
+            let store = SqliteStore::open(&options).with_context(|| format!("failed to open {}", path.display()))?;
             Ok(Arc::new(store))
         }
     }
 }
 
 /// Starts serving on `listener` with `store`; returns once the server accepts requests.
-pub fn start(
-    config: &Config,
-    listener: TcpListener,
-    store: Arc<dyn Store>,
-) -> anyhow::Result<Server> {
+pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> anyhow::Result<Server> {
     let addr = listener.local_addr().context("listener has no address")?;
     let shutdown = CancellationToken::new();
     let engine_shutdown = CancellationToken::new();
-    let engine = Engine::new(
-        config.delivery.clone(),
-        Arc::clone(&store),
-        engine_shutdown.clone(),
-    )
-    .context("failed to build the delivery engine")?;
+    let engine = Engine::new(config.delivery.clone(), Arc::clone(&store), engine_shutdown.clone())
+        .context("failed to build the delivery engine")?;
     let engine_task = tokio::spawn(engine.clone().run());
     let app = hookline_api::router(config.api.clone(), Arc::clone(&store), engine);
     let http_shutdown = shutdown.clone();
@@ -86,12 +77,7 @@ pub fn start(
         engine_task.await.context("delivery engine panicked")?;
         served
     });
-    Ok(Server {
-        addr,
-        store,
-        shutdown,
-        task,
-    })
+    Ok(Server { addr, store, shutdown, task })
 }
 
 /// Resolves when SIGTERM or SIGINT arrives.

@@ -18,10 +18,7 @@ use crate::auth::PlatformAuth;
 use crate::{ApiError, AppState, convert};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_deliveries))
-        .routes(routes!(get_delivery))
-        .routes(routes!(retry_delivery))
+    OpenApiRouter::new().routes(routes!(list_deliveries)).routes(routes!(get_delivery)).routes(routes!(retry_delivery))
 }
 
 /// `?status=` on the deliveries list.
@@ -49,20 +46,14 @@ async fn list_deliveries(
 ) -> Result<Json<proto::List<proto::Delivery>>, ApiError> {
     let status = match status.status.as_deref() {
         None | Some("") => None,
-        Some(text) => Some(DeliveryStatus::parse(text).ok_or_else(|| {
-            ValidationError::new("status", "must be pending, delivered or failed")
-        })?),
+        Some(text) => Some(
+            DeliveryStatus::parse(text)
+                .ok_or_else(|| ValidationError::new("status", "must be pending, delivered or failed"))?,
+        ),
     };
-    let list = state
-        .inner
-        .store
-        .list_deliveries(&platform.id, &webhook_id(&id)?, status, query.page())
-        .await?;
+    let list = state.inner.store.list_deliveries(&platform.id, &webhook_id(&id)?, status, query.page()).await?;
     let next_cursor = query.next_cursor(&list, |d| d.delivery.id.to_string());
-    Ok(Json(proto::List {
-        data: list.into_iter().map(convert::delivery).collect(),
-        next_cursor,
-    }))
+    Ok(Json(proto::List { data: list.into_iter().map(convert::delivery).collect(), next_cursor }))
 }
 
 /// Reads a delivery with every attempt: time, duration, status or error, response excerpt.
@@ -73,11 +64,7 @@ async fn get_delivery(
     PlatformAuth(platform): PlatformAuth,
     Path(id): Path<String>,
 ) -> Result<Json<proto::DeliveryDetail>, ApiError> {
-    let detail = state
-        .inner
-        .store
-        .get_delivery(&platform.id, &delivery_id(&id)?)
-        .await?;
+    let detail = state.inner.store.get_delivery(&platform.id, &delivery_id(&id)?).await?;
     Ok(Json(convert::delivery_detail(detail)))
 }
 
@@ -91,15 +78,8 @@ async fn retry_delivery(
 ) -> Result<(StatusCode, Json<proto::Delivery>), ApiError> {
     let id = delivery_id(&id)?;
     let now = Timestamp::now();
-    let job = state
-        .inner
-        .store
-        .retry_delivery(&platform.id, &id, now, now.plus(state.inner.lease))
-        .await?;
+    let job = state.inner.store.retry_delivery(&platform.id, &id, now, now.plus(state.inner.lease)).await?;
     state.inner.engine.submit(vec![job]);
     let detail = state.inner.store.get_delivery(&platform.id, &id).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(convert::delivery(detail.summary)),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(convert::delivery(detail.summary))))
 }

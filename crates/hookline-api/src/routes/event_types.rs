@@ -26,10 +26,7 @@ async fn list_event_types(
     PlatformAuth(platform): PlatformAuth,
 ) -> Result<Json<proto::List<proto::EventType>>, ApiError> {
     let types = state.inner.store.list_event_types(&platform.id).await?;
-    Ok(Json(proto::List {
-        data: types.into_iter().map(convert::event_type).collect(),
-        next_cursor: None,
-    }))
+    Ok(Json(proto::List { data: types.into_iter().map(convert::event_type).collect(), next_cursor: None }))
 }
 
 /// Adds a custom event type (`name.verb`).
@@ -43,21 +40,9 @@ async fn create_event_type(
     let name = EventTypeName::parse("name", &body.name)?;
     let description = body.description.trim().to_owned();
     if description.len() > 500 {
-        return Err(hookline_core::ValidationError::new(
-            "description",
-            "must be at most 500 characters",
-        )
-        .into());
+        return Err(hookline_core::ValidationError::new("description", "must be at most 500 characters").into());
     }
-    let event_type = EventType {
-        name: name.as_str().to_owned(),
-        description,
-        built_in: false,
-    };
-    state
-        .inner
-        .store
-        .create_event_type(&platform.id, event_type.clone(), Timestamp::now())
-        .await?;
+    let event_type = EventType { name: name.as_str().to_owned(), description, built_in: false };
+    state.inner.store.create_event_type(&platform.id, event_type.clone(), Timestamp::now()).await?;
     Ok((StatusCode::CREATED, Json(convert::event_type(event_type))))
 }

@@ -21,9 +21,7 @@ use crate::json::ApiJson;
 use crate::{ApiError, AppState, convert};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(publish_event, list_events))
-        .routes(routes!(get_event))
+    OpenApiRouter::new().routes(routes!(publish_event, list_events)).routes(routes!(get_event))
 }
 
 /// Checks that `data` is a JSON object and keeps its text as sent.
@@ -48,14 +46,8 @@ async fn publish_event(
         None => EventId::generate(),
     };
     let event_type = EventTypeName::parse("type", &body.event_type)?;
-    let event = NewEvent {
-        id,
-        event_type,
-        data: object_data(body.data)?,
-    };
-    Ok(publish(&state, &platform.id, event, None)
-        .await?
-        .into_response())
+    let event = NewEvent { id, event_type, data: object_data(body.data)? };
+    Ok(publish(&state, &platform.id, event, None).await?.into_response())
 }
 
 /// Stores `event` (to every matching webhook, or `only` one) and hands its deliveries to the engine.
@@ -67,12 +59,8 @@ pub(super) async fn publish(
 ) -> Result<(StatusCode, Json<proto::EventAccepted>), ApiError> {
     let now = Timestamp::now();
     let lease_until = now.plus(state.inner.lease);
-    let published = state
-        .inner
-        .store
-        .publish_event(platform, event, only, now, lease_until)
-        .await
-        .map_err(|e| match e {
+    let published =
+        state.inner.store.publish_event(platform, event, only, now, lease_until).await.map_err(|e| match e {
             StoreError::UnknownEventType(name) => ApiError::UnknownEventType(name, "type"),
             other => other.into(),
         })?;
@@ -94,16 +82,9 @@ async fn list_events(
     PlatformAuth(platform): PlatformAuth,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<proto::List<proto::Event>>, ApiError> {
-    let events = state
-        .inner
-        .store
-        .list_events(&platform.id, query.page())
-        .await?;
+    let events = state.inner.store.list_events(&platform.id, query.page()).await?;
     let next_cursor = query.next_cursor(&events, |e| e.id.to_string());
-    let data = events
-        .into_iter()
-        .map(|e| convert::event(e, None))
-        .collect::<Result<_, _>>()?;
+    let data = events.into_iter().map(|e| convert::event(e, None)).collect::<Result<_, _>>()?;
     Ok(Json(proto::List { data, next_cursor }))
 }
 

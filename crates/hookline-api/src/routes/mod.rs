@@ -30,10 +30,7 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     }
 }
 
@@ -51,17 +48,12 @@ pub(crate) struct PageQuery {
 
 impl PageQuery {
     pub(crate) fn page(&self) -> hookline_store::Page {
-        hookline_store::Page {
-            limit: self.limit.unwrap_or(100).clamp(1, 1000),
-            after: self.after.clone(),
-        }
+        hookline_store::Page { limit: self.limit.unwrap_or(100).clamp(1, 1000), after: self.after.clone() }
     }
 
     /// The next cursor: the last item's id when the page was full.
     pub(crate) fn next_cursor<T>(&self, items: &[T], id: impl Fn(&T) -> String) -> Option<String> {
-        (items.len() >= self.page().limit)
-            .then(|| items.last().map(id))
-            .flatten()
+        (items.len() >= self.page().limit).then(|| items.last().map(id)).flatten()
     }
 }
 
@@ -81,12 +73,7 @@ pub(crate) fn router(state: AppState, max_body_bytes: usize) -> Router {
             "/v1/openapi.json",
             axum::routing::get(move || {
                 let body = openapi_json.clone();
-                async move {
-                    (
-                        [(axum::http::header::CONTENT_TYPE, "application/json")],
-                        body,
-                    )
-                }
+                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
             }),
         )
         .fallback(|| async { ApiError::NotFound })

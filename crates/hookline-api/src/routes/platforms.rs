@@ -28,17 +28,7 @@ async fn create_platform(
 ) -> Result<(StatusCode, Json<proto::Platform>), ApiError> {
     let platform = Platform::new(&body.name, &body.url, &body.email, Timestamp::now())?;
     let api_key = ApiKey::generate();
-    state
-        .inner
-        .store
-        .create_platform(platform.clone(), api_key.hash())
-        .await?;
+    state.inner.store.create_platform(platform.clone(), api_key.hash()).await?;
     tracing::info!(platform_id = %platform.id, "platform created");
-    Ok((
-        StatusCode::CREATED,
-        Json(convert::platform(
-            platform,
-            Some(api_key.expose().to_owned()),
-        )),
-    ))
+    Ok((StatusCode::CREATED, Json(convert::platform(platform, Some(api_key.expose().to_owned())))))
 }

@@ -66,10 +66,7 @@ async fn create_webhook(
         url: url(&body.url, state.inner.url_policy)?,
         events: filter(&body.events)?,
         description: description(body.description)?.unwrap_or_default(),
-        secrets: SigningSecrets {
-            current: Secret::generate(),
-            previous: None,
-        },
+        secrets: SigningSecrets { current: Secret::generate(), previous: None },
         enabled: true,
         disabled_reason: None,
         created_at: now,
@@ -91,16 +88,9 @@ async fn list_webhooks(
     PlatformAuth(platform): PlatformAuth,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<proto::List<proto::Webhook>>, ApiError> {
-    let webhooks = state
-        .inner
-        .store
-        .list_webhooks(&platform.id, query.page())
-        .await?;
+    let webhooks = state.inner.store.list_webhooks(&platform.id, query.page()).await?;
     let next_cursor = query.next_cursor(&webhooks, |w| w.id.to_string());
-    Ok(Json(proto::List {
-        data: webhooks.into_iter().map(convert::webhook).collect(),
-        next_cursor,
-    }))
+    Ok(Json(proto::List { data: webhooks.into_iter().map(convert::webhook).collect(), next_cursor }))
 }
 
 /// Reads one webhook (without its secret).
@@ -111,11 +101,7 @@ async fn get_webhook(
     PlatformAuth(platform): PlatformAuth,
     Path(id): Path<String>,
 ) -> Result<Json<proto::Webhook>, ApiError> {
-    let webhook = state
-        .inner
-        .store
-        .get_webhook(&platform.id, &webhook_id(&id)?)
-        .await?;
+    let webhook = state.inner.store.get_webhook(&platform.id, &webhook_id(&id)?).await?;
     Ok(Json(convert::webhook(webhook)))
 }
 
@@ -131,20 +117,12 @@ async fn update_webhook(
 ) -> Result<Json<proto::Webhook>, ApiError> {
     let id = webhook_id(&id)?;
     let patch = WebhookPatch {
-        url: body
-            .url
-            .as_deref()
-            .map(|u| url(u, state.inner.url_policy))
-            .transpose()?,
+        url: body.url.as_deref().map(|u| url(u, state.inner.url_policy)).transpose()?,
         events: body.events.as_deref().map(filter).transpose()?,
         description: description(body.description)?,
         enabled: body.enabled,
     };
-    let webhook = state
-        .inner
-        .store
-        .update_webhook(&platform.id, &id, patch, Timestamp::now())
-        .await?;
+    let webhook = state.inner.store.update_webhook(&platform.id, &id, patch, Timestamp::now()).await?;
     Ok(Json(convert::webhook(webhook)))
 }
 
@@ -156,11 +134,7 @@ async fn delete_webhook(
     PlatformAuth(platform): PlatformAuth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .inner
-        .store
-        .delete_webhook(&platform.id, &webhook_id(&id)?)
-        .await?;
+    state.inner.store.delete_webhook(&platform.id, &webhook_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -172,11 +146,7 @@ async fn get_secret(
     PlatformAuth(platform): PlatformAuth,
     Path(id): Path<String>,
 ) -> Result<Json<proto::WebhookSecret>, ApiError> {
-    let webhook = state
-        .inner
-        .store
-        .get_webhook(&platform.id, &webhook_id(&id)?)
-        .await?;
+    let webhook = state.inner.store.get_webhook(&platform.id, &webhook_id(&id)?).await?;
     Ok(Json(convert::secret(&webhook, Timestamp::now())))
 }
 
@@ -194,13 +164,7 @@ async fn rotate_secret(
     let webhook = state
         .inner
         .store
-        .rotate_secret(
-            &platform.id,
-            &webhook_id(&id)?,
-            Secret::generate(),
-            overlap_until,
-            now,
-        )
+        .rotate_secret(&platform.id, &webhook_id(&id)?, Secret::generate(), overlap_until, now)
         .await?;
     tracing::info!(webhook_id = %webhook.id, "secret rotated");
     Ok(Json(convert::secret(&webhook, now)))
@@ -228,15 +192,8 @@ async fn test_webhook(
     };
     let data = match body.data {
         Some(raw) => super::events::object_data(raw)?,
-        None => format!(
-            r#"{{"test":true,"message":"Test event sent from hookline to {}"}}"#,
-            webhook.id
-        ),
+        None => format!(r#"{{"test":true,"message":"Test event sent from hookline to {}"}}"#, webhook.id),
     };
-    let event = NewEvent {
-        id: EventId::generate(),
-        event_type,
-        data,
-    };
+    let event = NewEvent { id: EventId::generate(), event_type, data };
     super::events::publish(&state, &platform.id, event, Some(id)).await
 }

@@ -48,11 +48,7 @@ pub struct SqliteOptions {
 impl SqliteOptions {
     /// Options for `path` with the defaults.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self {
-            path: path.into(),
-            synchronous: Synchronous::Full,
-            readers: 4,
-        }
+        Self { path: path.into(), synchronous: Synchronous::Full, readers: 4 }
     }
 }
 
@@ -75,10 +71,7 @@ impl SqliteStore {
         let mut writer_conn = open_connection(&options.path, options.synchronous, false)?;
         schema::migrate(&mut writer_conn)?;
         // Single-process invariant: any lease in the file belongs to a process that is gone.
-        writer_conn.execute(
-            "UPDATE deliveries SET leased_until = NULL WHERE leased_until IS NOT NULL",
-            [],
-        )?;
+        writer_conn.execute("UPDATE deliveries SET leased_until = NULL WHERE leased_until IS NOT NULL", [])?;
         let mut readers = Vec::with_capacity(options.readers.max(1));
         for _ in 0..options.readers.max(1) {
             readers.push(open_connection(&options.path, options.synchronous, true)?);
@@ -88,11 +81,7 @@ impl SqliteStore {
             .name("hookline-sqlite-writer".into())
             .spawn(move || run_writer(writer_conn, receiver))
             .map_err(|e| StoreError::Database(Box::new(e)))?;
-        Ok(Self {
-            writer: sender,
-            readers: Arc::new(ReaderPool::new(readers)),
-            _lock: lock,
-        })
+        Ok(Self { writer: sender, readers: Arc::new(ReaderPool::new(readers)), _lock: lock })
     }
 
     /// Runs `op` on the writer thread inside its own savepoint and returns its result once committed.
@@ -102,11 +91,7 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let op = Box::new(Op {
-            op: Some(op),
-            result: None,
-            reply: Some(reply),
-        });
+        let op = Box::new(Op { op: Some(op), result: None, reply: Some(reply) });
         self.writer.send(op).await.map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
@@ -139,17 +124,11 @@ fn acquire_lock(db_path: &Path) -> StoreResult<File> {
     Ok(file)
 }
 
-fn open_connection(
-    path: &Path,
-    synchronous: Synchronous,
-    read_only: bool,
-) -> StoreResult<Connection> {
+fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> StoreResult<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(Duration::from_secs(10))?;
@@ -191,11 +170,7 @@ where
         let result = match conn.execute_batch("SAVEPOINT op") {
             Ok(()) => {
                 let result = op(conn);
-                let end = if result.is_ok() {
-                    "RELEASE op"
-                } else {
-                    "ROLLBACK TO op; RELEASE op"
-                };
+                let end = if result.is_ok() { "RELEASE op" } else { "ROLLBACK TO op; RELEASE op" };
                 match conn.execute_batch(end) {
                     Ok(()) => result,
                     Err(e) => Err(e.into()),
@@ -263,10 +238,7 @@ struct ReaderPool {
 impl ReaderPool {
     fn new(connections: Vec<Connection>) -> Self {
         let permits = Semaphore::new(connections.len());
-        Self {
-            connections: Mutex::new(connections),
-            permits,
-        }
+        Self { connections: Mutex::new(connections), permits }
     }
 
     async fn run<T, F>(self: &Arc<Self>, op: F) -> StoreResult<T>
@@ -274,17 +246,8 @@ impl ReaderPool {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        let conn = self
-            .connections
-            .lock()
-            .map_err(|_| StoreError::Closed)?
-            .pop()
-            .ok_or(StoreError::Closed)?;
+        let permit = self.permits.acquire().await.map_err(|_| StoreError::Closed)?;
+        let conn = self.connections.lock().map_err(|_| StoreError::Closed)?.pop().ok_or(StoreError::Closed)?;
         let pool = Arc::clone(self);
         let result = tokio::task::spawn_blocking(move || {
             let result = op(&conn);

@@ -16,12 +16,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteStore;
 use super::rows::{
-    self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS, PLATFORM_COLUMNS, SUMMARY_COLUMNS,
-    WEBHOOK_COLUMNS,
+    self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS, PLATFORM_COLUMNS, SUMMARY_COLUMNS, WEBHOOK_COLUMNS,
 };
-use crate::{
-    DeliveryDetail, DeliverySummary, Page, Published, Store, StoreError, StoreResult, WebhookPatch,
-};
+use crate::{DeliveryDetail, DeliverySummary, Page, Published, Store, StoreError, StoreResult, WebhookPatch};
 
 /// Collects `rows::*` decoders' nested results.
 fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<StoreResult<T>>>) -> StoreResult<Vec<T>> {
@@ -56,13 +53,11 @@ fn check_filter(conn: &Connection, platform: &str, filter: &EventFilter) -> Stor
 }
 
 fn load_webhook(conn: &Connection, platform: &str, id: &str) -> StoreResult<Webhook> {
-    conn.prepare_cached(&format!(
-        "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = ?1 AND id = ?2"
-    ))?
-    .query_row(params![platform, id], rows::webhook_row)
-    .optional()?
-    .ok_or(StoreError::NotFound)?
-    .decode()
+    conn.prepare_cached(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = ?1 AND id = ?2"))?
+        .query_row(params![platform, id], rows::webhook_row)
+        .optional()?
+        .ok_or(StoreError::NotFound)?
+        .decode()
 }
 
 fn load_summary(conn: &Connection, platform: &str, id: &str) -> StoreResult<DeliverySummary> {
@@ -88,18 +83,13 @@ fn lease_jobs(
         "SELECT {JOB_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
          JOIN webhooks w ON w.id = d.webhook_id WHERE {where_clause}"
     );
-    let job_rows: Vec<rows::JobRow> = conn
-        .prepare_cached(&sql)?
-        .query_map(params, rows::job_row)?
-        .collect::<Result<_, _>>()?;
+    let job_rows: Vec<rows::JobRow> =
+        conn.prepare_cached(&sql)?.query_map(params, rows::job_row)?.collect::<Result<_, _>>()?;
     let mut lease = conn.prepare_cached("UPDATE deliveries SET leased_until = ?2 WHERE id = ?1")?;
     let mut bodies: HashMap<i64, Arc<[u8]>> = HashMap::new();
     let mut jobs = Vec::with_capacity(job_rows.len());
     for row in job_rows {
-        let body = bodies
-            .entry(row.event_pk)
-            .or_insert_with(|| row.body())
-            .clone();
+        let body = bodies.entry(row.event_pk).or_insert_with(|| row.body()).clone();
         let job = row.decode(body)?;
         lease.execute(params![job.delivery_id.as_str(), lease_until.unix_millis()])?;
         jobs.push(job);
@@ -109,47 +99,32 @@ fn lease_jobs(
 
 fn find_event(conn: &Connection, platform: &str, id: &str) -> StoreResult<Option<(i64, Event)>> {
     // `pk` comes last so that `rows::event` reads the same column positions as everywhere else.
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS}, e.pk FROM events e WHERE e.platform_id = ?1 AND e.id = ?2"
-    );
+    let sql = format!("SELECT {EVENT_COLUMNS}, e.pk FROM events e WHERE e.platform_id = ?1 AND e.id = ?2");
     let found = conn
         .prepare_cached(&sql)?
-        .query_row(params![platform, id], |row| {
-            Ok((row.get::<_, i64>(5)?, rows::event(row)?))
-        })
+        .query_row(params![platform, id], |row| Ok((row.get::<_, i64>(5)?, rows::event(row)?)))
         .optional()?;
-    found
-        .map(|(pk, event)| event.map(|event| (pk, event)))
-        .transpose()
+    found.map(|(pk, event)| event.map(|event| (pk, event))).transpose()
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
-            .await
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await
     }
 
     async fn create_platform(&self, platform: Platform, key_hash: KeyHash) -> StoreResult<()> {
         self.write(move |conn| {
-            conn.prepare_cached(&format!(
-                "INSERT INTO platforms ({PLATFORM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
-            ))?
-            .execute(params![
-                platform.id.as_str(),
-                platform.name,
-                platform.url,
-                platform.email,
-                platform.created_at.unix_millis()
-            ])?;
-            conn.prepare_cached(
-                "INSERT INTO api_keys (key_hash, platform_id, created_at) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![
-                key_hash.0,
-                platform.id.as_str(),
-                platform.created_at.unix_millis()
-            ])?;
+            conn.prepare_cached(&format!("INSERT INTO platforms ({PLATFORM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"))?
+                .execute(params![
+                    platform.id.as_str(),
+                    platform.name,
+                    platform.url,
+                    platform.email,
+                    platform.created_at.unix_millis()
+                ])?;
+            conn.prepare_cached("INSERT INTO api_keys (key_hash, platform_id, created_at) VALUES (?1, ?2, ?3)")?
+                .execute(params![key_hash.0, platform.id.as_str(), platform.created_at.unix_millis()])?;
             Ok(())
         })
         .await
@@ -177,15 +152,10 @@ impl Store for SqliteStore {
                     built_in: true,
                 })
                 .collect();
-            let mut statement = conn.prepare_cached(
-                "SELECT name, description FROM event_types WHERE platform_id = ?1 ORDER BY name",
-            )?;
+            let mut statement =
+                conn.prepare_cached("SELECT name, description FROM event_types WHERE platform_id = ?1 ORDER BY name")?;
             let custom = statement.query_map([platform], |row| {
-                Ok(EventType {
-                    name: row.get(0)?,
-                    description: row.get(1)?,
-                    built_in: false,
-                })
+                Ok(EventType { name: row.get(0)?, description: row.get(1)?, built_in: false })
             })?;
             for event_type in custom {
                 types.push(event_type?);
@@ -195,12 +165,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_event_type(
-        &self,
-        platform: &PlatformId,
-        event_type: EventType,
-        now: Timestamp,
-    ) -> StoreResult<()> {
+    async fn create_event_type(&self, platform: &PlatformId, event_type: EventType, now: Timestamp) -> StoreResult<()> {
         let platform = platform.to_string();
         self.write(move |conn| {
             if event_type_exists(conn, &platform, &event_type.name)? {
@@ -257,8 +222,7 @@ impl Store for SqliteStore {
 
     async fn get_webhook(&self, platform: &PlatformId, id: &WebhookId) -> StoreResult<Webhook> {
         let (platform, id) = (platform.to_string(), id.to_string());
-        self.read(move |conn| load_webhook(conn, &platform, &id))
-            .await
+        self.read(move |conn| load_webhook(conn, &platform, &id)).await
     }
 
     async fn update_webhook(
@@ -310,8 +274,9 @@ impl Store for SqliteStore {
     async fn delete_webhook(&self, platform: &PlatformId, id: &WebhookId) -> StoreResult<()> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
-            let deleted =
-                conn.prepare_cached("DELETE FROM webhooks WHERE platform_id = ?1 AND id = ?2")?.execute(params![platform, id])?;
+            let deleted = conn
+                .prepare_cached("DELETE FROM webhooks WHERE platform_id = ?1 AND id = ?2")?
+                .execute(params![platform, id])?;
             if deleted == 0 {
                 return Err(StoreError::NotFound);
             }
@@ -382,7 +347,12 @@ impl Store for SqliteStore {
                 let delivery_count: i64 = conn
                     .prepare_cached("SELECT COUNT(*) FROM deliveries WHERE event_pk = ?1")?
                     .query_row([pk], |row| row.get(0))?;
-                return Ok(Published { event: existing, created: false, delivery_count: delivery_count as usize, jobs: Vec::new() });
+                return Ok(Published {
+                    event: existing,
+                    created: false,
+                    delivery_count: delivery_count as usize,
+                    jobs: Vec::new(),
+                });
             };
             let stored = Event {
                 id: event.id,
@@ -456,11 +426,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn get_event(
-        &self,
-        platform: &PlatformId,
-        id: &EventId,
-    ) -> StoreResult<(Event, Vec<DeliverySummary>)> {
+    async fn get_event(&self, platform: &PlatformId, id: &EventId) -> StoreResult<(Event, Vec<DeliverySummary>)> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.read(move |conn| {
             let (pk, event) = find_event(conn, &platform, &id)?.ok_or(StoreError::NotFound)?;
@@ -497,11 +463,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn get_delivery(
-        &self,
-        platform: &PlatformId,
-        id: &DeliveryId,
-    ) -> StoreResult<DeliveryDetail> {
+    async fn get_delivery(&self, platform: &PlatformId, id: &DeliveryId) -> StoreResult<DeliveryDetail> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.read(move |conn| {
             let summary = load_summary(conn, &platform, &id)?;
@@ -546,12 +508,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn claim_due(
-        &self,
-        now: Timestamp,
-        lease_until: Timestamp,
-        limit: usize,
-    ) -> StoreResult<Vec<DeliveryJob>> {
+    async fn claim_due(&self, now: Timestamp, lease_until: Timestamp, limit: usize) -> StoreResult<Vec<DeliveryJob>> {
         self.write(move |conn| {
             lease_jobs(
                 conn,
@@ -566,11 +523,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn record_attempts(
-        &self,
-        records: Vec<AttemptRecord>,
-        now: Timestamp,
-    ) -> StoreResult<()> {
+    async fn record_attempts(&self, records: Vec<AttemptRecord>, now: Timestamp) -> StoreResult<()> {
         self.write(move |conn| {
             let mut update = conn.prepare_cached(
                 "UPDATE deliveries SET status = ?2, attempt_count = ?3, next_attempt_at = ?4, leased_until = NULL, \
@@ -614,8 +567,7 @@ impl Store for SqliteStore {
 
     async fn release(&self, deliveries: Vec<DeliveryId>) -> StoreResult<()> {
         self.write(move |conn| {
-            let mut release =
-                conn.prepare_cached("UPDATE deliveries SET leased_until = NULL WHERE id = ?1")?;
+            let mut release = conn.prepare_cached("UPDATE deliveries SET leased_until = NULL WHERE id = ?1")?;
             for id in deliveries {
                 release.execute([id.as_str()])?;
             }

@@ -44,13 +44,7 @@ pub(super) const PLATFORM_COLUMNS: &str = "id, name, url, email, created_at";
 pub(super) fn platform(row: &Row<'_>) -> rusqlite::Result<StoreResult<Platform>> {
     let id: String = row.get(0)?;
     let (name, url, email, created_at) = (row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
-    Ok(platform_id(id).map(|id| Platform {
-        id,
-        name,
-        url,
-        email,
-        created_at: ts(created_at),
-    }))
+    Ok(platform_id(id).map(|id| Platform { id, name, url, email, created_at: ts(created_at) }))
 }
 
 /// Columns of a webhook row, in the order [`webhook`] reads them.
@@ -98,11 +92,7 @@ impl WebhookRow {
             url: WebhookUrl::from_stored(&self.url).ok_or_else(|| corrupt("webhook url"))?,
             events: decode_filter(&self.events)?,
             description: self.description,
-            secrets: secrets(
-                self.secret,
-                self.previous_secret,
-                self.previous_secret_until,
-            ),
+            secrets: secrets(self.secret, self.previous_secret, self.previous_secret_until),
             enabled: self.enabled,
             disabled_reason: self.disabled_reason,
             created_at: ts(self.created_at),
@@ -111,16 +101,10 @@ impl WebhookRow {
     }
 }
 
-pub(super) fn secrets(
-    current: String,
-    previous: Option<String>,
-    until: Option<i64>,
-) -> SigningSecrets {
+pub(super) fn secrets(current: String, previous: Option<String>, until: Option<i64>) -> SigningSecrets {
     SigningSecrets {
         current: Secret::from_stored(current),
-        previous: previous
-            .zip(until)
-            .map(|(secret, until)| (Secret::from_stored(secret), ts(until))),
+        previous: previous.zip(until).map(|(secret, until)| (Secret::from_stored(secret), ts(until))),
     }
 }
 
@@ -137,13 +121,8 @@ pub(super) fn decode_filter(text: &str) -> StoreResult<EventFilter> {
 pub(super) const EVENT_COLUMNS: &str = "e.id, e.platform_id, e.type, e.data, e.created_at";
 
 pub(super) fn event(row: &Row<'_>) -> rusqlite::Result<StoreResult<Event>> {
-    let (id, platform, event_type, data, created_at): (String, String, String, String, i64) = (
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-    );
+    let (id, platform, event_type, data, created_at): (String, String, String, String, i64) =
+        (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
     Ok((|| {
         Ok(Event {
             id: event_id(id)?,
@@ -182,9 +161,7 @@ pub(super) fn summary(row: &Row<'_>) -> rusqlite::Result<StoreResult<DeliverySum
                 webhook_id: webhook_id(webhook)?,
                 status,
                 attempt_count,
-                next_attempt_at: next_attempt_at
-                    .filter(|_| status == DeliveryStatus::Pending)
-                    .map(ts),
+                next_attempt_at: next_attempt_at.filter(|_| status == DeliveryStatus::Pending).map(ts),
                 created_at: ts(created_at),
                 updated_at: ts(updated_at),
             },
@@ -196,7 +173,8 @@ pub(super) fn summary(row: &Row<'_>) -> rusqlite::Result<StoreResult<DeliverySum
 
 /// Columns: id, delivery_id, attempt_number, started_at, duration_ms, status, error_kind, error_message,
 /// response_excerpt.
-pub(super) const ATTEMPT_COLUMNS: &str = "id, delivery_id, attempt_number, started_at, duration_ms, status, error_kind, error_message, response_excerpt";
+pub(super) const ATTEMPT_COLUMNS: &str =
+    "id, delivery_id, attempt_number, started_at, duration_ms, status, error_kind, error_message, response_excerpt";
 
 pub(super) fn attempt(row: &Row<'_>) -> rusqlite::Result<StoreResult<Attempt>> {
     let id: String = row.get(0)?;
@@ -265,13 +243,7 @@ pub(super) fn job_row(row: &Row<'_>) -> rusqlite::Result<JobRow> {
 impl JobRow {
     /// Renders this row's body (call once per event).
     pub(super) fn body(&self) -> Arc<[u8]> {
-        render_body(
-            &self.event_id,
-            &self.event_type,
-            ts(self.created_at),
-            &self.data,
-        )
-        .into()
+        render_body(&self.event_id, &self.event_type, ts(self.created_at), &self.data).into()
     }
 
     pub(super) fn decode(self, body: Arc<[u8]>) -> StoreResult<DeliveryJob> {
@@ -280,11 +252,7 @@ impl JobRow {
             platform_id: platform_id(self.platform_id)?,
             webhook_id: webhook_id(self.webhook_id)?,
             url: WebhookUrl::from_stored(&self.url).ok_or_else(|| corrupt("webhook url"))?,
-            secrets: secrets(
-                self.secret,
-                self.previous_secret,
-                self.previous_secret_until,
-            ),
+            secrets: secrets(self.secret, self.previous_secret, self.previous_secret_until),
             event_id: event_id(self.event_id)?,
             event_type: self.event_type,
             body,

@@ -86,8 +86,7 @@ CREATE INDEX attempts_delivery ON attempts (delivery_id, attempt_number);
 
 /// Applies every migration the database has not seen, each in its own transaction.
 pub(super) fn migrate(conn: &mut Connection) -> StoreResult<()> {
-    let applied: usize =
-        conn.query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))? as usize;
+    let applied: usize = conn.query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))? as usize;
     for (index, script) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction()?;
         tx.execute_batch(script)?;

@@ -1,0 +1,5 @@
+//! hookline's end-to-end tests: the real server on port 0, real receivers on loopback.
+
+mod api;
+mod delivery;
+mod support;
