@@ -224,3 +224,67 @@ impl reqwest::dns::Resolve for GuardedResolver {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use hookline_core::ids::{DeliveryId, EventId, PlatformId, WebhookId};
+    use hookline_core::secret::Secret;
+    use hookline_core::webhook::{SigningSecrets, UrlPolicy, WebhookUrl};
+
+    use super::*;
+
+    fn job(url: &str) -> DeliveryJob {
+        DeliveryJob {
+            delivery_id: DeliveryId::generate(),
+            platform_id: PlatformId::generate(),
+            webhook_id: WebhookId::generate(),
+            url: WebhookUrl::parse(url, UrlPolicy { allow_http: true, allow_private: true }).unwrap(),
+            secrets: SigningSecrets { current: Secret::generate(), previous: None },
+            event_id: EventId::generate(),
+            event_type: "user.created".into(),
+            body: Arc::from(&b"{}"[..]),
+            attempt_number: 1,
+        }
+    }
+
+    /// A loopback listener that counts connections, to prove the guard stops traffic before it leaves.
+    async fn counting_listener() -> (u16, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&count);
+        tokio::spawn(async move {
+            while let Ok((_socket, _)) = listener.accept().await {
+                seen.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        (port, count)
+    }
+
+    #[tokio::test]
+    async fn the_guard_blocks_private_destinations_at_connect_time() {
+        let (port, connections) = counting_listener().await;
+        let guarded = HttpSender::new(Duration::from_secs(2), 4096, false).unwrap();
+        // IP literals (which never reach a resolver), in several spellings, and a name resolving to loopback.
+        for url in [
+            format!("http://127.0.0.1:{port}/"),
+            format!("http://[::ffff:127.0.0.1]:{port}/"),
+            format!("http://0x7f000001:{port}/"),
+            format!("http://localhost:{port}/"),
+        ] {
+            let result = guarded.send(&job(&url), Timestamp::now()).await;
+            match result.outcome {
+                AttemptOutcome::Failed { kind: FailureKind::Blocked, .. } => {}
+                other => panic!("{url} was not blocked: {other:?}"),
+            }
+        }
+        assert_eq!(connections.load(Ordering::SeqCst), 0, "a blocked request reached the listener");
+        // The same requests go through when private destinations are allowed (dev and tests).
+        let open = HttpSender::new(Duration::from_millis(300), 4096, true).unwrap();
+        let result = open.send(&job(&format!("http://localhost:{port}/")), Timestamp::now()).await;
+        assert!(matches!(result.outcome, AttemptOutcome::Failed { kind: FailureKind::Timeout | FailureKind::Connect, .. }));
+        assert!(connections.load(Ordering::SeqCst) >= 1);
+    }
+}
