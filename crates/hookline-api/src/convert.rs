@@ -27,7 +27,12 @@ pub(crate) fn platform(platform: Platform, api_key: Option<String>) -> proto::Pl
 }
 
 pub(crate) fn event_type(event_type: EventType) -> proto::EventType {
-    proto::EventType { name: event_type.name, description: event_type.description, built_in: event_type.built_in }
+    proto::EventType {
+        name: event_type.name,
+        description: event_type.description,
+        built_in: event_type.built_in,
+        operational: event_type.operational,
+    }
 }
 
 /// A webhook as lists and plain reads show it: never with its secret.
@@ -39,6 +44,8 @@ pub(crate) fn webhook(webhook: Webhook) -> proto::Webhook {
         description: webhook.description,
         enabled: webhook.enabled,
         disabled_reason: webhook.disabled_reason,
+        concurrency: webhook.concurrency,
+        failing_since: webhook.failing_since.map(time),
         secret: None,
         created_at: time(webhook.created_at),
         updated_at: time(webhook.updated_at),
@@ -105,5 +112,26 @@ fn attempt(attempt: Attempt) -> proto::Attempt {
         error_kind: attempt.error_kind.map(|kind| kind.as_str().to_owned()),
         error_message: attempt.error_message,
         response_excerpt: attempt.response_excerpt,
+    }
+}
+
+pub(crate) fn notification(n: hookline_core::notification::Notification) -> proto::Notification {
+    proto::Notification {
+        id: n.id.to_string(),
+        webhook_id: n.webhook_id.to_string(),
+        webhook_url: n.webhook_url,
+        kind: n.kind.as_str().to_owned(),
+        to: n.recipient,
+        status: n.status.as_str().to_owned(),
+        subject: n.subject,
+        failed_count: n.failed_count,
+        event_types: n.event_types,
+        event_ids: n.event_ids,
+        last_error: n.last_error,
+        reason: n.reason,
+        attempts: n.attempts,
+        send_error: n.send_error,
+        created_at: time(n.created_at),
+        sent_at: n.sent_at.map(time),
     }
 }

@@ -20,9 +20,30 @@ pub const BUILT_IN_EVENT_TYPES: [(&str, &str); 14] = [
     ("order.canceled", "Occurs when an order is successfully canceled."),
 ];
 
-/// Whether `name` is one of the built-in types.
+/// `webhook.disabled`: hookline disabled one of the platform's webhooks.
+pub const WEBHOOK_DISABLED: &str = "webhook.disabled";
+/// `delivery.failed`: a delivery exhausted its retries.
+pub const DELIVERY_FAILED: &str = "delivery.failed";
+/// `webhook.recovered`: a webhook that was failing delivered again.
+pub const WEBHOOK_RECOVERED: &str = "webhook.recovered";
+
+/// Operational event types: published by hookline itself about the platform's webhooks (like Svix's
+/// operational webhooks). They are delivered only to webhooks that name them; `*` does not include them, so a
+/// catch-all webhook never receives hookline's own traffic by surprise.
+pub const OPERATIONAL_EVENT_TYPES: [(&str, &str); 3] = [
+    (WEBHOOK_DISABLED, "hookline disabled a webhook (every attempt failed for the window, or it answered 410 Gone)."),
+    (DELIVERY_FAILED, "A delivery exhausted its retries and is marked failed."),
+    (WEBHOOK_RECOVERED, "A webhook that had failing deliveries delivered successfully again."),
+];
+
+/// Whether `name` is one of the built-in types (Tradly's or hookline's operational ones).
 pub fn is_built_in(name: &str) -> bool {
-    BUILT_IN_EVENT_TYPES.iter().any(|(built_in, _)| *built_in == name)
+    BUILT_IN_EVENT_TYPES.iter().chain(OPERATIONAL_EVENT_TYPES.iter()).any(|(built_in, _)| *built_in == name)
+}
+
+/// Whether `name` is an operational type.
+pub fn is_operational(name: &str) -> bool {
+    OPERATIONAL_EVENT_TYPES.iter().any(|(operational, _)| *operational == name)
 }
 
 /// A syntactically valid event type name: dot-separated lowercase segments (`a-z`, `0-9`, `_`), at least two
@@ -69,6 +90,8 @@ mod tests {
             assert!(is_built_in(name));
         }
         assert!(!is_built_in("invoice.paid"));
+        assert!(is_built_in("webhook.disabled") && is_operational("webhook.disabled"));
+        assert!(!is_operational("user.created"));
     }
 
     #[test]

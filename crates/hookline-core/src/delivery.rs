@@ -14,6 +14,8 @@ pub enum DeliveryStatus {
     Delivered,
     /// Retries are exhausted, or it was given up.
     Failed,
+    /// Its webhook is disabled; kept until the webhook is enabled again, then sent oldest first.
+    Held,
 }
 
 impl DeliveryStatus {
@@ -23,6 +25,7 @@ impl DeliveryStatus {
             Self::Pending => "pending",
             Self::Delivered => "delivered",
             Self::Failed => "failed",
+            Self::Held => "held",
         }
     }
 
@@ -32,6 +35,7 @@ impl DeliveryStatus {
             "pending" => Some(Self::Pending),
             "delivered" => Some(Self::Delivered),
             "failed" => Some(Self::Failed),
+            "held" => Some(Self::Held),
             _ => None,
         }
     }
@@ -179,6 +183,8 @@ pub struct DeliveryJob {
     pub body: std::sync::Arc<[u8]>,
     /// The number this attempt will have (1 for the first).
     pub attempt_number: u32,
+    /// The webhook's own in-flight limit, if it set one.
+    pub concurrency: Option<u32>,
 }
 
 /// What happens to a delivery after an attempt.
@@ -190,6 +196,44 @@ pub enum NextStep {
     RetryAt(Timestamp),
     /// Retries are exhausted.
     Failed,
+    /// The receiver answered 410 Gone: disable the webhook at once (Standard Webhooks' rule) and hold this
+    /// delivery with the webhook's others.
+    Gone,
+}
+
+impl NextStep {
+    /// What follows `outcome` of attempt `attempts_made`, by `policy`, at `now` with `jitter` in `[-1, 1]`.
+    pub fn after(
+        policy: &crate::retry::RetryPolicy,
+        attempts_made: u32,
+        outcome: &AttemptOutcome,
+        now: Timestamp,
+        jitter: f64,
+    ) -> Self {
+        match outcome {
+            AttemptOutcome::Delivered { .. } => Self::Delivered,
+            AttemptOutcome::Failed { status: Some(410), .. } => Self::Gone,
+            failed => match crate::retry::next_attempt_at(policy, attempts_made, failed, now, jitter) {
+                Some(at) => Self::RetryAt(at),
+                None => Self::Failed,
+            },
+        }
+    }
+}
+
+/// When failures turn into consequences: disabling a webhook, and telling its platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailurePolicy {
+    /// A webhook whose every attempt failed for this long is disabled.
+    pub disable_after: Duration,
+    /// At most one failure email per webhook per this window (plus one when it is disabled).
+    pub notify_window: Duration,
+}
+
+impl Default for FailurePolicy {
+    fn default() -> Self {
+        Self { disable_after: Duration::from_secs(3 * 86_400), notify_window: Duration::from_secs(3600) }
+    }
 }
 
 /// A finished attempt and its consequence, as handed to the store.

@@ -85,6 +85,10 @@ prefixed_id!(
     /// A request-recording inbox.
     InboxId, "inb_"
 );
+prefixed_id!(
+    /// A failure notice (email) to a platform.
+    NotificationId, "ntf_"
+);
 
 /// An event id: caller-supplied (unique per platform, idempotency key) or generated `evt_…`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -56,8 +56,10 @@ pub struct EventType {
     pub name: String,
     /// One line for people.
     pub description: String,
-    /// Whether it is one of the 14 Tradly types.
+    /// Whether it is built in (one of the 14 Tradly types or an operational type).
     pub built_in: bool,
+    /// Whether hookline publishes it about the platform's own webhooks.
+    pub operational: bool,
 }
 
 #[cfg(test)]

@@ -157,9 +157,10 @@ impl EventFilter {
     }
 
     /// Whether an event of type `event_type` goes to this webhook. This is the whole of fan-out's matching.
+    /// `*` matches every type except hookline's operational ones, which must be named.
     pub fn matches(&self, event_type: &str) -> bool {
         match self {
-            Self::All => true,
+            Self::All => !crate::catalog::is_operational(event_type),
             Self::Only(names) => names.iter().any(|n| n.as_str() == event_type),
         }
     }
@@ -211,6 +212,10 @@ pub struct Webhook {
     pub enabled: bool,
     /// Why it was disabled, when it is.
     pub disabled_reason: Option<String>,
+    /// Its own limit on attempts in flight at once; `None` uses the configured default.
+    pub concurrency: Option<u32>,
+    /// Since when every attempt has failed; `None` while the last attempt succeeded (or none was made).
+    pub failing_since: Option<Timestamp>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -274,6 +279,8 @@ mod tests {
     fn filters_parse_and_match() {
         let all = EventFilter::parse(&["*".into()]).unwrap();
         assert!(all.matches("anything.at_all"));
+        assert!(!all.matches("delivery.failed"), "* leaves out operational types");
+        assert!(EventFilter::parse(&["delivery.failed".into()]).unwrap().matches("delivery.failed"));
         let some =
             EventFilter::parse(&["order.confirmed".into(), "user.created".into(), "user.created".into()]).unwrap();
         assert_eq!(some.to_strings(), ["order.confirmed", "user.created"]);

@@ -246,6 +246,7 @@ mod tests {
             event_type: "user.created".into(),
             body: Arc::from(&b"{}"[..]),
             attempt_number: 1,
+            concurrency: None,
         }
     }
 
@@ -284,7 +285,10 @@ mod tests {
         // The same requests go through when private destinations are allowed (dev and tests).
         let open = HttpSender::new(Duration::from_millis(300), 4096, true).unwrap();
         let result = open.send(&job(&format!("http://localhost:{port}/")), Timestamp::now()).await;
-        assert!(matches!(result.outcome, AttemptOutcome::Failed { kind: FailureKind::Timeout | FailureKind::Connect, .. }));
+        assert!(matches!(
+            result.outcome,
+            AttemptOutcome::Failed { kind: FailureKind::Timeout | FailureKind::Connect, .. }
+        ));
         assert!(connections.load(Ordering::SeqCst) >= 1);
     }
 }

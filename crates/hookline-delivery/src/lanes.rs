@@ -10,9 +10,20 @@ use hookline_core::ids::WebhookId;
 
 pub(crate) struct Lanes {
     state: Mutex<State>,
-    max_in_flight: usize,
-    per_lane: usize,
-    max_queued: usize,
+    limits: Limits,
+}
+
+/// The bounds the lanes keep.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Attempts in flight over all lanes.
+    pub max_in_flight: usize,
+    /// Attempts in flight in one lane, unless its webhook sets its own limit.
+    pub per_lane: usize,
+    /// Jobs waiting in one lane.
+    pub per_lane_queue: usize,
+    /// Jobs waiting over all lanes.
+    pub max_queued: usize,
 }
 
 #[derive(Default)]
@@ -30,16 +41,30 @@ struct Lane {
     queue: VecDeque<DeliveryJob>,
     in_flight: usize,
     in_ready: bool,
+    /// This lane's in-flight limit (the webhook's own, or the default).
+    limit: usize,
 }
 
 impl Lanes {
-    pub(crate) fn new(max_in_flight: usize, per_lane: usize, max_queued: usize) -> Self {
-        Self {
-            state: Mutex::new(State::default()),
-            max_in_flight: max_in_flight.max(1),
-            per_lane: per_lane.max(1),
-            max_queued,
-        }
+    pub(crate) fn new(limits: Limits) -> Self {
+        let limits = Limits {
+            max_in_flight: limits.max_in_flight.max(1),
+            per_lane: limits.per_lane.max(1),
+            per_lane_queue: limits.per_lane_queue.max(1),
+            max_queued: limits.max_queued.max(1),
+        };
+        Self { state: Mutex::new(State::default()), limits }
+    }
+
+    /// Webhooks whose lanes cannot take more jobs now: the poller skips them.
+    pub(crate) fn saturated(&self) -> Vec<WebhookId> {
+        let Ok(state) = self.state.lock() else { return Vec::new() };
+        state
+            .lanes
+            .iter()
+            .filter(|(_, lane)| lane.queue.len() >= self.limits.per_lane_queue)
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     /// Queues `jobs`; returns the jobs to start now and those that did not fit in memory.
@@ -49,15 +74,19 @@ impl Lanes {
         };
         let mut overflow = Vec::new();
         for job in jobs {
-            if state.closed || state.queued >= self.max_queued {
+            let lane_full =
+                state.lanes.get(&job.webhook_id).is_some_and(|l| l.queue.len() >= self.limits.per_lane_queue);
+            if state.closed || state.queued >= self.limits.max_queued || lane_full {
                 overflow.push(job);
                 continue;
             }
             state.queued += 1;
             let webhook_id = job.webhook_id.clone();
+            let limit = job.concurrency.map_or(self.limits.per_lane, |c| c.max(1) as usize);
             let lane = state.lanes.entry(webhook_id.clone()).or_default();
+            lane.limit = limit;
             lane.queue.push_back(job);
-            if !lane.in_ready && lane.in_flight < self.per_lane {
+            if !lane.in_ready && lane.in_flight < lane.limit {
                 lane.in_ready = true;
                 state.ready.push_back(webhook_id);
             }
@@ -71,12 +100,11 @@ impl Lanes {
             return Vec::new();
         };
         state.in_flight = state.in_flight.saturating_sub(1);
-        let per_lane = self.per_lane;
         let mut make_ready = false;
         let mut remove = false;
         if let Some(lane) = state.lanes.get_mut(webhook_id) {
             lane.in_flight = lane.in_flight.saturating_sub(1);
-            if !lane.queue.is_empty() && !lane.in_ready && lane.in_flight < per_lane {
+            if !lane.queue.is_empty() && !lane.in_ready && lane.in_flight < lane.limit {
                 lane.in_ready = true;
                 make_ready = true;
             }
@@ -93,7 +121,10 @@ impl Lanes {
 
     /// How many more jobs fit in memory.
     pub(crate) fn capacity(&self) -> usize {
-        self.state.lock().map(|s| if s.closed { 0 } else { self.max_queued.saturating_sub(s.queued) }).unwrap_or(0)
+        self.state
+            .lock()
+            .map(|s| if s.closed { 0 } else { self.limits.max_queued.saturating_sub(s.queued) })
+            .unwrap_or(0)
     }
 
     /// Stops starting attempts and returns every queued job (for release).
@@ -109,7 +140,7 @@ impl Lanes {
 
     fn take_startable(&self, state: &mut State) -> Vec<DeliveryJob> {
         let mut start = Vec::new();
-        while state.in_flight < self.max_in_flight {
+        while state.in_flight < self.limits.max_in_flight {
             let Some(webhook_id) = state.ready.pop_front() else {
                 break;
             };
@@ -121,7 +152,7 @@ impl Lanes {
                 continue;
             };
             lane.in_flight += 1;
-            let again = !lane.queue.is_empty() && lane.in_flight < self.per_lane;
+            let again = !lane.queue.is_empty() && lane.in_flight < lane.limit;
             lane.in_ready = again;
             if again {
                 state.ready.push_back(webhook_id);
@@ -155,12 +186,17 @@ mod tests {
             event_type: "user.created".into(),
             body: Arc::from(&b"{}"[..]),
             attempt_number: 1,
+            concurrency: None,
         }
+    }
+
+    fn limits(max_in_flight: usize, per_lane: usize, per_lane_queue: usize, max_queued: usize) -> Limits {
+        Limits { max_in_flight, per_lane, per_lane_queue, max_queued }
     }
 
     #[test]
     fn a_full_lane_does_not_block_another() {
-        let lanes = Lanes::new(100, 2, 1000);
+        let lanes = Lanes::new(limits(100, 2, 1000, 1000));
         let (slow, fast) = (WebhookId::generate(), WebhookId::generate());
         let (started, overflow) = lanes.submit((0..10).map(|_| job(&slow)).collect());
         assert_eq!((started.len(), overflow.len()), (2, 0), "the slow lane is capped at 2 in flight");
@@ -173,7 +209,7 @@ mod tests {
 
     #[test]
     fn global_cap_is_shared_round_robin_and_memory_is_bounded() {
-        let lanes = Lanes::new(2, 10, 5);
+        let lanes = Lanes::new(limits(2, 10, 100, 5));
         let (a, b) = (WebhookId::generate(), WebhookId::generate());
         let (started, overflow) = lanes.submit(vec![job(&a), job(&a), job(&a), job(&b), job(&b), job(&b)]);
         assert_eq!(started.len(), 2);
@@ -183,5 +219,25 @@ mod tests {
         assert_eq!(next.len(), 1);
         assert_eq!(lanes.close().len(), 2);
         assert!(lanes.finish(&b).is_empty(), "nothing starts after close");
+    }
+
+    #[test]
+    fn a_webhook_backlog_stays_out_of_memory_and_its_own_limit_applies() {
+        let lanes = Lanes::new(limits(100, 8, 3, 1000));
+        let (slow, other) = (WebhookId::generate(), WebhookId::generate());
+        // Every job of a webhook carries the webhook's own limit.
+        let jobs = (0..10)
+            .map(|_| {
+                let mut narrow = job(&slow);
+                narrow.concurrency = Some(1);
+                narrow
+            })
+            .collect();
+        let (started, overflow) = lanes.submit(jobs);
+        assert_eq!(started.len(), 1, "the webhook's own limit of 1 applies");
+        assert_eq!(overflow.len(), 6, "3 wait in the lane, the rest stay in the database");
+        assert_eq!(lanes.saturated(), vec![slow.clone()]);
+        let (started, overflow) = lanes.submit(vec![job(&other)]);
+        assert_eq!((started.len(), overflow.len()), (1, 0));
     }
 }

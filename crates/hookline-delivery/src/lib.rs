@@ -35,8 +35,12 @@ pub struct DeliveryConfig {
     pub retry: RetryPolicy,
     /// How many attempts may be in flight at once, over all webhooks.
     pub max_in_flight: usize,
-    /// How many attempts may be in flight at once to one webhook.
+    /// How many attempts may be in flight at once to one webhook, unless the webhook sets its own limit.
     pub per_webhook_concurrency: usize,
+    /// How many jobs of one webhook may wait in memory; the rest of its backlog stays in the database.
+    pub per_webhook_queue: usize,
+    /// When failures disable webhooks and raise notices.
+    pub failure: hookline_core::delivery::FailurePolicy,
     /// How many jobs may wait in memory; more stay in the database until there is room.
     pub max_queued: usize,
     /// How long a claimed delivery stays leased to this process. Must exceed `timeout` with room to spare.
@@ -57,7 +61,9 @@ impl Default for DeliveryConfig {
             timeout: Duration::from_secs(15),
             retry: RetryPolicy::default(),
             max_in_flight: 1024,
-            per_webhook_concurrency: 64,
+            per_webhook_concurrency: 8,
+            per_webhook_queue: 1024,
+            failure: hookline_core::delivery::FailurePolicy::default(),
             max_queued: 20_000,
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_millis(500),
@@ -67,6 +73,9 @@ impl Default for DeliveryConfig {
         }
     }
 }
+
+/// The most jobs one poll claims.
+const CLAIM_PAGE: usize = 1000;
 
 /// A handle to the running engine; cheap to clone.
 #[derive(Clone)]
@@ -82,15 +91,32 @@ struct Inner {
     recorder: recorder::RecorderHandle,
     tasks: TaskTracker,
     shutdown: CancellationToken,
+    /// Jobs created while recording (operational events), taken by `run` to dispatch.
+    followup_jobs: tokio::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryJob>>>>,
 }
 
 impl Engine {
     /// Builds the engine and starts its recorder. Call [`Engine::run`] to start the poller.
     pub fn new(config: DeliveryConfig, store: Arc<dyn Store>, shutdown: CancellationToken) -> Result<Self, SendError> {
         let sender = HttpSender::new(config.timeout, config.max_response_bytes, config.allow_private_destinations)?;
-        let recorder = recorder::spawn(Arc::clone(&store));
-        let lanes = lanes::Lanes::new(config.max_in_flight, config.per_webhook_concurrency, config.max_queued);
-        let inner = Inner { config, store, sender, lanes, recorder, tasks: TaskTracker::new(), shutdown };
+        let (followups, followup_jobs) = tokio::sync::mpsc::unbounded_channel();
+        let recorder = recorder::spawn(Arc::clone(&store), config.failure, config.lease, followups);
+        let lanes = lanes::Lanes::new(lanes::Limits {
+            max_in_flight: config.max_in_flight,
+            per_lane: config.per_webhook_concurrency,
+            per_lane_queue: config.per_webhook_queue,
+            max_queued: config.max_queued,
+        });
+        let inner = Inner {
+            config,
+            store,
+            sender,
+            lanes,
+            recorder,
+            tasks: TaskTracker::new(),
+            shutdown,
+            followup_jobs: tokio::sync::Mutex::new(Some(followup_jobs)),
+        };
         Ok(Self { inner: Arc::new(inner) })
     }
 
@@ -123,7 +149,14 @@ impl Engine {
             return Ok(0);
         }
         let lease_until = now.plus(self.inner.config.lease);
-        let jobs = self.inner.store.claim_due(now, lease_until, room.min(1000)).await?;
+        let request = hookline_store::ClaimRequest {
+            now,
+            lease_until,
+            limit: room.min(CLAIM_PAGE),
+            per_webhook: self.inner.config.per_webhook_queue,
+            skip: self.inner.lanes.saturated(),
+        };
+        let jobs = self.inner.store.claim_due(request).await?;
         let claimed = jobs.len();
         self.submit(jobs);
         Ok(claimed)
@@ -133,15 +166,17 @@ impl Engine {
     /// in-flight attempts get `shutdown_grace` to finish, and every result is written before returning.
     pub async fn run(self) {
         let shutdown = self.inner.shutdown.clone();
+        let mut followups = self.inner.followup_jobs.lock().await.take();
         let mut interval = tokio::time::interval(self.inner.config.poll_interval);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
+                Some(jobs) = async { followups.as_mut()?.recv().await } => self.submit(jobs),
                 _ = interval.tick() => {
                     match self.poll_once(Timestamp::now()).await {
                         // A full page means more is due: go again at once instead of waiting a tick.
-                        Ok(claimed) if claimed >= 1000 => interval.reset_immediately(),
+                        Ok(claimed) if claimed >= CLAIM_PAGE => interval.reset_immediately(),
                         Ok(_) => {}
                         Err(error) => {
                             tracing::error!(error = ?error, "claiming due deliveries failed; retrying in 1s");

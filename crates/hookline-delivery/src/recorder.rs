@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hookline_core::Timestamp;
-use hookline_core::delivery::AttemptRecord;
-use hookline_store::Store;
+use hookline_core::delivery::{AttemptRecord, DeliveryJob, FailurePolicy};
+use hookline_store::{RecordContext, Store};
 use tokio::sync::{mpsc, oneshot};
 
 enum Message {
@@ -35,15 +35,28 @@ impl RecorderHandle {
     }
 }
 
-pub(crate) fn spawn(store: Arc<dyn Store>) -> RecorderHandle {
+/// What the recorder needs besides the store.
+struct Context {
+    failure: FailurePolicy,
+    lease: Duration,
+    /// Where jobs created while recording (operational events) go to be dispatched.
+    followups: mpsc::UnboundedSender<Vec<DeliveryJob>>,
+}
+
+pub(crate) fn spawn(
+    store: Arc<dyn Store>,
+    failure: FailurePolicy,
+    lease: Duration,
+    followups: mpsc::UnboundedSender<Vec<DeliveryJob>>,
+) -> RecorderHandle {
     let (sender, receiver) = mpsc::unbounded_channel();
-    tokio::spawn(run(store, receiver));
+    tokio::spawn(run(store, Context { failure, lease, followups }, receiver));
     RecorderHandle { sender }
 }
 
 const MAX_BATCH: usize = 2048;
 
-async fn run(store: Arc<dyn Store>, mut receiver: mpsc::UnboundedReceiver<Message>) {
+async fn run(store: Arc<dyn Store>, context: Context, mut receiver: mpsc::UnboundedReceiver<Message>) {
     let mut batch = Vec::new();
     let mut waiters = Vec::new();
     while let Some(first) = receiver.recv().await {
@@ -58,7 +71,7 @@ async fn run(store: Arc<dyn Store>, mut receiver: mpsc::UnboundedReceiver<Messag
             }
         }
         if !batch.is_empty() {
-            write(&store, std::mem::take(&mut batch)).await;
+            write(&store, &context, std::mem::take(&mut batch)).await;
         }
         for done in waiters.drain(..) {
             let _ = done.send(());
@@ -66,11 +79,19 @@ async fn run(store: Arc<dyn Store>, mut receiver: mpsc::UnboundedReceiver<Messag
     }
 }
 
-async fn write(store: &Arc<dyn Store>, batch: Vec<AttemptRecord>) {
+async fn write(store: &Arc<dyn Store>, context: &Context, batch: Vec<AttemptRecord>) {
     let mut delay = Duration::from_millis(100);
     for _ in 0..8 {
-        match store.record_attempts(batch.clone(), Timestamp::now()).await {
-            Ok(()) => return,
+        let now = Timestamp::now();
+        let record = RecordContext { now, lease_until: now.plus(context.lease), failure: context.failure };
+        match store.record_attempts(batch.clone(), record).await {
+            Ok(outcome) => {
+                if !outcome.jobs.is_empty() {
+                    // If the engine is gone the jobs' leases expire and the poller sends them.
+                    let _ = context.followups.send(outcome.jobs);
+                }
+                return;
+            }
             Err(error) => {
                 tracing::error!(error = ?error, records = batch.len(), "writing attempt results failed; retrying");
                 tokio::time::sleep(delay).await;

@@ -74,8 +74,11 @@ pub struct EventType {
     pub name: String,
     /// One line for people.
     pub description: String,
-    /// One of the 14 Tradly types.
+    /// Built in: one of the 14 Tradly types or an operational type.
     pub built_in: bool,
+    /// Published by hookline about your webhooks (`webhook.disabled`, `delivery.failed`, `webhook.recovered`);
+    /// delivered only to webhooks that name it (`*` leaves these out).
+    pub operational: bool,
 }
 
 /// `POST /v1/event-types`.
@@ -100,6 +103,9 @@ pub struct CreateWebhook {
     /// Free text.
     #[serde(default)]
     pub description: Option<String>,
+    /// At most this many attempts in flight to this webhook (1 to 256; default from the server's config).
+    #[serde(default)]
+    pub concurrency: Option<u32>,
 }
 
 /// `PATCH /v1/webhooks/{id}`: only the fields present change.
@@ -115,9 +121,22 @@ pub struct UpdateWebhook {
     /// New description.
     #[serde(default)]
     pub description: Option<String>,
-    /// Enable or disable.
+    /// Enable or disable. Enabling sends every held delivery, oldest first.
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// New in-flight limit (1 to 256); `null` goes back to the default.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u32>)]
+    pub concurrency: Option<Option<u32>>,
+}
+
+/// Tells "absent" (`None`) from "null" (`Some(None)`).
+fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// A webhook. `secret` appears only in the create response; `GET /v1/webhooks/{id}/secret` reads it later.
@@ -136,6 +155,12 @@ pub struct Webhook {
     /// Why it is disabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,
+    /// Its own in-flight limit, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// Since when every attempt has failed (absent while it delivers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<String>,
     /// The signing secret (create response only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
@@ -228,7 +253,7 @@ pub struct Delivery {
     pub webhook_id: String,
     /// The webhook's URL.
     pub webhook_url: String,
-    /// `pending`, `delivered` or `failed`.
+    /// `pending`, `delivered`, `failed`, or `held` (its webhook is disabled; sent when it is enabled again).
     pub status: String,
     /// Attempts made.
     pub attempts: u32,
@@ -283,4 +308,61 @@ pub struct Attempt {
 pub struct Health {
     /// `ok`, or what is wrong.
     pub status: String,
+}
+
+/// `POST /v1/webhooks/{id}/recover`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverWebhook {
+    /// Re-send every failed delivery created at or after this time (RFC 3339).
+    pub since: String,
+}
+
+/// The answer to a recover.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Recovered {
+    /// How many failed deliveries were made due again.
+    pub deliveries: usize,
+}
+
+/// A failure notice (email) sent to the platform's registered address.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Notification {
+    /// `ntf_…`.
+    pub id: String,
+    /// The webhook it is about.
+    pub webhook_id: String,
+    /// The webhook's URL.
+    pub webhook_url: String,
+    /// `deliveries_failed` or `webhook_disabled`.
+    pub kind: String,
+    /// The recipient.
+    pub to: String,
+    /// `pending`, `sent`, `logged` (no SMTP server configured) or `failed`.
+    pub status: String,
+    /// The subject it was sent with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// How many deliveries had failed.
+    pub failed_count: u32,
+    /// Their event types.
+    pub event_types: Vec<String>,
+    /// The first failed event ids.
+    pub event_ids: Vec<String>,
+    /// The last delivery error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Why the webhook was disabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Send attempts.
+    pub attempts: u32,
+    /// The last send error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_error: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339, once sent or logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<String>,
 }

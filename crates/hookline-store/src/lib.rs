@@ -12,7 +12,8 @@ use async_trait::async_trait;
 use hookline_core::Timestamp;
 use hookline_core::delivery::{AttemptRecord, DeliveryJob, DeliveryStatus};
 use hookline_core::event::{Event, NewEvent};
-use hookline_core::ids::{DeliveryId, EventId, PlatformId, WebhookId};
+use hookline_core::ids::{DeliveryId, EventId, NotificationId, PlatformId, WebhookId};
+use hookline_core::notification::Notification;
 use hookline_core::platform::{EventType, Platform};
 use hookline_core::secret::{KeyHash, Secret};
 use hookline_core::webhook::Webhook;
@@ -53,7 +54,8 @@ pub trait Store: Send + Sync + 'static {
     /// One webhook.
     async fn get_webhook(&self, platform: &PlatformId, id: &WebhookId) -> StoreResult<Webhook>;
 
-    /// Applies a partial update and returns the result.
+    /// Applies a partial update and returns the result. Disabling holds the webhook's pending deliveries;
+    /// enabling makes every held one due now (they go out oldest first).
     async fn update_webhook(
         &self,
         platform: &PlatformId,
@@ -78,13 +80,14 @@ pub trait Store: Send + Sync + 'static {
     /// Stores the event and one pending delivery per matching enabled webhook in one transaction. The new
     /// deliveries are leased to the caller until `lease_until` and returned as jobs, so the caller dispatches
     /// them at once; if it dies, the lease expires and any node's poller takes them. Publishing an id that
-    /// exists returns the stored event, `created: false`, and no jobs. With `only`, the event goes to that one
-    /// webhook, whatever its filter and state (a test send); `NotFound` if it is not the platform's.
+    /// exists returns the stored event, `created: false`, and no jobs. Disabled webhooks that match get a
+    /// `held` delivery instead of a job. With `Target::Only`, the event goes to that one webhook whatever its
+    /// filter (a test send); `NotFound` if it is not the platform's.
     async fn publish_event(
         &self,
         platform: &PlatformId,
         event: NewEvent,
-        only: Option<WebhookId>,
+        target: Target,
         now: Timestamp,
         lease_until: Timestamp,
     ) -> StoreResult<Published>;
@@ -117,12 +120,47 @@ pub trait Store: Send + Sync + 'static {
         lease_until: Timestamp,
     ) -> StoreResult<DeliveryJob>;
 
-    /// Leases up to `limit` pending deliveries that are due and not leased, oldest due first.
-    async fn claim_due(&self, now: Timestamp, lease_until: Timestamp, limit: usize) -> StoreResult<Vec<DeliveryJob>>;
+    /// Leases pending deliveries that are due and not leased, of enabled webhooks: per webhook (skipping
+    /// `request.skip`) at most `per_webhook` of its oldest due, and at most `limit` in all, so one webhook's
+    /// backlog never crowds out the others.
+    async fn claim_due(&self, request: ClaimRequest) -> StoreResult<Vec<DeliveryJob>>;
 
-    /// Records finished attempts and moves each delivery on (delivered, rescheduled or failed), releasing its
-    /// lease. Attempts for deliveries that no longer exist (webhook deleted) are dropped.
-    async fn record_attempts(&self, records: Vec<AttemptRecord>, now: Timestamp) -> StoreResult<()>;
+    /// Records finished attempts and moves each delivery on (delivered, rescheduled, failed or held),
+    /// releasing its lease, and applies the failure policy in the same transaction: tracks since when each
+    /// webhook has failed, disables it (410 Gone, or failing for `disable_after`), queues failure notices (one
+    /// per webhook per window, plus one per disable), and publishes the operational events `delivery.failed`,
+    /// `webhook.disabled` and `webhook.recovered`, whose new deliveries come back leased in the outcome.
+    /// Attempts for deliveries that no longer exist (webhook deleted) are dropped.
+    async fn record_attempts(&self, records: Vec<AttemptRecord>, context: RecordContext) -> StoreResult<RecordOutcome>;
+
+    /// Makes every failed delivery of a webhook created at or after `since` due now, without a lease (the
+    /// poller sends them); returns how many. `Conflict` when the webhook is disabled.
+    async fn recover_webhook(
+        &self,
+        platform: &PlatformId,
+        id: &WebhookId,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<usize>;
+
+    /// A page of the platform's failure notices, newest first.
+    async fn list_notifications(&self, platform: &PlatformId, page: Page) -> StoreResult<Vec<Notification>>;
+
+    /// Leases up to `limit` notices that are due to be sent.
+    async fn claim_notifications(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>>;
+
+    /// Records the outcome of sending a notice.
+    async fn finish_notification(
+        &self,
+        id: &NotificationId,
+        result: NotificationResult,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 
     /// Gives leases back without an attempt (shutdown, or a full queue), so the deliveries are due again.
     async fn release(&self, deliveries: Vec<DeliveryId>) -> StoreResult<()>;

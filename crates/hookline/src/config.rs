@@ -35,6 +35,41 @@ pub struct RawConfig {
     pub delivery: RawDelivery,
     /// `[webhooks]`.
     pub webhooks: RawWebhooks,
+    /// `[failure]`.
+    pub failure: RawFailure,
+    /// `[notify]`.
+    pub notify: RawNotify,
+}
+
+/// `[failure]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFailure {
+    pub disable_after: String,
+    pub notify_window: String,
+}
+
+/// `[notify]`.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_url: Option<String>,
+    pub smtp_from: String,
+    pub product_name: String,
+    pub poll_interval: String,
+    pub retry_schedule: String,
+}
+
+impl std::fmt::Debug for RawNotify {
+    // The SMTP URL may carry a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawNotify")
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "[redacted]"))
+            .field("smtp_from", &self.smtp_from)
+            .field("product_name", &self.product_name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `[http]`.
@@ -43,6 +78,8 @@ pub struct RawConfig {
 pub struct RawHttp {
     pub listen: String,
     pub max_body_bytes: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
 /// `[storage]`.
@@ -63,6 +100,7 @@ pub struct RawDelivery {
     pub max_in_flight: usize,
     pub per_webhook_concurrency: usize,
     pub max_queued: usize,
+    pub per_webhook_queue: usize,
     pub lease: String,
     pub poll_interval: String,
     pub max_response_bytes: usize,
@@ -84,6 +122,8 @@ pub struct Overrides {
     pub listen: Option<String>,
     pub database_url: Option<String>,
     pub retry_schedule: Option<String>,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
     pub dev: bool,
 }
 
@@ -103,6 +143,7 @@ pub struct Config {
     pub database: Database,
     pub delivery: DeliveryConfig,
     pub api: hookline_api::ApiConfig,
+    pub notify: hookline_notify::NotifyConfig,
 }
 
 impl RawConfig {
@@ -130,6 +171,12 @@ impl RawConfig {
         }
         if let Some(schedule) = &overrides.retry_schedule {
             raw.delivery.retry_schedule = schedule.clone();
+        }
+        if let Some(url) = overrides.smtp_url.as_ref().filter(|u| !u.is_empty()) {
+            raw.notify.smtp_url = Some(url.clone());
+        }
+        if let Some(from) = &overrides.smtp_from {
+            raw.notify.smtp_from = from.clone();
         }
         raw.dev |= overrides.dev;
         Ok(raw)
@@ -161,6 +208,11 @@ impl RawConfig {
             max_in_flight: d.max_in_flight.max(1),
             per_webhook_concurrency: d.per_webhook_concurrency.max(1),
             max_queued: d.max_queued.max(1),
+            per_webhook_queue: d.per_webhook_queue.max(1),
+            failure: hookline_core::delivery::FailurePolicy {
+                disable_after: duration("failure.disable_after", &self.failure.disable_after)?,
+                notify_window: duration("failure.notify_window", &self.failure.notify_window)?,
+            },
             lease,
             poll_interval: duration("delivery.poll_interval", &d.poll_interval)?.max(Duration::from_millis(10)),
             max_response_bytes: d.max_response_bytes,
@@ -173,7 +225,22 @@ impl RawConfig {
             secret_overlap: duration("webhooks.secret_rotation_overlap", &self.webhooks.secret_rotation_overlap)?,
             max_body_bytes: self.http.max_body_bytes.max(1024),
         };
-        Ok(Config { dev: self.dev, admin_token: self.admin_token, listen, database, delivery, api })
+        let n = &self.notify;
+        if let Some(url) = &n.smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                bail!("notify.smtp_url must start with smtp:// or smtps://");
+            }
+        }
+        let notify = hookline_notify::NotifyConfig {
+            smtp_url: n.smtp_url.clone(),
+            from: n.smtp_from.clone(),
+            product_name: n.product_name.clone(),
+            public_url: self.http.public_url.clone().unwrap_or_else(|| format!("http://{listen}")),
+            poll_interval: duration("notify.poll_interval", &n.poll_interval)?.max(Duration::from_millis(10)),
+            retry_schedule: parse_schedule(&n.retry_schedule)
+                .with_context(|| format!("notify.retry_schedule = {:?} is not a list like 30s,2m", n.retry_schedule))?,
+        };
+        Ok(Config { dev: self.dev, admin_token: self.admin_token, listen, database, delivery, api, notify })
     }
 }
 

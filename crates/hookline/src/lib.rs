@@ -3,6 +3,7 @@
 //!
 //! Invariant: nothing depends on this crate.
 
+pub mod bench;
 pub mod config;
 pub mod dev;
 pub mod serve;

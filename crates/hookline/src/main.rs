@@ -21,6 +21,8 @@ enum Command {
     Serve(ServeArgs),
     /// Print the default configuration file, with comments.
     ConfigDefault,
+    /// Benchmark the service: scenarios A, B, C, F, retry storm, fan-out, backlog (docs/performance.md).
+    Bench(hookline::bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -34,6 +36,12 @@ struct ServeArgs {
     /// Waits between attempts, e.g. 5s,5m,30m,2h,5h,10h,10h,10h.
     #[arg(long, env = "HOOKLINE_RETRY_SCHEDULE")]
     retry_schedule: Option<String>,
+    /// SMTP server for failure emails: smtp://user:pass@host:port or smtps://… (unset: notices are logged).
+    #[arg(long, env = "HOOKLINE_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// Sender of failure emails, e.g. "hookline <hooks@example.com>".
+    #[arg(long, env = "HOOKLINE_SMTP_FROM")]
+    smtp_from: Option<String>,
     /// A TOML configuration file (see `hookline config-default`).
     #[arg(long = "config", env = "HOOKLINE_CONFIG")]
     config_file: Option<PathBuf>,
@@ -52,6 +60,14 @@ fn main() -> anyhow::Result<()> {
             print!("{DEFAULT_CONFIG}");
             Ok(())
         }
+        Command::Bench(args) => {
+            init_tracing_with(false, "warn");
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("failed to start the runtime")?;
+            runtime.block_on(hookline::bench::main(args))
+        }
         Command::Serve(args) => {
             init_tracing(args.log_json);
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -64,9 +80,13 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn init_tracing(json: bool) {
+    init_tracing_with(json, "info");
+}
+
+fn init_tracing_with(json: bool, default: &str) {
     let filter = EnvFilter::try_from_env("HOOKLINE_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+        .unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {
         builder.json().init();
@@ -81,6 +101,8 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         database_url: args.database_url,
         retry_schedule: args.retry_schedule,
+        smtp_url: args.smtp_url,
+        smtp_from: args.smtp_from,
         dev: args.dev.unwrap_or(false),
     };
     let mut config = RawConfig::load(&overrides)?.validate()?;

@@ -65,6 +65,10 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
     let engine = Engine::new(config.delivery.clone(), Arc::clone(&store), engine_shutdown.clone())
         .context("failed to build the delivery engine")?;
     let engine_task = tokio::spawn(engine.clone().run());
+    let notifier = hookline_notify::Notifier::new(Arc::clone(&store), config.notify.clone())
+        .context("invalid notification settings")?;
+    let notifier_shutdown = CancellationToken::new();
+    let notifier_task = tokio::spawn(notifier.run(notifier_shutdown.clone()));
     let app = hookline_api::router(config.api.clone(), Arc::clone(&store), engine);
     let http_shutdown = shutdown.clone();
     let task = tokio::spawn(async move {
@@ -75,6 +79,9 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
         tracing::info!("stopped accepting requests; draining deliveries");
         engine_shutdown.cancel();
         engine_task.await.context("delivery engine panicked")?;
+        // Notices raised by the last attempts stay pending in the store and go out at the next start.
+        notifier_shutdown.cancel();
+        notifier_task.await.context("notifier panicked")?;
         served
     });
     Ok(Server { addr, store, shutdown, task })

@@ -18,7 +18,24 @@ use crate::auth::PlatformAuth;
 use crate::{ApiError, AppState, convert};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_deliveries)).routes(routes!(get_delivery)).routes(routes!(retry_delivery))
+    OpenApiRouter::new()
+        .routes(routes!(list_deliveries))
+        .routes(routes!(get_delivery))
+        .routes(routes!(retry_delivery))
+        .routes(routes!(list_notifications))
+}
+
+/// Lists the failure notices sent (or being sent) to the platform's registered address, newest first.
+#[utoipa::path(get, path = "/v1/notifications", tag = "notifications", params(PageQuery),
+    responses((status = 200, body = proto::List<proto::Notification>)))]
+async fn list_notifications(
+    State(state): State<AppState>,
+    PlatformAuth(platform): PlatformAuth,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<proto::List<proto::Notification>>, ApiError> {
+    let list = state.inner.store.list_notifications(&platform.id, query.page()).await?;
+    let next_cursor = query.next_cursor(&list, |n| n.id.to_string());
+    Ok(Json(proto::List { data: list.into_iter().map(convert::notification).collect(), next_cursor }))
 }
 
 /// `?status=` on the deliveries list.
@@ -48,7 +65,7 @@ async fn list_deliveries(
         None | Some("") => None,
         Some(text) => Some(
             DeliveryStatus::parse(text)
-                .ok_or_else(|| ValidationError::new("status", "must be pending, delivered or failed"))?,
+                .ok_or_else(|| ValidationError::new("status", "must be pending, delivered, failed or held"))?,
         ),
     };
     let list = state.inner.store.list_deliveries(&platform.id, &webhook_id(&id)?, status, query.page()).await?;

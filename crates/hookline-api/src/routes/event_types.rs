@@ -42,7 +42,7 @@ async fn create_event_type(
     if description.len() > 500 {
         return Err(hookline_core::ValidationError::new("description", "must be at most 500 characters").into());
     }
-    let event_type = EventType { name: name.as_str().to_owned(), description, built_in: false };
+    let event_type = EventType { name: name.as_str().to_owned(), description, built_in: false, operational: false };
     state.inner.store.create_event_type(&platform.id, event_type.clone(), Timestamp::now()).await?;
     Ok((StatusCode::CREATED, Json(convert::event_type(event_type))))
 }

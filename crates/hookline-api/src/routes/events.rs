@@ -8,9 +8,9 @@ use hookline_core::Timestamp;
 use hookline_core::ValidationError;
 use hookline_core::catalog::EventTypeName;
 use hookline_core::event::NewEvent;
-use hookline_core::ids::{EventId, PlatformId, WebhookId};
+use hookline_core::ids::{EventId, PlatformId};
 use hookline_proto as proto;
-use hookline_store::StoreError;
+use hookline_store::{StoreError, Target};
 use serde_json::value::RawValue;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -47,7 +47,7 @@ async fn publish_event(
     };
     let event_type = EventTypeName::parse("type", &body.event_type)?;
     let event = NewEvent { id, event_type, data: object_data(body.data)? };
-    Ok(publish(&state, &platform.id, event, None).await?.into_response())
+    Ok(publish(&state, &platform.id, event, Target::Matching).await?.into_response())
 }
 
 /// Stores `event` (to every matching webhook, or `only` one) and hands its deliveries to the engine.
@@ -55,12 +55,12 @@ pub(super) async fn publish(
     state: &AppState,
     platform: &PlatformId,
     event: NewEvent,
-    only: Option<WebhookId>,
+    target: Target,
 ) -> Result<(StatusCode, Json<proto::EventAccepted>), ApiError> {
     let now = Timestamp::now();
     let lease_until = now.plus(state.inner.lease);
     let published =
-        state.inner.store.publish_event(platform, event, only, now, lease_until).await.map_err(|e| match e {
+        state.inner.store.publish_event(platform, event, target, now, lease_until).await.map_err(|e| match e {
             StoreError::UnknownEventType(name) => ApiError::UnknownEventType(name, "type"),
             other => other.into(),
         })?;

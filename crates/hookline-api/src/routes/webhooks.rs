@@ -27,6 +27,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_secret))
         .routes(routes!(rotate_secret))
         .routes(routes!(test_webhook))
+        .routes(routes!(recover_webhook))
 }
 
 /// Parses a path id; an id of the wrong shape cannot exist, so it is a 404 like any unknown id.
@@ -40,6 +41,18 @@ fn description(text: Option<String>) -> Result<Option<String>, ApiError> {
             Err(ValidationError::new("description", "must be at most 1000 characters").into())
         }
         other => Ok(other.map(|t| t.trim().to_owned())),
+    }
+}
+
+/// The most attempts in flight a webhook may ask for.
+const MAX_CONCURRENCY: u32 = 256;
+
+fn concurrency(value: Option<u32>) -> Result<Option<u32>, ApiError> {
+    match value {
+        Some(n) if n == 0 || n > MAX_CONCURRENCY => {
+            Err(ValidationError::new("concurrency", "must be between 1 and 256").into())
+        }
+        other => Ok(other),
     }
 }
 
@@ -69,6 +82,8 @@ async fn create_webhook(
         secrets: SigningSecrets { current: Secret::generate(), previous: None },
         enabled: true,
         disabled_reason: None,
+        concurrency: concurrency(body.concurrency)?,
+        failing_since: None,
         created_at: now,
         updated_at: now,
     };
@@ -121,6 +136,7 @@ async fn update_webhook(
         events: body.events.as_deref().map(filter).transpose()?,
         description: description(body.description)?,
         enabled: body.enabled,
+        concurrency: body.concurrency.map(concurrency).transpose()?,
     };
     let webhook = state.inner.store.update_webhook(&platform.id, &id, patch, Timestamp::now()).await?;
     Ok(Json(convert::webhook(webhook)))
@@ -195,5 +211,23 @@ async fn test_webhook(
         None => format!(r#"{{"test":true,"message":"Test event sent from hookline to {}"}}"#, webhook.id),
     };
     let event = NewEvent { id: EventId::generate(), event_type, data };
-    super::events::publish(&state, &platform.id, event, Some(id)).await
+    super::events::publish(&state, &platform.id, event, hookline_store::Target::Only(id)).await
+}
+
+/// Re-sends every failed delivery of this webhook created since `since`; each is recorded as a new attempt.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/recover", tag = "webhooks", params(("id" = String, Path)),
+    request_body = proto::RecoverWebhook,
+    responses((status = 202, body = proto::Recovered), (status = 404, body = proto::ErrorBody), (status = 409, body = proto::ErrorBody)))]
+async fn recover_webhook(
+    State(state): State<AppState>,
+    PlatformAuth(platform): PlatformAuth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<proto::RecoverWebhook>,
+) -> Result<(StatusCode, Json<proto::Recovered>), ApiError> {
+    let id = webhook_id(&id)?;
+    let since = Timestamp::parse_rfc3339(&body.since)
+        .ok_or_else(|| ValidationError::new("since", "must be an RFC 3339 time, e.g. 2026-11-28T00:00:00Z"))?;
+    let deliveries = state.inner.store.recover_webhook(&platform.id, &id, since, Timestamp::now()).await?;
+    tracing::info!(webhook_id = %id, deliveries, "failed deliveries recovered");
+    Ok((StatusCode::ACCEPTED, Json(proto::Recovered { deliveries })))
 }

@@ -10,7 +10,9 @@
 //! poller taking work the dispatcher already holds; at start, leases left by a dead process are cleared. A lock
 //! file beside the database enforces the single process.
 
+mod fanout;
 mod queries;
+mod record;
 mod rows;
 mod schema;
 

@@ -5,20 +5,27 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use hookline_core::Timestamp;
-use hookline_core::catalog::{BUILT_IN_EVENT_TYPES, is_built_in};
-use hookline_core::delivery::{AttemptRecord, DeliveryJob, DeliveryStatus, NextStep};
+use hookline_core::catalog::BUILT_IN_EVENT_TYPES;
+use hookline_core::catalog::OPERATIONAL_EVENT_TYPES;
+use hookline_core::delivery::{AttemptRecord, DeliveryJob, DeliveryStatus};
 use hookline_core::event::{Event, NewEvent};
-use hookline_core::ids::{DeliveryId, EventId, PlatformId, WebhookId};
+use hookline_core::ids::{DeliveryId, EventId, NotificationId, PlatformId, WebhookId};
+use hookline_core::notification::Notification;
 use hookline_core::platform::{EventType, Platform};
 use hookline_core::secret::{KeyHash, Secret};
 use hookline_core::webhook::{EventFilter, Webhook};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::SqliteStore;
+use super::fanout::{event_type_exists, find_event, load_webhook};
 use super::rows::{
-    self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS, PLATFORM_COLUMNS, SUMMARY_COLUMNS, WEBHOOK_COLUMNS,
+    self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS, NOTIFICATION_COLUMNS, PLATFORM_COLUMNS, SUMMARY_COLUMNS,
+    WEBHOOK_COLUMNS,
 };
-use crate::{DeliveryDetail, DeliverySummary, Page, Published, Store, StoreError, StoreResult, WebhookPatch};
+use super::{SqliteStore, fanout, record};
+use crate::{
+    ClaimRequest, DeliveryDetail, DeliverySummary, NotificationResult, Page, Published, RecordContext, RecordOutcome,
+    Store, StoreError, StoreResult, Target, WebhookPatch,
+};
 
 /// Collects `rows::*` decoders' nested results.
 fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<StoreResult<T>>>) -> StoreResult<Vec<T>> {
@@ -27,18 +34,6 @@ fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<StoreResult<T>>>) -> S
 
 fn limit(page: &Page) -> i64 {
     page.limit.clamp(1, 1000) as i64
-}
-
-/// Whether `name` is in the platform's catalog (built in, or added by the platform).
-fn event_type_exists(conn: &Connection, platform: &str, name: &str) -> StoreResult<bool> {
-    if is_built_in(name) {
-        return Ok(true);
-    }
-    let found = conn
-        .prepare_cached("SELECT 1 FROM event_types WHERE platform_id = ?1 AND name = ?2")?
-        .query_row(params![platform, name], |_| Ok(()))
-        .optional()?;
-    Ok(found.is_some())
 }
 
 fn check_filter(conn: &Connection, platform: &str, filter: &EventFilter) -> StoreResult<()> {
@@ -52,14 +47,6 @@ fn check_filter(conn: &Connection, platform: &str, filter: &EventFilter) -> Stor
     Ok(())
 }
 
-fn load_webhook(conn: &Connection, platform: &str, id: &str) -> StoreResult<Webhook> {
-    conn.prepare_cached(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = ?1 AND id = ?2"))?
-        .query_row(params![platform, id], rows::webhook_row)
-        .optional()?
-        .ok_or(StoreError::NotFound)?
-        .decode()
-}
-
 fn load_summary(conn: &Connection, platform: &str, id: &str) -> StoreResult<DeliverySummary> {
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
@@ -71,8 +58,8 @@ fn load_summary(conn: &Connection, platform: &str, id: &str) -> StoreResult<Deli
         .ok_or(StoreError::NotFound)?
 }
 
-/// Loads jobs for rows selected by `where_clause` (bound to `params`), leases them until `lease_until`, and
-/// renders each event's body once.
+/// Loads jobs for rows selected by `where_clause` (bound to `params`), earliest due first, leases them until
+/// `lease_until`, and renders each event's body once.
 fn lease_jobs(
     conn: &Connection,
     where_clause: &str,
@@ -81,7 +68,7 @@ fn lease_jobs(
 ) -> StoreResult<Vec<DeliveryJob>> {
     let sql = format!(
         "SELECT {JOB_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
-         JOIN webhooks w ON w.id = d.webhook_id WHERE {where_clause}"
+         JOIN webhooks w ON w.id = d.webhook_id WHERE {where_clause} ORDER BY d.next_attempt_at, d.id"
     );
     let job_rows: Vec<rows::JobRow> =
         conn.prepare_cached(&sql)?.query_map(params, rows::job_row)?.collect::<Result<_, _>>()?;
@@ -95,16 +82,6 @@ fn lease_jobs(
         jobs.push(job);
     }
     Ok(jobs)
-}
-
-fn find_event(conn: &Connection, platform: &str, id: &str) -> StoreResult<Option<(i64, Event)>> {
-    // `pk` comes last so that `rows::event` reads the same column positions as everywhere else.
-    let sql = format!("SELECT {EVENT_COLUMNS}, e.pk FROM events e WHERE e.platform_id = ?1 AND e.id = ?2");
-    let found = conn
-        .prepare_cached(&sql)?
-        .query_row(params![platform, id], |row| Ok((row.get::<_, i64>(5)?, rows::event(row)?)))
-        .optional()?;
-    found.map(|(pk, event)| event.map(|event| (pk, event))).transpose()
 }
 
 #[async_trait]
@@ -144,18 +121,20 @@ impl Store for SqliteStore {
     async fn list_event_types(&self, platform: &PlatformId) -> StoreResult<Vec<EventType>> {
         let platform = platform.to_string();
         self.read(move |conn| {
-            let mut types: Vec<EventType> = BUILT_IN_EVENT_TYPES
-                .iter()
-                .map(|(name, description)| EventType {
+            let built_in = |operational: bool| {
+                move |(name, description): &(&str, &str)| EventType {
                     name: (*name).to_owned(),
                     description: (*description).to_owned(),
                     built_in: true,
-                })
-                .collect();
+                    operational,
+                }
+            };
+            let mut types: Vec<EventType> = BUILT_IN_EVENT_TYPES.iter().map(built_in(false)).collect();
+            types.extend(OPERATIONAL_EVENT_TYPES.iter().map(built_in(true)));
             let mut statement =
                 conn.prepare_cached("SELECT name, description FROM event_types WHERE platform_id = ?1 ORDER BY name")?;
             let custom = statement.query_map([platform], |row| {
-                Ok(EventType { name: row.get(0)?, description: row.get(1)?, built_in: false })
+                Ok(EventType { name: row.get(0)?, description: row.get(1)?, built_in: false, operational: false })
             })?;
             for event_type in custom {
                 types.push(event_type?);
@@ -184,7 +163,8 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             check_filter(conn, webhook.platform_id.as_str(), &webhook.events)?;
             let sql = format!(
-                "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
             );
             let previous = webhook.secrets.previous.as_ref();
             conn.prepare_cached(&sql)?.execute(params![
@@ -200,6 +180,8 @@ impl Store for SqliteStore {
                 webhook.disabled_reason,
                 webhook.created_at.unix_millis(),
                 webhook.updated_at.unix_millis(),
+                webhook.concurrency,
+                webhook.failing_since.map(Timestamp::unix_millis),
             ])?;
             Ok(())
         })
@@ -245,16 +227,33 @@ impl Store for SqliteStore {
             if let Some(description) = patch.description {
                 webhook.description = description;
             }
-            if let Some(enabled) = patch.enabled {
-                if enabled != webhook.enabled {
-                    webhook.disabled_reason = (!enabled).then(|| "disabled by the platform".to_owned());
-                }
+            if let Some(concurrency) = patch.concurrency {
+                webhook.concurrency = concurrency;
+            }
+            if let Some(enabled) = patch.enabled.filter(|enabled| *enabled != webhook.enabled) {
+                webhook.disabled_reason = (!enabled).then(|| "disabled by the platform".to_owned());
                 webhook.enabled = enabled;
+                if enabled {
+                    // What was held goes out now, oldest first (the poller claims by due time, then id). The
+                    // failure clock starts afresh, so one more failure does not disable it again at once.
+                    webhook.failing_since = None;
+                    conn.prepare_cached(
+                        "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, leased_until = NULL, \
+                         updated_at = ?2 WHERE webhook_id = ?1 AND status = 'held'",
+                    )?
+                    .execute(params![id, now.unix_millis()])?;
+                } else {
+                    conn.prepare_cached(
+                        "UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = ?2 \
+                         WHERE webhook_id = ?1 AND status = 'pending'",
+                    )?
+                    .execute(params![id, now.unix_millis()])?;
+                }
             }
             webhook.updated_at = now;
             conn.prepare_cached(
                 "UPDATE webhooks SET url = ?3, events = ?4, description = ?5, enabled = ?6, disabled_reason = ?7, \
-                 updated_at = ?8 WHERE platform_id = ?1 AND id = ?2",
+                 updated_at = ?8, concurrency = ?9, failing_since = ?10 WHERE platform_id = ?1 AND id = ?2",
             )?
             .execute(params![
                 platform,
@@ -264,7 +263,9 @@ impl Store for SqliteStore {
                 webhook.description,
                 webhook.enabled,
                 webhook.disabled_reason,
-                now.unix_millis()
+                now.unix_millis(),
+                webhook.concurrency,
+                webhook.failing_since.map(Timestamp::unix_millis)
             ])?;
             Ok(webhook)
         })
@@ -318,98 +319,12 @@ impl Store for SqliteStore {
         &self,
         platform: &PlatformId,
         event: NewEvent,
-        only: Option<WebhookId>,
+        target: Target,
         now: Timestamp,
         lease_until: Timestamp,
     ) -> StoreResult<Published> {
         let platform = platform.clone();
-        self.write(move |conn| {
-            let platform_str = platform.as_str();
-            let only_webhook = match &only {
-                Some(id) => Some(load_webhook(conn, platform_str, id.as_str())?),
-                None => None,
-            };
-            if !event_type_exists(conn, platform_str, event.event_type.as_str())? {
-                return Err(StoreError::UnknownEventType(event.event_type.as_str().to_owned()));
-            }
-            let inserted: Option<i64> = conn
-                .prepare_cached(
-                    "INSERT INTO events (platform_id, id, type, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
-                     ON CONFLICT (platform_id, id) DO NOTHING RETURNING pk",
-                )?
-                .query_row(
-                    params![platform_str, event.id.as_str(), event.event_type.as_str(), event.data, now.unix_millis()],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            let Some(event_pk) = inserted else {
-                let (pk, existing) = find_event(conn, platform_str, event.id.as_str())?.ok_or(StoreError::NotFound)?;
-                let delivery_count: i64 = conn
-                    .prepare_cached("SELECT COUNT(*) FROM deliveries WHERE event_pk = ?1")?
-                    .query_row([pk], |row| row.get(0))?;
-                return Ok(Published {
-                    event: existing,
-                    created: false,
-                    delivery_count: delivery_count as usize,
-                    jobs: Vec::new(),
-                });
-            };
-            let stored = Event {
-                id: event.id,
-                platform_id: platform.clone(),
-                event_type: event.event_type.as_str().to_owned(),
-                data: event.data,
-                created_at: now,
-            };
-            let body: Arc<[u8]> = stored.delivery_body().into();
-            let targets: Vec<Webhook> = match only_webhook {
-                Some(webhook) => vec![webhook],
-                None => {
-                    let mut select = conn.prepare_cached(&format!(
-                        "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = ?1 AND enabled = 1"
-                    ))?;
-                    let rows = select.query_map([platform_str], rows::webhook_row)?;
-                    let mut matching = Vec::new();
-                    for row in rows {
-                        let webhook = row?.decode()?;
-                        if webhook.events.matches(&stored.event_type) {
-                            matching.push(webhook);
-                        }
-                    }
-                    matching
-                }
-            };
-            let mut insert = conn.prepare_cached(
-                "INSERT INTO deliveries (id, platform_id, event_pk, webhook_id, status, attempt_count, \
-                 next_attempt_at, leased_until, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6, ?5, ?5)",
-            )?;
-            let mut jobs = Vec::new();
-            for webhook in targets {
-                let delivery_id = DeliveryId::generate();
-                insert.execute(params![
-                    delivery_id.as_str(),
-                    platform_str,
-                    event_pk,
-                    webhook.id.as_str(),
-                    now.unix_millis(),
-                    lease_until.unix_millis()
-                ])?;
-                jobs.push(DeliveryJob {
-                    delivery_id,
-                    platform_id: platform.clone(),
-                    webhook_id: webhook.id,
-                    url: webhook.url,
-                    secrets: webhook.secrets,
-                    event_id: stored.id.clone(),
-                    event_type: stored.event_type.clone(),
-                    body: Arc::clone(&body),
-                    attempt_number: 1,
-                });
-            }
-            Ok(Published { event: stored, created: true, delivery_count: jobs.len(), jobs })
-        })
-        .await
+        self.write(move |conn| fanout::publish(conn, &platform, event, target, now, lease_until)).await
     }
 
     async fn list_events(&self, platform: &PlatformId, page: Page) -> StoreResult<Vec<Event>> {
@@ -508,58 +423,124 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn claim_due(&self, now: Timestamp, lease_until: Timestamp, limit: usize) -> StoreResult<Vec<DeliveryJob>> {
+    async fn claim_due(&self, request: ClaimRequest) -> StoreResult<Vec<DeliveryJob>> {
         self.write(move |conn| {
-            lease_jobs(
-                conn,
-                "d.id IN (SELECT d2.id FROM deliveries d2 JOIN webhooks w2 ON w2.id = d2.webhook_id \
-                 WHERE d2.status = 'pending' AND d2.next_attempt_at <= ?1 \
-                 AND (d2.leased_until IS NULL OR d2.leased_until <= ?1) AND w2.enabled = 1 \
-                 ORDER BY d2.next_attempt_at LIMIT ?2)",
-                params![now.unix_millis(), limit as i64],
-                lease_until,
-            )
+            let now = request.now.unix_millis();
+            // Webhooks with claimable work; each is then claimed on its own, oldest due first, so a large backlog
+            // of one webhook never stands in front of another's.
+            let mut candidates = conn.prepare_cached(
+                "SELECT w.id FROM webhooks w WHERE w.enabled = 1 AND EXISTS (SELECT 1 FROM deliveries d \
+                 WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= ?1 \
+                 AND (d.leased_until IS NULL OR d.leased_until <= ?1))",
+            )?;
+            let webhooks: Vec<String> = candidates.query_map([now], |row| row.get(0))?.collect::<Result<_, _>>()?;
+            let skip: std::collections::HashSet<&str> = request.skip.iter().map(WebhookId::as_str).collect();
+            let mut jobs = Vec::new();
+            for webhook in webhooks.iter().filter(|w| !skip.contains(w.as_str())) {
+                let room = request.limit.saturating_sub(jobs.len()).min(request.per_webhook);
+                if room == 0 {
+                    break;
+                }
+                jobs.extend(lease_jobs(
+                    conn,
+                    "d.id IN (SELECT id FROM deliveries WHERE webhook_id = ?1 AND status = 'pending' \
+                     AND next_attempt_at <= ?2 AND (leased_until IS NULL OR leased_until <= ?2) \
+                     ORDER BY next_attempt_at, id LIMIT ?3)",
+                    params![webhook, now, room as i64],
+                    request.lease_until,
+                )?);
+            }
+            Ok(jobs)
         })
         .await
     }
 
-    async fn record_attempts(&self, records: Vec<AttemptRecord>, now: Timestamp) -> StoreResult<()> {
+    async fn record_attempts(&self, records: Vec<AttemptRecord>, context: RecordContext) -> StoreResult<RecordOutcome> {
+        self.write(move |conn| record::record(conn, records, context)).await
+    }
+
+    async fn recover_webhook(
+        &self,
+        platform: &PlatformId,
+        id: &WebhookId,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<usize> {
+        let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
-            let mut update = conn.prepare_cached(
-                "UPDATE deliveries SET status = ?2, attempt_count = ?3, next_attempt_at = ?4, leased_until = NULL, \
-                 updated_at = ?5 WHERE id = ?1",
-            )?;
-            let mut insert = conn.prepare_cached(&format!(
-                "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-            ))?;
-            for AttemptRecord { attempt, next } in records {
-                let (status, next_at) = match next {
-                    NextStep::Delivered => (DeliveryStatus::Delivered, None),
-                    NextStep::RetryAt(at) => (DeliveryStatus::Pending, Some(at.unix_millis())),
-                    NextStep::Failed => (DeliveryStatus::Failed, None),
-                };
-                let changed = update.execute(params![
-                    attempt.delivery_id.as_str(),
-                    status.as_str(),
-                    attempt.attempt_number,
-                    next_at,
-                    now.unix_millis()
-                ])?;
-                if changed == 0 {
-                    continue;
-                }
-                insert.execute(params![
-                    attempt.id.as_str(),
-                    attempt.delivery_id.as_str(),
-                    attempt.attempt_number,
-                    attempt.started_at.unix_millis(),
-                    attempt.duration_ms as i64,
-                    attempt.status,
-                    attempt.error_kind.map(|kind| kind.as_str()),
-                    attempt.error_message,
-                    attempt.response_excerpt,
-                ])?;
+            let webhook = load_webhook(conn, &platform, &id)?;
+            if !webhook.enabled {
+                return Err(StoreError::Conflict("the webhook is disabled; enable it first".into()));
             }
+            let recovered = conn
+                .prepare_cached(
+                    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?3, leased_until = NULL, updated_at = ?3 \
+                     WHERE webhook_id = ?1 AND status = 'failed' AND created_at >= ?2",
+                )?
+                .execute(params![id, since.unix_millis(), now.unix_millis()])?;
+            Ok(recovered)
+        })
+        .await
+    }
+
+    async fn list_notifications(&self, platform: &PlatformId, page: Page) -> StoreResult<Vec<Notification>> {
+        let platform = platform.to_string();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE platform_id = ?1 AND (?2 IS NULL OR id < ?2) \
+                 ORDER BY id DESC LIMIT ?3"
+            );
+            let mut statement = conn.prepare_cached(&sql)?;
+            collect(statement.query_map(params![platform, page.after, limit(&page)], rows::notification)?)
+        })
+        .await
+    }
+
+    async fn claim_notifications(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>> {
+        self.write(move |conn| {
+            let sql = format!(
+                "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?1 \
+                 ORDER BY next_attempt_at LIMIT ?2"
+            );
+            let mut statement = conn.prepare_cached(&sql)?;
+            let due = collect(statement.query_map(params![now.unix_millis(), limit as i64], rows::notification)?)?;
+            let mut lease = conn.prepare_cached("UPDATE notifications SET next_attempt_at = ?2 WHERE id = ?1")?;
+            for notification in &due {
+                lease.execute(params![notification.id.as_str(), lease_until.unix_millis()])?;
+            }
+            Ok(due)
+        })
+        .await
+    }
+
+    async fn finish_notification(
+        &self,
+        id: &NotificationId,
+        result: NotificationResult,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let id = id.to_string();
+        self.write(move |conn| {
+            let (status, subject, error, next, sent_at) = match result {
+                NotificationResult::Sent { subject } => ("sent", Some(subject), None, None, Some(now.unix_millis())),
+                NotificationResult::Logged { subject } => {
+                    ("logged", Some(subject), None, None, Some(now.unix_millis()))
+                }
+                NotificationResult::Failed { error, retry_at: Some(at) } => {
+                    ("pending", None, Some(error), Some(at.unix_millis()), None)
+                }
+                NotificationResult::Failed { error, retry_at: None } => ("failed", None, Some(error), None, None),
+            };
+            conn.prepare_cached(
+                "UPDATE notifications SET status = ?2, subject = COALESCE(?3, subject), send_error = ?4, \
+                 next_attempt_at = ?5, sent_at = ?6, attempts = attempts + 1 WHERE id = ?1",
+            )?
+            .execute(params![id, status, subject, error, next, sent_at])?;
             Ok(())
         })
         .await

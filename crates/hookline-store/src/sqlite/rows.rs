@@ -6,7 +6,8 @@ use std::sync::Arc;
 use hookline_core::Timestamp;
 use hookline_core::delivery::{Attempt, Delivery, DeliveryJob, DeliveryStatus, FailureKind};
 use hookline_core::event::{Event, render_body};
-use hookline_core::ids::{AttemptId, DeliveryId, EventId, PlatformId, WebhookId};
+use hookline_core::ids::{AttemptId, DeliveryId, EventId, NotificationId, PlatformId, WebhookId};
+use hookline_core::notification::{Notification, NotificationKind, NotificationStatus};
 use hookline_core::platform::Platform;
 use hookline_core::secret::Secret;
 use hookline_core::webhook::{EventFilter, SigningSecrets, Webhook, WebhookUrl};
@@ -49,7 +50,7 @@ pub(super) fn platform(row: &Row<'_>) -> rusqlite::Result<StoreResult<Platform>>
 
 /// Columns of a webhook row, in the order [`webhook`] reads them.
 pub(super) const WEBHOOK_COLUMNS: &str = "id, platform_id, url, events, description, secret, previous_secret, \
-     previous_secret_until, enabled, disabled_reason, created_at, updated_at";
+     previous_secret_until, enabled, disabled_reason, created_at, updated_at, concurrency, failing_since";
 
 /// The raw columns of a webhook row, decoded outside rusqlite's error type.
 pub(super) struct WebhookRow {
@@ -65,6 +66,8 @@ pub(super) struct WebhookRow {
     disabled_reason: Option<String>,
     created_at: i64,
     updated_at: i64,
+    concurrency: Option<u32>,
+    failing_since: Option<i64>,
 }
 
 pub(super) fn webhook_row(row: &Row<'_>) -> rusqlite::Result<WebhookRow> {
@@ -81,6 +84,8 @@ pub(super) fn webhook_row(row: &Row<'_>) -> rusqlite::Result<WebhookRow> {
         disabled_reason: row.get(9)?,
         created_at: row.get(10)?,
         updated_at: row.get(11)?,
+        concurrency: row.get(12)?,
+        failing_since: row.get(13)?,
     })
 }
 
@@ -97,6 +102,8 @@ impl WebhookRow {
             disabled_reason: self.disabled_reason,
             created_at: ts(self.created_at),
             updated_at: ts(self.updated_at),
+            concurrency: self.concurrency,
+            failing_since: self.failing_since.map(ts),
         })
     }
 }
@@ -203,7 +210,7 @@ pub(super) fn attempt(row: &Row<'_>) -> rusqlite::Result<StoreResult<Attempt>> {
 
 /// Columns of a claimable job (deliveries `d`, events `e`, webhooks `w`), in the order [`JobRow`] reads.
 pub(super) const JOB_COLUMNS: &str = "d.id, d.platform_id, d.webhook_id, d.attempt_count, e.pk, e.id, e.type, \
-     e.data, e.created_at, w.url, w.secret, w.previous_secret, w.previous_secret_until";
+     e.data, e.created_at, w.url, w.secret, w.previous_secret, w.previous_secret_until, w.concurrency";
 
 /// A job row before decoding; `event_pk` lets a batch render each event's body once.
 pub(super) struct JobRow {
@@ -220,6 +227,7 @@ pub(super) struct JobRow {
     secret: String,
     previous_secret: Option<String>,
     previous_secret_until: Option<i64>,
+    concurrency: Option<u32>,
 }
 
 pub(super) fn job_row(row: &Row<'_>) -> rusqlite::Result<JobRow> {
@@ -237,6 +245,7 @@ pub(super) fn job_row(row: &Row<'_>) -> rusqlite::Result<JobRow> {
         secret: row.get(10)?,
         previous_secret: row.get(11)?,
         previous_secret_until: row.get(12)?,
+        concurrency: row.get(13)?,
     })
 }
 
@@ -257,6 +266,49 @@ impl JobRow {
             event_type: self.event_type,
             body,
             attempt_number: self.attempt_count + 1,
+            concurrency: self.concurrency,
         })
     }
+}
+
+/// Columns of a notification row, in the order [`notification`] reads them.
+pub(super) const NOTIFICATION_COLUMNS: &str = "id, platform_id, webhook_id, kind, recipient, platform_url, \
+     webhook_url, failed_count, event_types, event_ids, last_error, reason, status, attempts, send_error, subject, \
+     created_at, sent_at";
+
+pub(super) fn notification(row: &Row<'_>) -> rusqlite::Result<StoreResult<Notification>> {
+    let id: String = row.get(0)?;
+    let platform: String = row.get(1)?;
+    let webhook: String = row.get(2)?;
+    let kind: String = row.get(3)?;
+    let event_types: String = row.get(8)?;
+    let event_ids: String = row.get(9)?;
+    let status: String = row.get(12)?;
+    let (recipient, platform_url, webhook_url) = (row.get(4)?, row.get(5)?, row.get(6)?);
+    let (failed_count, last_error, reason) = (row.get(7)?, row.get(10)?, row.get(11)?);
+    let (attempts, send_error, subject) = (row.get(13)?, row.get(14)?, row.get(15)?);
+    let (created_at, sent_at): (i64, Option<i64>) = (row.get(16)?, row.get(17)?);
+    let split = |text: &str| text.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect::<Vec<_>>();
+    Ok((|| {
+        Ok(Notification {
+            id: NotificationId::parse(&id).ok_or_else(|| corrupt("notification id"))?,
+            platform_id: platform_id(platform)?,
+            webhook_id: webhook_id(webhook)?,
+            kind: NotificationKind::parse(&kind).ok_or_else(|| corrupt("notification kind"))?,
+            recipient,
+            platform_url,
+            webhook_url,
+            failed_count,
+            event_types: split(&event_types),
+            event_ids: split(&event_ids),
+            last_error,
+            reason,
+            status: NotificationStatus::parse(&status).ok_or_else(|| corrupt("notification status"))?,
+            attempts,
+            send_error,
+            subject,
+            created_at: ts(created_at),
+            sent_at: sent_at.map(ts),
+        })
+    })())
 }

@@ -5,7 +5,8 @@ use rusqlite::Connection;
 use crate::StoreResult;
 
 /// The scripts, in order. Never edit one that has shipped; add a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE platforms (
     id          TEXT PRIMARY KEY,
     name        TEXT NOT NULL,
@@ -82,7 +83,44 @@ CREATE TABLE attempts (
     response_excerpt TEXT NOT NULL
 );
 CREATE INDEX attempts_delivery ON attempts (delivery_id, attempt_number);
-"#];
+"#,
+    r#"
+ALTER TABLE webhooks ADD COLUMN concurrency INTEGER;
+ALTER TABLE webhooks ADD COLUMN failing_since INTEGER;
+-- 1 once a delivery of the webhook failed for good or the webhook was disabled, until it delivers again
+-- (then webhook.recovered is published).
+ALTER TABLE webhooks ADD COLUMN degraded INTEGER NOT NULL DEFAULT 0;
+
+-- The poller claims per webhook, oldest due first.
+CREATE INDEX deliveries_webhook_due ON deliveries (webhook_id, next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_webhook_status ON deliveries (webhook_id, status, updated_at);
+
+CREATE TABLE notifications (
+    id              TEXT PRIMARY KEY,
+    platform_id     TEXT NOT NULL,
+    webhook_id      TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    recipient       TEXT NOT NULL,
+    platform_url    TEXT NOT NULL,
+    webhook_url     TEXT NOT NULL,
+    failed_count    INTEGER NOT NULL,
+    event_types     TEXT NOT NULL,
+    event_ids       TEXT NOT NULL,
+    last_error      TEXT,
+    reason          TEXT,
+    status          TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    send_error      TEXT,
+    subject         TEXT,
+    next_attempt_at INTEGER,
+    created_at      INTEGER NOT NULL,
+    sent_at         INTEGER
+);
+CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX notifications_webhook ON notifications (webhook_id, kind, created_at);
+CREATE INDEX notifications_platform ON notifications (platform_id, id);
+"#,
+];
 
 /// Applies every migration the database has not seen, each in its own transaction.
 pub(super) fn migrate(conn: &mut Connection) -> StoreResult<()> {

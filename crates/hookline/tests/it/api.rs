@@ -117,7 +117,7 @@ async fn catalog_has_the_tradly_types_and_takes_custom_ones() {
     let (status, error) = app.call("POST", "/v1/event-types", Some(&key), Some(json!({"name": "Invoice Paid"}))).await;
     assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("name")));
     let (_, list) = app.call("GET", "/v1/event-types", Some(&key), None).await;
-    assert_eq!(list["data"].as_array().unwrap().len(), 15);
+    assert_eq!(list["data"].as_array().unwrap().len(), 18);
     // A custom type can be subscribed to and published.
     let receiver = TestReceiver::start().await;
     app.webhook(&key, &receiver.url, &["invoice.paid"]).await;

@@ -1,5 +1,7 @@
 //! hookline's end-to-end tests: the real server on port 0, real receivers on loopback.
 
 mod api;
+mod bench;
 mod delivery;
+mod process;
 mod support;

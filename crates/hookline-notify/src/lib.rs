@@ -1,0 +1,176 @@
+//! hookline's failure notices: renders the failure email and sends it over SMTP in the background.
+//!
+//! The store decides *when* a notice is due (one per webhook per window, plus one per disable) inside the same
+//! transaction that records the failure; this crate only renders and sends. Sending runs in its own task, so
+//! a slow or dead SMTP server never delays a delivery. A failed send is retried with backoff and its outcome
+//! is written back, where `GET /v1/notifications` shows it.
+//!
+//! Invariant: without an SMTP URL, notices are written to the log (status `logged`), never dropped silently.
+
+mod render;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hookline_core::Timestamp;
+use hookline_core::notification::Notification;
+use hookline_store::{NotificationResult, Store};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio_util::sync::CancellationToken;
+
+pub use crate::render::{Email, render};
+
+/// The notifier's settings.
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    /// `smtp://user:pass@host:port` (plain, or `?tls=required` for STARTTLS) or `smtps://…` (implicit TLS).
+    /// `None`: notices are logged instead of mailed.
+    pub smtp_url: Option<String>,
+    /// The sender address.
+    pub from: String,
+    /// The product name in the subject: "<product> webhook delivery issues for <platform url>".
+    pub product_name: String,
+    /// The base URL of hookline's own pages, for the link to the webhook's dashboard page.
+    pub public_url: String,
+    /// How often due notices are looked for.
+    pub poll_interval: Duration,
+    /// Waits between send attempts; after the last, the notice is marked failed.
+    pub retry_schedule: Vec<Duration>,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            from: "hookline <hookline@localhost>".into(),
+            product_name: "Tradly".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            poll_interval: Duration::from_secs(1),
+            retry_schedule: [30, 120, 600, 1800, 7200].map(Duration::from_secs).to_vec(),
+        }
+    }
+}
+
+/// Why the notifier could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// The SMTP URL does not parse.
+    #[error("invalid SMTP URL")]
+    SmtpUrl(#[source] lettre::transport::smtp::Error),
+    /// The sender address does not parse.
+    #[error("invalid sender address {0:?}")]
+    From(String),
+}
+
+enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Log,
+}
+
+/// The background sender.
+pub struct Notifier {
+    store: Arc<dyn Store>,
+    config: NotifyConfig,
+    mailer: Mailer,
+    from: Mailbox,
+}
+
+impl Notifier {
+    /// Validates the settings and builds the SMTP transport (it connects lazily, per send).
+    pub fn new(store: Arc<dyn Store>, config: NotifyConfig) -> Result<Self, NotifyError> {
+        let from: Mailbox = config.from.parse().map_err(|_| NotifyError::From(config.from.clone()))?;
+        let mailer = match &config.smtp_url {
+            Some(url) => Mailer::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(NotifyError::SmtpUrl)?
+                    .timeout(Some(Duration::from_secs(15)))
+                    .build(),
+            ),
+            None => Mailer::Log,
+        };
+        Ok(Self { store, config, mailer, from })
+    }
+
+    /// Sends due notices until shutdown.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut interval = tokio::time::interval(self.config.poll_interval);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = interval.tick() => {
+                    if let Err(error) = self.send_due(Timestamp::now()).await {
+                        tracing::error!(error = ?error, "claiming failure notices failed");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends every notice due at `now`; returns how many were attempted.
+    pub async fn send_due(&self, now: Timestamp) -> Result<usize, hookline_store::StoreError> {
+        // The lease keeps another node from sending the same notice while this one is at it.
+        let due = self.store.claim_notifications(now, now.plus(Duration::from_secs(120)), 20).await?;
+        let count = due.len();
+        for notification in due {
+            let result = self.send(&notification).await;
+            self.store.finish_notification(&notification.id, result, Timestamp::now()).await?;
+        }
+        Ok(count)
+    }
+
+    async fn send(&self, notification: &Notification) -> NotificationResult {
+        let email = render(notification, &self.config.product_name, &self.config.public_url);
+        let span =
+            tracing::info_span!("notice", notification_id = %notification.id, webhook_id = %notification.webhook_id);
+        let _entered = span.enter();
+        let transport = match &self.mailer {
+            Mailer::Log => {
+                tracing::warn!(to = %notification.recipient, subject = %email.subject, body = %email.text,
+                    "failure notice (no SMTP server configured; set --smtp-url to mail it)");
+                return NotificationResult::Logged { subject: email.subject };
+            }
+            Mailer::Smtp(transport) => transport,
+        };
+        let outcome = match self.message(notification, &email) {
+            Ok(message) => transport.send(message).await.map(|_| ()).map_err(|e| error_chain(&e)),
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Ok(()) => {
+                tracing::info!(to = %notification.recipient, "failure notice sent");
+                NotificationResult::Sent { subject: email.subject }
+            }
+            Err(error) => {
+                let wait = self.config.retry_schedule.get(notification.attempts as usize).copied();
+                tracing::warn!(error = %error, attempt = notification.attempts + 1, retry_in = ?wait, "sending a failure notice failed");
+                NotificationResult::Failed { error, retry_at: wait.map(|wait| Timestamp::now().plus(wait)) }
+            }
+        }
+    }
+
+    fn message(&self, notification: &Notification, email: &Email) -> Result<Message, String> {
+        let to: Mailbox = notification
+            .recipient
+            .parse()
+            .map_err(|e| format!("invalid recipient {:?}: {e}", notification.recipient))?;
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(&email.subject)
+            .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,156 @@
+//! Storing an event and fanning it out: shared by publishing and by the operational events that recording
+//! attempts can raise.
+
+use std::sync::Arc;
+
+use hookline_core::Timestamp;
+use hookline_core::catalog::is_built_in;
+use hookline_core::delivery::DeliveryJob;
+use hookline_core::event::{Event, NewEvent};
+use hookline_core::ids::{DeliveryId, PlatformId};
+use hookline_core::webhook::Webhook;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::rows::{self, EVENT_COLUMNS, WEBHOOK_COLUMNS};
+use crate::{Published, StoreError, StoreResult, Target};
+
+/// Whether `name` is in the platform's catalog (built in, or added by the platform).
+pub(super) fn event_type_exists(conn: &Connection, platform: &str, name: &str) -> StoreResult<bool> {
+    if is_built_in(name) {
+        return Ok(true);
+    }
+    let found = conn
+        .prepare_cached("SELECT 1 FROM event_types WHERE platform_id = ?1 AND name = ?2")?
+        .query_row(params![platform, name], |_| Ok(()))
+        .optional()?;
+    Ok(found.is_some())
+}
+
+pub(super) fn load_webhook(conn: &Connection, platform: &str, id: &str) -> StoreResult<Webhook> {
+    conn.prepare_cached(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = ?1 AND id = ?2"))?
+        .query_row(params![platform, id], rows::webhook_row)
+        .optional()?
+        .ok_or(StoreError::NotFound)?
+        .decode()
+}
+
+pub(super) fn find_event(conn: &Connection, platform: &str, id: &str) -> StoreResult<Option<(i64, Event)>> {
+    // `pk` comes last so that `rows::event` reads the same column positions as everywhere else.
+    let sql = format!("SELECT {EVENT_COLUMNS}, e.pk FROM events e WHERE e.platform_id = ?1 AND e.id = ?2");
+    let found = conn
+        .prepare_cached(&sql)?
+        .query_row(params![platform, id], |row| Ok((row.get::<_, i64>(5)?, rows::event(row)?)))
+        .optional()?;
+    found.map(|(pk, event)| event.map(|event| (pk, event))).transpose()
+}
+
+/// Stores `event` and one delivery per target: enabled targets get a pending delivery leased to the caller
+/// (returned as a job), disabled ones a `held` delivery. A repeated id returns the stored event.
+pub(super) fn publish(
+    conn: &Connection,
+    platform: &PlatformId,
+    event: NewEvent,
+    target: Target,
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> StoreResult<Published> {
+    let platform_str = platform.as_str();
+    let only = match &target {
+        Target::Only(id) => Some(load_webhook(conn, platform_str, id.as_str())?),
+        _ => None,
+    };
+    if !event_type_exists(conn, platform_str, event.event_type.as_str())? {
+        return Err(StoreError::UnknownEventType(event.event_type.as_str().to_owned()));
+    }
+    let inserted: Option<i64> = conn
+        .prepare_cached(
+            "INSERT INTO events (platform_id, id, type, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (platform_id, id) DO NOTHING RETURNING pk",
+        )?
+        .query_row(
+            params![platform_str, event.id.as_str(), event.event_type.as_str(), event.data, now.unix_millis()],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(event_pk) = inserted else {
+        let (pk, existing) = find_event(conn, platform_str, event.id.as_str())?.ok_or(StoreError::NotFound)?;
+        let delivery_count: i64 = conn
+            .prepare_cached("SELECT COUNT(*) FROM deliveries WHERE event_pk = ?1")?
+            .query_row([pk], |row| row.get(0))?;
+        return Ok(Published {
+            event: existing,
+            created: false,
+            delivery_count: delivery_count as usize,
+            jobs: Vec::new(),
+        });
+    };
+    let stored = Event {
+        id: event.id,
+        platform_id: platform.clone(),
+        event_type: event.event_type.as_str().to_owned(),
+        data: event.data,
+        created_at: now,
+    };
+    // (webhook, send now?) — a test send goes out whatever the webhook's state; otherwise disabled webhooks
+    // keep the event as held.
+    let targets: Vec<(Webhook, bool)> = match (only, &target) {
+        (Some(webhook), _) => vec![(webhook, true)],
+        (None, target) => {
+            let excluded = match target {
+                Target::AllExcept(id) => Some(id.as_str()),
+                _ => None,
+            };
+            let mut select =
+                conn.prepare_cached(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = ?1"))?;
+            let mut matching = Vec::new();
+            for row in select.query_map([platform_str], rows::webhook_row)? {
+                let webhook = row?.decode()?;
+                if webhook.events.matches(&stored.event_type) && Some(webhook.id.as_str()) != excluded {
+                    let enabled = webhook.enabled;
+                    matching.push((webhook, enabled));
+                }
+            }
+            matching
+        }
+    };
+    let body: Arc<[u8]> = stored.delivery_body().into();
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO deliveries (id, platform_id, event_pk, webhook_id, status, attempt_count, \
+         next_attempt_at, leased_until, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?8)",
+    )?;
+    let mut jobs = Vec::new();
+    let delivery_count = targets.len();
+    for (webhook, send) in targets {
+        let delivery_id = DeliveryId::generate();
+        let (status, due, lease) = if send {
+            ("pending", Some(now.unix_millis()), Some(lease_until.unix_millis()))
+        } else {
+            ("held", None, None)
+        };
+        insert.execute(params![
+            delivery_id.as_str(),
+            platform_str,
+            event_pk,
+            webhook.id.as_str(),
+            status,
+            due,
+            lease,
+            now.unix_millis()
+        ])?;
+        if send {
+            jobs.push(DeliveryJob {
+                delivery_id,
+                platform_id: platform.clone(),
+                webhook_id: webhook.id,
+                url: webhook.url,
+                secrets: webhook.secrets,
+                event_id: stored.id.clone(),
+                event_type: stored.event_type.clone(),
+                body: Arc::clone(&body),
+                attempt_number: 1,
+                concurrency: webhook.concurrency,
+            });
+        }
+    }
+    Ok(Published { event: stored, created: true, delivery_count, jobs })
+}

@@ -1,0 +1,139 @@
+//! The storage conformance suite: every behaviour the `Store` trait promises, written once as a story and run
+//! against each backend.
+//!
+//! A story is an `async fn` in one of the modules below. Most take a `&dyn Store` opened on a fresh, empty
+//! database; the few that need to close and reopen the database, or to share the store between tasks, take a
+//! `&dyn Backend` instead. `conformance_tests!` turns every story into one `#[tokio::test]` per backend, named
+//! `<backend>::<story>`, so `cargo test -p hookline-store sqlite::` runs one backend and
+//! `cargo test -p hookline-store publish_` runs one theme on all of them.
+
+// Tests fail by panicking, so unwrapping is the point here rather than a shortcut.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+/// Asserts that `$value` matches `$pattern`, printing the value when it does not. `StoreError` has no
+/// `PartialEq`, so this is how stories check for an exact error variant.
+macro_rules! assert_matches {
+    ($value:expr, $pattern:pat $(if $guard:expr)? $(,)?) => {
+        match $value {
+            $pattern $(if $guard)? => {}
+            other => panic!(
+                "expected {}, got {:?}",
+                stringify!($pattern $(if $guard)?),
+                other
+            ),
+        }
+    };
+}
+
+mod concurrency;
+mod event_types;
+mod harness;
+mod leases;
+mod lifecycle;
+mod listing;
+mod platforms;
+mod publish;
+mod recording;
+mod retry;
+mod support;
+mod webhooks;
+
+/// Declares the whole suite for one backend.
+///
+/// `$backend` names the test module, `$fresh` is an expression that makes a fresh, empty database of that
+/// backend (a value implementing `harness::Backend`), and `also [..]` lists extra backend stories that only
+/// this backend promises.
+macro_rules! conformance_tests {
+    ($backend:ident = $fresh:expr, also [$($also_module:ident :: $also_story:ident),* $(,)?] $(,)?) => {
+        mod $backend {
+            #[allow(unused_imports)]
+            use crate::harness::Backend as _;
+
+            store_stories! { $fresh;
+                platforms::platform_by_key_finds_only_its_own_key,
+                event_types::catalog_lists_built_ins_then_customs_by_name,
+                event_types::existing_type_names_conflict,
+                event_types::custom_types_belong_to_one_platform,
+                webhooks::webhook_round_trips_through_create_and_get,
+                webhooks::webhooks_page_by_id_with_an_exclusive_cursor,
+                webhooks::patch_changes_only_the_fields_it_names,
+                webhooks::disabling_records_the_reason_and_enabling_clears_it,
+                webhooks::unknown_event_types_are_refused,
+                webhooks::deleting_a_webhook_deletes_its_deliveries,
+                webhooks::another_platforms_webhook_is_not_found,
+                webhooks::rotation_keeps_the_old_secret_until_the_overlap_ends,
+                publish::publish_fans_out_to_matching_enabled_webhooks,
+                publish::republishing_an_event_id_is_idempotent,
+                publish::event_ids_are_scoped_to_their_platform,
+                publish::unknown_event_type_stores_nothing,
+                publish::publishing_to_one_webhook_ignores_its_filter,
+                publish::publishing_to_all_but_one_webhook_skips_it,
+                leases::published_jobs_are_leased_until_lease_until,
+                leases::released_jobs_are_claimable_at_once,
+                leases::claim_takes_the_earliest_due_first_up_to_the_limit,
+                leases::claim_caps_each_webhook_and_skips_full_lanes,
+                leases::disabling_holds_deliveries_until_enabled,
+                recording::delivered_attempt_completes_the_delivery,
+                recording::retry_at_reschedules_the_delivery,
+                recording::failed_attempt_fails_the_delivery,
+                recording::attempts_for_deleted_deliveries_are_dropped,
+                retry::retrying_a_failed_delivery_requeues_it_leased,
+                retry::retrying_an_in_flight_delivery_conflicts,
+                retry::retrying_on_a_disabled_webhook_conflicts,
+                retry::another_platforms_delivery_is_not_found,
+                listing::deliveries_list_newest_first_with_status_and_cursor,
+                listing::events_list_newest_first_with_cursor,
+            }
+
+            backend_stories! { $fresh;
+                lifecycle::data_survives_reopening,
+                concurrency::concurrent_publishes_all_commit,
+                $($also_module :: $also_story,)*
+            }
+        }
+    };
+}
+
+/// One test per story that takes a `&dyn Store`: a fresh database, opened once.
+macro_rules! store_stories {
+    ($fresh:expr; $($module:ident :: $story:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread")]
+            async fn $story() {
+                // The database outlives the store: `store` is declared second, so it is dropped first.
+                let database = $fresh;
+                let store = database.open().await.expect("a fresh store opens");
+                crate::$module::$story(&*store).await;
+            }
+        )*
+    };
+}
+
+/// One test per story that takes a `&dyn Backend` and opens stores itself.
+macro_rules! backend_stories {
+    ($fresh:expr; $($module:ident :: $story:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread")]
+            async fn $story() {
+                let database = $fresh;
+                crate::$module::$story(&database).await;
+            }
+        )*
+    };
+}
+
+conformance_tests! {
+    sqlite = crate::harness::Sqlite::fresh(),
+    // SQLite serves one process per file, so at open every lease in the file is a dead process's and a second
+    // opener is refused. A shared-server backend keeps leases across restarts and admits many nodes, so these
+    // stories are SQLite's alone.
+    also [
+        lifecycle::leases_left_by_a_previous_process_are_cleared,
+        lifecycle::a_second_opener_of_the_same_file_is_refused,
+    ],
+}
+
+// A PostgreSQL backend is added by writing `harness::Postgres` (a fresh database or schema per call) and one
+// more line:
+//
+// conformance_tests! { postgres = crate::harness::Postgres::fresh().await, also [] }

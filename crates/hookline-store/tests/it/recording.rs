@@ -1,0 +1,138 @@
+//! Recording attempts: each finished attempt is stored and moves its delivery on.
+
+use hookline_core::delivery::{Attempt, Delivery, DeliveryStatus, FailureKind, NextStep};
+use hookline_core::ids::AttemptId;
+use hookline_store::{DeliveryDetail, DeliverySummary, Store, StoreError};
+
+use crate::support::{
+    LEASE_MS, add_webhook, at, claim, context, failed_attempt, new_platform, ok_attempt, only_job, publish, record,
+};
+
+/// A 2xx attempt marks the delivery delivered with no next attempt, and the attempt reads back with every
+/// field as recorded.
+pub async fn delivered_attempt_completes_the_delivery(store: &dyn Store) {
+    let platform = new_platform(store).await;
+    let hook = add_webhook(store, &platform, &["*"]).await;
+    let published = publish(store, &platform, "user.created", at(0)).await;
+    let job = only_job(&published);
+    let attempt = ok_attempt(&job.delivery_id, 1, at(10));
+
+    store.record_attempts(vec![record(attempt.clone(), NextStep::Delivered)], context(at(100))).await.unwrap();
+
+    let expected = DeliveryDetail {
+        summary: DeliverySummary {
+            delivery: Delivery {
+                id: job.delivery_id.clone(),
+                event_id: published.event.id.clone(),
+                event_type: "user.created".into(),
+                webhook_id: hook.id.clone(),
+                status: DeliveryStatus::Delivered,
+                attempt_count: 1,
+                next_attempt_at: None,
+                created_at: at(0),
+                updated_at: at(100),
+            },
+            webhook_url: hook.url.as_str().into(),
+            last_error: None,
+        },
+        attempts: vec![attempt],
+    };
+    assert_eq!(store.get_delivery(&platform, &job.delivery_id).await.unwrap(), expected);
+    assert!(claim(store, at(10 * LEASE_MS), at(11 * LEASE_MS), 10).await.unwrap().is_empty());
+}
+
+/// A failed attempt with a retry time leaves the delivery pending and due at that time: not claimable a
+/// millisecond before, claimable then, as attempt 2, even though that is before the publish lease would have
+/// ended (recording releases the lease). Its last error is the latest failure's message, or its
+/// HTTP status when it has no message.
+pub async fn retry_at_reschedules_the_delivery(store: &dyn Store) {
+    let platform = new_platform(store).await;
+    add_webhook(store, &platform, &["*"]).await;
+    let published = publish(store, &platform, "user.created", at(0)).await;
+    let delivery = only_job(&published).delivery_id.clone();
+    let first = failed_attempt(&delivery, 1, at(10));
+
+    store.record_attempts(vec![record(first.clone(), NextStep::RetryAt(at(10_000)))], context(at(20))).await.unwrap();
+
+    let detail = store.get_delivery(&platform, &delivery).await.unwrap();
+    assert_eq!(detail.summary.delivery.status, DeliveryStatus::Pending);
+    assert_eq!(detail.summary.delivery.attempt_count, 1);
+    assert_eq!(detail.summary.delivery.next_attempt_at, Some(at(10_000)));
+    assert_eq!(detail.summary.delivery.updated_at, at(20));
+    assert_eq!(detail.summary.last_error.as_deref(), Some("receiver answered 500"));
+    assert_eq!(detail.attempts, vec![first.clone()]);
+
+    assert!(claim(store, at(9_999), at(90_000), 10).await.unwrap().is_empty());
+    let claimed = claim(store, at(10_000), at(90_000), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].delivery_id, delivery);
+    assert_eq!(claimed[0].attempt_number, 2);
+
+    let second = Attempt { status: Some(503), error_message: None, ..failed_attempt(&delivery, 2, at(10_010)) };
+    store
+        .record_attempts(vec![record(second.clone(), NextStep::RetryAt(at(120_000)))], context(at(10_020)))
+        .await
+        .unwrap();
+    let detail = store.get_delivery(&platform, &delivery).await.unwrap();
+    assert_eq!(detail.summary.delivery.attempt_count, 2);
+    assert_eq!(detail.summary.delivery.next_attempt_at, Some(at(120_000)));
+    assert_eq!(detail.summary.last_error.as_deref(), Some("HTTP 503"));
+    assert_eq!(detail.attempts, vec![first, second]);
+}
+
+/// An attempt after which retries are exhausted fails the delivery for good: no next attempt, never claimed.
+pub async fn failed_attempt_fails_the_delivery(store: &dyn Store) {
+    let platform = new_platform(store).await;
+    add_webhook(store, &platform, &["*"]).await;
+    let published = publish(store, &platform, "user.created", at(0)).await;
+    let delivery = only_job(&published).delivery_id.clone();
+    // A timeout has no HTTP status and no response, so this also checks that empty fields read back empty.
+    let timeout = Attempt {
+        id: AttemptId::generate(),
+        delivery_id: delivery.clone(),
+        attempt_number: 1,
+        started_at: at(10),
+        duration_ms: 5_000,
+        status: None,
+        error_kind: Some(FailureKind::Timeout),
+        error_message: Some("no answer within 5s".into()),
+        response_excerpt: String::new(),
+    };
+
+    store.record_attempts(vec![record(timeout.clone(), NextStep::Failed)], context(at(5_010))).await.unwrap();
+
+    let detail = store.get_delivery(&platform, &delivery).await.unwrap();
+    assert_eq!(detail.summary.delivery.status, DeliveryStatus::Failed);
+    assert_eq!(detail.summary.delivery.attempt_count, 1);
+    assert_eq!(detail.summary.delivery.next_attempt_at, None);
+    assert_eq!(detail.summary.last_error.as_deref(), Some("no answer within 5s"));
+    assert_eq!(detail.attempts, vec![timeout]);
+    assert!(claim(store, at(10 * LEASE_MS), at(11 * LEASE_MS), 10).await.unwrap().is_empty());
+}
+
+/// An attempt that finishes after its webhook was deleted is dropped without failing the batch it came in,
+/// so the other attempts of that batch are still recorded.
+pub async fn attempts_for_deleted_deliveries_are_dropped(store: &dyn Store) {
+    let platform = new_platform(store).await;
+    let doomed = add_webhook(store, &platform, &["*"]).await;
+    add_webhook(store, &platform, &["*"]).await;
+    let published = publish(store, &platform, "user.created", at(0)).await;
+    let (orphan, survivor) = match &published.jobs[..] {
+        [a, b] if a.webhook_id == doomed.id => (a.delivery_id.clone(), b.delivery_id.clone()),
+        [a, b] => (b.delivery_id.clone(), a.delivery_id.clone()),
+        jobs => panic!("expected two jobs, got {jobs:?}"),
+    };
+    store.delete_webhook(&platform, &doomed.id).await.unwrap();
+
+    let survivor_attempt = ok_attempt(&survivor, 1, at(10));
+    let records = vec![
+        record(ok_attempt(&orphan, 1, at(10)), NextStep::Delivered),
+        record(survivor_attempt.clone(), NextStep::Delivered),
+    ];
+    store.record_attempts(records, context(at(20))).await.unwrap();
+
+    assert_matches!(store.get_delivery(&platform, &orphan).await, Err(StoreError::NotFound));
+    let detail = store.get_delivery(&platform, &survivor).await.unwrap();
+    assert_eq!(detail.summary.delivery.status, DeliveryStatus::Delivered);
+    assert_eq!(detail.attempts, vec![survivor_attempt]);
+}

@@ -1,0 +1,41 @@
+//! The quick benchmark: every scenario of `hookline bench` with tiny counts, so the benchmark itself never rots.
+//! No thresholds: the figures come from full runs (docs/performance.md), never from a timed test. Everything
+//! stays on 127.0.0.1.
+
+use std::path::PathBuf;
+
+use hookline::bench::{self, BenchOptions, ServerMode};
+use serde_json::Value;
+
+fn check(results: &[bench::ScenarioResult], names: &[&str]) {
+    for name in names {
+        let result = results.iter().find(|r| r.scenario == *name).unwrap_or_else(|| panic!("no result for {name}"));
+        let line: Value = serde_json::from_str(&result.json_line()).expect("one JSON line per scenario");
+        assert!(!result.json_line().contains('\n'), "{name}: the JSON is one line");
+        assert_eq!(line["scenario"], *name);
+        assert!(line["expected_deliveries"].as_u64().unwrap_or(0) > 0, "{name}: {line}");
+        assert_eq!(line["deliveries"], line["expected_deliveries"], "{name}: every delivery arrived: {line}");
+        for key in ["ingest_per_s", "delivered_per_s", "latency_p50_ms", "latency_p99_ms", "duration_s"] {
+            assert!(line[key].is_number(), "{name}: {key} in {line}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_bench_runs_every_scenario_against_a_child_server() {
+    let options = BenchOptions::quick(PathBuf::from(env!("CARGO_BIN_EXE_hookline")));
+    let results = bench::run(&options, |_| {}).await.expect("the quick benchmark runs");
+    check(&results, bench::ALL_SCENARIOS);
+    let a = results.iter().find(|r| r.scenario == "A").expect("A ran");
+    assert_eq!(a.deliveries, 200);
+    assert!(a.peak_rss_mb.is_some() && a.cpu_s_per_1000_deliveries.is_some(), "a child server is measured");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_bench_runs_against_an_in_process_server() {
+    let mut options = BenchOptions::quick(PathBuf::new());
+    options.mode = ServerMode::InProcess;
+    options.scenarios = vec!["A".into(), "retry_storm".into()];
+    let results = bench::run(&options, |_| {}).await.expect("the quick benchmark runs in process");
+    check(&results, &["A", "retry_storm"]);
+}
