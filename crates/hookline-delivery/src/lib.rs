@@ -243,23 +243,14 @@ impl Engine {
         let clock = std::time::Instant::now();
         let response = tracing::Instrument::instrument(self.inner.sender.send(&job, started_at), span.clone()).await;
         let duration_ms = clock.elapsed().as_millis() as u64;
-        let now = Timestamp::now();
-        let next = match &response.outcome {
-            AttemptOutcome::Delivered { .. } => hookline_core::delivery::NextStep::Delivered,
-            failed => {
-                let jitter = fastrand::f64() * 2.0 - 1.0;
-                match hookline_core::retry::next_attempt_at(
-                    &self.inner.config.retry,
-                    job.attempt_number,
-                    failed,
-                    now,
-                    jitter,
-                ) {
-                    Some(at) => hookline_core::delivery::NextStep::RetryAt(at),
-                    None => hookline_core::delivery::NextStep::Failed,
-                }
-            }
-        };
+        let jitter = fastrand::f64() * 2.0 - 1.0;
+        let next = hookline_core::delivery::NextStep::after(
+            &self.inner.config.retry,
+            job.attempt_number,
+            &response.outcome,
+            Timestamp::now(),
+            jitter,
+        );
         span.in_scope(|| match &response.outcome {
             AttemptOutcome::Delivered { status } => tracing::debug!(status, duration_ms, "delivered"),
             AttemptOutcome::Failed { kind, status, message, .. } => {

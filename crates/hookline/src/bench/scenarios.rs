@@ -38,6 +38,8 @@ struct Plan {
     tweaks: Tweaks,
     /// Publish to a second platform (no webhooks) at 20 events/s during the run and report its HTTP latency.
     probe: bool,
+    /// How long after publishing ends to wait at most for the measured deliveries.
+    deadline: Option<Duration>,
 }
 
 impl Plan {
@@ -53,6 +55,7 @@ impl Plan {
             fail_first: false,
             tweaks: Tweaks::default(),
             probe: false,
+            deadline: None,
         }
     }
 
@@ -100,27 +103,56 @@ fn stall_limit(o: &BenchOptions) -> Duration {
     if o.quick { Duration::from_secs(15) } else { Duration::from_secs(60) }
 }
 
-/// Waits until `expected` 2xx answers arrived on the first `counted` paths.
-async fn wait_for(receiver: &Receiver, counted: usize, expected: u64, stall: Duration) -> anyhow::Result<()> {
+/// Waits until `expected` 2xx answers arrived on the first `counted` paths. Gives up when no delivery arrived
+/// for `stall`, or at `deadline`; returns why, so the scenario reports what it measured instead of failing.
+async fn wait_for(
+    receiver: &Receiver,
+    counted: usize,
+    expected: u64,
+    stall: Duration,
+    deadline: Option<Instant>,
+) -> Option<String> {
     let mut seen = 0;
     let mut progress = Instant::now();
     loop {
         let delivered = receiver.delivered(0..counted);
         if delivered >= expected {
-            return Ok(());
+            return None;
         }
         if delivered != seen {
             seen = delivered;
             progress = Instant::now();
         } else if progress.elapsed() > stall {
-            bail!(
-                "stalled at {delivered} of {expected} deliveries ({} non-2xx answers, {} requests to unknown paths)",
+            return Some(format!(
+                "stalled: no delivery for {} s at {delivered} of {expected} ({} non-2xx answers, {} requests to unknown \
+                 paths)",
+                stall.as_secs(),
                 receiver.failed_all(),
                 receiver.state.unknown.load(Ordering::Relaxed)
-            );
+            ));
+        }
+        if deadline.is_some_and(|d| Instant::now() > d) {
+            return Some(format!("deadline: {delivered} of {expected} delivered"));
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
+}
+
+/// Marks a result whose wait gave up: the undelivered count, and latencies padded with a lower bound for each
+/// undelivered event (the time since publishing ended), so the percentiles are lower bounds.
+fn incomplete(
+    latencies: &mut Vec<u32>,
+    expected: u64,
+    publish_end_ns: u64,
+    reason: &str,
+    extra: &mut Map<String, Value>,
+) {
+    let missing = expected.saturating_sub(latencies.len() as u64);
+    let bound = (now_ns().saturating_sub(publish_end_ns) / 1000).min(u32::MAX as u64) as u32;
+    latencies.extend(std::iter::repeat_n(bound, missing as usize));
+    extra.insert("incomplete".into(), json!(reason));
+    extra.insert("undelivered".into(), json!(missing));
+    extra.insert("latency_is_lower_bound".into(), json!(true));
 }
 
 /// The figures a scenario measured.
@@ -210,19 +242,25 @@ async fn steady_on(
         bail!("no event was accepted: {}", load.first_error.unwrap_or_default());
     }
     let expected = load.accepted as u64 * plan.counted as u64;
-    let waited = wait_for(receiver, plan.counted, expected, stall_limit(o)).await;
+    let publish_end_ns = now_ns();
+    let deadline = plan.deadline.map(|d| Instant::now() + d);
+    let gave_up = wait_for(receiver, plan.counted, expected, stall_limit(o), deadline).await;
     done.cancel();
     let probe_us = match probe_task {
         Some(task) => Some(task.await.unwrap_or_default()),
         None => None,
     };
-    waited?;
     let cpu_after = pid.and_then(cpu_seconds);
     let memory = pid.and_then(memory_mb);
-    let end_ns = receiver.last_ok_ns(0..plan.counted);
     let deliveries = receiver.delivered(0..plan.counted);
+    let end_ns = if gave_up.is_some() { now_ns() } else { receiver.last_ok_ns(0..plan.counted) };
     let failed = receiver.failed_all();
     let unmeasured = receiver.delivered(plan.counted..plan.webhooks);
+    let mut latencies_us = receiver.take_latencies(0..plan.counted);
+    let mut notes = Map::new();
+    if let Some(reason) = &gave_up {
+        incomplete(&mut latencies_us, expected, publish_end_ns, reason, &mut notes);
+    }
     let mut result = result(
         o,
         server.measured(),
@@ -232,13 +270,14 @@ async fn steady_on(
             webhooks: plan.webhooks as u64,
             deliveries,
             expected,
-            latencies_us: receiver.take_latencies(0..plan.counted),
+            latencies_us,
             load,
             duration_s: end_ns.saturating_sub(started_ns) as f64 / 1e9,
             cpu_s: cpu_before.zip(cpu_after).map(|(a, b)| b - a),
             peak_rss_mb: memory.map(|(peak, _)| peak),
         },
     );
+    result.extra.append(&mut notes);
     if let Some(rate) = plan.rate {
         result.extra.insert("target_rate".into(), json!(rate));
     }
@@ -280,6 +319,8 @@ async fn slow_beside_fast(o: &BenchOptions, name: &str, rate: f64, seconds: f64)
     let mut plan = Plan::rate(name, 2, rate, seconds);
     plan.counted = 1;
     plan.delays = vec![(1, delay)];
+    // The fast webhook should be done within moments of the last publish; 30 s more is plenty.
+    plan.deadline = Some(if o.quick { Duration::from_secs(10) } else { Duration::from_secs(30) });
     let mut result = steady(o, plan).await?;
     let extra = &mut result.extra;
     extra.insert("slow_webhook_answer_ms".into(), json!(delay.as_millis() as u64));
@@ -383,8 +424,13 @@ async fn backlog_on(
     let up_at = start.elapsed().as_secs_f64();
     let up_ns = now_ns();
     receiver.set_outage(Outage::Up);
-    wait_for(receiver, webhooks, expected, stall_limit(o)).await?;
-    let end_ns = receiver.last_ok_ns(0..webhooks);
+    let gave_up = wait_for(receiver, webhooks, expected, stall_limit(o), None).await;
+    let end_ns = if gave_up.is_some() { now_ns() } else { receiver.last_ok_ns(0..webhooks) };
+    let mut latencies_us = receiver.take_latencies(0..webhooks);
+    let mut notes = Map::new();
+    if let Some(reason) = &gave_up {
+        incomplete(&mut latencies_us, expected, up_ns, reason, &mut notes);
+    }
     let cpu_after = pid.and_then(cpu_seconds);
     let memory = pid.and_then(memory_mb);
     stop_sampling.cancel();
@@ -392,7 +438,7 @@ async fn backlog_on(
     let deliveries = receiver.delivered_all();
     let backlog_at_up = expected.saturating_sub(delivered_before);
     let drain_s = end_ns.saturating_sub(up_ns) as f64 / 1e9;
-    let drain_per_s = backlog_at_up as f64 / drain_s.max(1e-9);
+    let drain_per_s = deliveries.saturating_sub(delivered_before) as f64 / drain_s.max(1e-9);
     let mut result = result(
         o,
         server.measured(),
@@ -402,7 +448,7 @@ async fn backlog_on(
             webhooks: webhooks as u64,
             deliveries,
             expected,
-            latencies_us: receiver.take_latencies(0..webhooks),
+            latencies_us,
             load,
             duration_s: end_ns.saturating_sub(started_ns) as f64 / 1e9,
             cpu_s: cpu_before.zip(cpu_after).map(|(a, b)| b - a),
@@ -411,6 +457,7 @@ async fn backlog_on(
     );
     // For this scenario "delivered/s" is the drain rate after the receiver came back.
     result.delivered_per_s = round1(drain_per_s);
+    result.extra.append(&mut notes);
     let during_drain: Vec<f64> = samples.iter().filter(|(t, _)| *t >= up_at).map(|(_, mb)| *mb).collect();
     let extra = &mut result.extra;
     extra.insert("outage".into(), json!(format!("{:?}", o.outage).to_lowercase()));

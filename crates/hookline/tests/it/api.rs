@@ -27,6 +27,8 @@ async fn health_readiness_and_openapi_describe_every_route() {
         ("/v1/events/{id}", &["get"]),
         ("/v1/deliveries/{id}", &["get"]),
         ("/v1/deliveries/{id}/retry", &["post"]),
+        ("/v1/webhooks/{id}/recover", &["post"]),
+        ("/v1/notifications", &["get"]),
         ("/healthz", &["get"]),
         ("/readyz", &["get"]),
     ] {
@@ -94,9 +96,14 @@ async fn catalog_has_the_tradly_types_and_takes_custom_ones() {
             "account.approved",
             "account.rejected",
             "order.confirmed",
-            "order.canceled"
+            "order.canceled",
+            "webhook.disabled",
+            "delivery.failed",
+            "webhook.recovered"
         ]
     );
+    let operational: Vec<bool> = types.iter().map(|t| t["operational"].as_bool().unwrap()).collect();
+    assert_eq!(operational, [vec![false; 14], vec![true; 3]].concat());
     assert_eq!(types[0]["description"], "Occurs when a new user is created.");
     assert!(types.iter().all(|t| t["built_in"] == true && !t["description"].as_str().unwrap().is_empty()));
 
@@ -109,7 +116,10 @@ async fn catalog_has_the_tradly_types_and_takes_custom_ones() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    assert_eq!(created, json!({"name": "invoice.paid", "description": "An invoice was paid.", "built_in": false}));
+    assert_eq!(
+        created,
+        json!({"name": "invoice.paid", "description": "An invoice was paid.", "built_in": false, "operational": false})
+    );
     let (status, error) = app.call("POST", "/v1/event-types", Some(&key), Some(json!({"name": "invoice.paid"}))).await;
     assert_eq!((status, error["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
     let (status, error) = app.call("POST", "/v1/event-types", Some(&key), Some(json!({"name": "user.created"}))).await;
@@ -295,6 +305,22 @@ async fn bad_inputs_are_rejected_with_clear_errors_and_change_nothing() {
         case("GET", "/v1/nothing-here", None, 404, "not_found"),
         case("PUT", "/v1/events", Some("{}"), 405, "method_not_allowed"),
         case("POST", "/v1/event-types", Some(r#"{"name": "bad"}"#), 422, "validation_failed"),
+        case(
+            "POST",
+            "/v1/webhooks",
+            Some(r#"{"url": "https://example.com", "events": ["*"], "concurrency": 0}"#),
+            422,
+            "validation_failed",
+        ),
+        case("PATCH", &format!("/v1/webhooks/{wh}"), Some(r#"{"concurrency": 999}"#), 422, "validation_failed"),
+        case(
+            "POST",
+            &format!("/v1/webhooks/{wh}/recover"),
+            Some(r#"{"since": "yesterday"}"#),
+            422,
+            "validation_failed",
+        ),
+        case("POST", &format!("/v1/webhooks/{wh}/recover"), Some(r#"{}"#), 400, "invalid_body"),
     ];
     // Missing and unknown API keys.
     for (key, body) in [(Some("hk_unknown"), r#"{"type": "user.created", "data": {}}"#), (Some("Basic abc"), "{}")] {

@@ -3,5 +3,7 @@
 mod api;
 mod bench;
 mod delivery;
+mod failure;
 mod process;
+mod smtp;
 mod support;

@@ -156,6 +156,8 @@ pub enum Reply {
 struct ReceiverState {
     received: Mutex<Vec<Received>>,
     script: Mutex<VecDeque<Reply>>,
+    /// The answer once the script is used up (200 when `None`).
+    fallback: Mutex<Option<Reply>>,
     notify: Notify,
 }
 
@@ -177,7 +179,8 @@ impl TestReceiver {
         let app = axum::Router::new().fallback(move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
             let state = Arc::clone(&handler_state);
             async move {
-                let reply = state.script.lock().unwrap().pop_front();
+                let scripted = state.script.lock().unwrap().pop_front();
+                let reply = scripted.or_else(|| state.fallback.lock().unwrap().clone());
                 let received = Received { path: uri.path().to_owned(), headers, body, at: Instant::now() };
                 let response: Response = match reply {
                     None => (StatusCode::OK, "ok").into_response(),
@@ -201,6 +204,11 @@ impl TestReceiver {
             let _ = axum::serve(listener, app).await;
         });
         Self { url: format!("http://{addr}/hook"), state, _task: task }
+    }
+
+    /// Sets the answer given once the script is used up (`None`: 200).
+    pub fn set_fallback(&self, reply: Option<Reply>) {
+        *self.state.fallback.lock().unwrap() = reply;
     }
 
     pub fn received(&self) -> Vec<Received> {
