@@ -230,6 +230,28 @@ pub struct FailurePolicy {
     pub notify_window: Duration,
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retry::RetryPolicy;
+
+    fn failed(status: Option<u16>) -> AttemptOutcome {
+        AttemptOutcome::Failed { kind: FailureKind::Status, status, message: String::new(), retry_after: None }
+    }
+
+    #[test]
+    fn next_step_table() {
+        let policy = RetryPolicy { schedule: vec![Duration::from_secs(5)], retry_after_cap: Duration::from_secs(60) };
+        let now = Timestamp::from_unix_millis(0);
+        let step = |attempts, outcome: &AttemptOutcome| NextStep::after(&policy, attempts, outcome, now, 0.0);
+        assert_eq!(step(1, &AttemptOutcome::Delivered { status: 204 }), NextStep::Delivered);
+        assert_eq!(step(1, &failed(Some(500))), NextStep::RetryAt(Timestamp::from_unix_millis(5000)));
+        assert_eq!(step(2, &failed(Some(500))), NextStep::Failed);
+        assert_eq!(step(1, &failed(Some(410))), NextStep::Gone, "410 disables at once, whatever the schedule");
+        assert_eq!(step(1, &failed(None)), NextStep::RetryAt(Timestamp::from_unix_millis(5000)));
+    }
+}
+
 impl Default for FailurePolicy {
     fn default() -> Self {
         Self { disable_after: Duration::from_secs(3 * 86_400), notify_window: Duration::from_secs(3600) }

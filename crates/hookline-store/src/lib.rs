@@ -5,6 +5,7 @@
 //! `Ok` for a write only after that write is committed (durable per the configured `synchronous` level).
 
 mod error;
+pub mod postgres;
 pub mod sqlite;
 mod types;
 
@@ -19,6 +20,7 @@ use hookline_core::secret::{KeyHash, Secret};
 use hookline_core::webhook::Webhook;
 
 pub use crate::error::StoreError;
+pub use crate::postgres::{PgOptions, PgStore};
 pub use crate::types::*;
 
 /// Shorthand for store results.

@@ -1,0 +1,197 @@
+//! Storing an event and fanning it out: shared by publishing and by the operational events that recording
+//! attempts can raise. The PostgreSQL twin of `sqlite/fanout.rs`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use deadpool_postgres::{GenericClient, Transaction};
+use hookline_core::Timestamp;
+use hookline_core::catalog::is_built_in;
+use hookline_core::delivery::DeliveryJob;
+use hookline_core::event::{Event, NewEvent};
+use hookline_core::ids::{DeliveryId, PlatformId};
+use hookline_core::webhook::Webhook;
+
+use super::rows::{self, EVENT_COLUMNS, JOB_COLUMNS, WEBHOOK_COLUMNS};
+use super::{query, query_one, query_opt};
+use crate::{Published, StoreError, StoreResult, Target};
+
+/// Whether `name` is in the platform's catalog (built in, or added by the platform).
+pub(super) async fn event_type_exists<C: GenericClient>(client: &C, platform: &str, name: &str) -> StoreResult<bool> {
+    if is_built_in(name) {
+        return Ok(true);
+    }
+    let found =
+        query_opt(client, "SELECT 1 FROM event_types WHERE platform_id = $1 AND name = $2", &[&platform, &name]).await?;
+    Ok(found.is_some())
+}
+
+/// One webhook of the platform.
+pub(super) async fn load_webhook<C: GenericClient>(client: &C, platform: &str, id: &str) -> StoreResult<Webhook> {
+    let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = $1 AND id = $2");
+    rows::webhook(&query_opt(client, &sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?)
+}
+
+/// One webhook of the platform, locked until the transaction ends (every change to a webhook and to its
+/// deliveries' hold state goes through this lock, so concurrent nodes apply them one after the other).
+pub(super) async fn lock_webhook(tx: &Transaction<'_>, platform: &str, id: &str) -> StoreResult<Webhook> {
+    let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = $1 AND id = $2 FOR UPDATE");
+    rows::webhook(&query_opt(tx, &sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?)
+}
+
+pub(super) async fn find_event<C: GenericClient>(
+    client: &C,
+    platform: &str,
+    id: &str,
+) -> StoreResult<Option<(i64, Event)>> {
+    // `pk` comes last so that `rows::event` reads the same column positions as everywhere else.
+    let sql = format!("SELECT {EVENT_COLUMNS}, e.pk FROM events e WHERE e.platform_id = $1 AND e.id = $2");
+    match query_opt(client, &sql, &[&platform, &id]).await? {
+        Some(row) => Ok(Some((row.try_get(5)?, rows::event(&row)?))),
+        None => Ok(None),
+    }
+}
+
+/// Leases the deliveries `ids` until `lease_until` and returns their jobs, earliest due first, rendering each
+/// event's body once. The caller has locked the rows or just created them.
+pub(super) async fn lease_jobs(
+    tx: &Transaction<'_>,
+    ids: &[&str],
+    lease_until: Timestamp,
+) -> StoreResult<Vec<DeliveryJob>> {
+    let sql = format!(
+        "UPDATE deliveries d SET leased_until = $2 FROM events e, webhooks w \
+         WHERE d.id = ANY($1) AND e.pk = d.event_pk AND w.id = d.webhook_id RETURNING {JOB_COLUMNS}"
+    );
+    let rows = query(tx, &sql, &[&ids, &lease_until.unix_millis()]).await?;
+    jobs_from_rows(&rows)
+}
+
+/// Decodes job rows, earliest due first (then by delivery id), rendering each event's body once.
+pub(super) fn jobs_from_rows(rows: &[tokio_postgres::Row]) -> StoreResult<Vec<DeliveryJob>> {
+    let mut job_rows = rows.iter().map(rows::job_row).collect::<StoreResult<Vec<_>>>()?;
+    job_rows.sort_by(|a, b| {
+        (a.next_attempt_at, a.delivery_id()).cmp(&(b.next_attempt_at, b.delivery_id()))
+    });
+    let mut bodies: HashMap<i64, Arc<[u8]>> = HashMap::new();
+    let mut jobs = Vec::with_capacity(job_rows.len());
+    for row in job_rows {
+        let body = bodies.entry(row.event_pk).or_insert_with(|| row.body()).clone();
+        jobs.push(row.decode(body)?);
+    }
+    Ok(jobs)
+}
+
+/// Stores `event` and one delivery per target: enabled targets get a pending delivery leased to the caller
+/// (returned as a job), disabled ones a `held` delivery. A repeated id returns the stored event.
+pub(super) async fn publish(
+    tx: &Transaction<'_>,
+    platform: &PlatformId,
+    event: NewEvent,
+    target: Target,
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> StoreResult<Published> {
+    let platform_str = platform.as_str();
+    let only = match &target {
+        Target::Only(id) => Some(load_webhook(tx, platform_str, id.as_str()).await?),
+        _ => None,
+    };
+    if !event_type_exists(tx, platform_str, event.event_type.as_str()).await? {
+        return Err(StoreError::UnknownEventType(event.event_type.as_str().to_owned()));
+    }
+    // A concurrent publish of the same id (on another node) waits here until that one commits or rolls back.
+    let inserted = query_opt(
+        tx,
+        "INSERT INTO events (platform_id, id, type, data, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (platform_id, id) DO NOTHING RETURNING pk",
+        &[&platform_str, &event.id.as_str(), &event.event_type.as_str(), &event.data, &now.unix_millis()],
+    )
+    .await?;
+    let Some(inserted) = inserted else {
+        let (pk, existing) = find_event(tx, platform_str, event.id.as_str()).await?.ok_or(StoreError::NotFound)?;
+        let delivery_count: i64 =
+            query_one(tx, "SELECT COUNT(*) FROM deliveries WHERE event_pk = $1", &[&pk]).await?.try_get(0)?;
+        return Ok(Published {
+            event: existing,
+            created: false,
+            delivery_count: delivery_count as usize,
+            jobs: Vec::new(),
+        });
+    };
+    let event_pk: i64 = inserted.try_get(0)?;
+    let stored = Event {
+        id: event.id,
+        platform_id: platform.clone(),
+        event_type: event.event_type.as_str().to_owned(),
+        data: event.data,
+        created_at: now,
+    };
+    // (webhook, send now?) — a test send goes out whatever the webhook's state; otherwise disabled webhooks
+    // keep the event as held.
+    let targets: Vec<(Webhook, bool)> = match (only, &target) {
+        (Some(webhook), _) => vec![(webhook, true)],
+        (None, target) => {
+            let excluded = match target {
+                Target::AllExcept(id) => Some(id.as_str()),
+                _ => None,
+            };
+            let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = $1");
+            let mut matching = Vec::new();
+            for row in query(tx, &sql, &[&platform_str]).await? {
+                let webhook = rows::webhook(&row)?;
+                if webhook.events.matches(&stored.event_type) && Some(webhook.id.as_str()) != excluded {
+                    let enabled = webhook.enabled;
+                    matching.push((webhook, enabled));
+                }
+            }
+            matching
+        }
+    };
+    let delivery_count = targets.len();
+    if targets.is_empty() {
+        return Ok(Published { event: stored, created: true, delivery_count, jobs: Vec::new() });
+    }
+    // One INSERT for all of the event's deliveries, however many webhooks it goes to.
+    let mut ids = Vec::with_capacity(targets.len());
+    let mut webhook_ids = Vec::with_capacity(targets.len());
+    let mut statuses = Vec::with_capacity(targets.len());
+    let mut due = Vec::with_capacity(targets.len());
+    let mut leases = Vec::with_capacity(targets.len());
+    let delivery_ids: Vec<DeliveryId> = targets.iter().map(|_| DeliveryId::generate()).collect();
+    for ((webhook, send), id) in targets.iter().zip(&delivery_ids) {
+        ids.push(id.as_str());
+        webhook_ids.push(webhook.id.as_str());
+        statuses.push(if *send { "pending" } else { "held" });
+        due.push(send.then_some(now.unix_millis()));
+        leases.push(send.then_some(lease_until.unix_millis()));
+    }
+    query(
+        tx,
+        "INSERT INTO deliveries (id, platform_id, event_pk, webhook_id, status, attempt_count, next_attempt_at, \
+         leased_until, created_at, updated_at) \
+         SELECT t.id, $2, $3, t.webhook_id, t.status, 0, t.due, t.lease, $4, $4 \
+         FROM UNNEST($1::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[]) AS t(id, webhook_id, status, due, lease)",
+        &[&ids, &platform_str, &event_pk, &now.unix_millis(), &webhook_ids, &statuses, &due, &leases],
+    )
+    .await?;
+    let body: Arc<[u8]> = stored.delivery_body().into();
+    let mut jobs = Vec::new();
+    for ((webhook, send), delivery_id) in targets.into_iter().zip(delivery_ids) {
+        if send {
+            jobs.push(DeliveryJob {
+                delivery_id,
+                platform_id: platform.clone(),
+                webhook_id: webhook.id,
+                url: webhook.url,
+                secrets: webhook.secrets,
+                event_id: stored.id.clone(),
+                event_type: stored.event_type.clone(),
+                body: Arc::clone(&body),
+                attempt_number: 1,
+                concurrency: webhook.concurrency,
+            });
+        }
+    }
+    Ok(Published { event: stored, created: true, delivery_count, jobs })
+}

@@ -1,0 +1,285 @@
+//! The PostgreSQL backend: several hookline processes (nodes) share one database.
+//!
+//! Connections come from a pool (deadpool-postgres over tokio-postgres); every statement is a prepared
+//! statement cached per connection. Every write is one transaction, retried from the start when PostgreSQL
+//! aborts it for a deadlock or a serialization failure. PostgreSQL groups the WAL flushes of transactions that
+//! commit together, so concurrent publishes share fsyncs without a writer thread of our own.
+//!
+//! Work sharing between nodes rests on leases (`deliveries.leased_until`, a time in unix milliseconds):
+//! - publishing leases the new deliveries to the publishing node, which dispatches them at once;
+//! - `claim_due` takes only deliveries whose lease has ended, with `FOR UPDATE SKIP LOCKED`, so two nodes
+//!   claiming at the same moment never get the same delivery;
+//! - leases are never cleared at open (other nodes hold live ones): a dead node's work is taken over by the
+//!   other nodes' pollers when its leases run out;
+//! - recording an attempt is fenced by the attempt number: it moves the delivery on only if no other attempt
+//!   was recorded since the job was handed out. A late result from a node whose lease ran out while another
+//!   node took the delivery over is kept in the attempt log but does not change the delivery's state.
+//!
+//! Lease times come from the nodes' clocks (`now` is a parameter of every call), so the nodes' clocks must
+//! agree to well within a lease (NTP).
+//!
+//! Lock order, to keep deadlocks rare (the retry handles the rest): webhook rows before delivery rows, each in
+//! id order.
+//!
+//! TLS to PostgreSQL is not supported yet: connections are plain TCP or a Unix socket.
+
+/// Runs `$body` (an expression using the transaction `$tx`, evaluating to a `StoreResult`) in one transaction
+/// on a pooled connection: commits on `Ok`, rolls back on `Err`, and runs it all again (up to `MAX_TRIES`
+/// times) when PostgreSQL aborted it for a deadlock or a serialization failure.
+macro_rules! transaction {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let mut tries: u32 = 0;
+        loop {
+            tries += 1;
+            let result: $crate::StoreResult<_> = async {
+                let mut client = $store.client().await?;
+                let $tx = client.transaction().await?;
+                let result: $crate::StoreResult<_> = async { $body }.await;
+                match result {
+                    Ok(value) => {
+                        $tx.commit().await?;
+                        Ok(value)
+                    }
+                    Err(error) => {
+                        let _ = $tx.rollback().await;
+                        Err(error)
+                    }
+                }
+            }
+            .await;
+            match result {
+                Err(error) if tries < $crate::postgres::MAX_TRIES && $crate::postgres::is_retryable(&error) => {
+                    tracing::debug!(error = ?error, tries, "transaction aborted by PostgreSQL; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(tries))).await;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+mod fanout;
+mod queries;
+mod record;
+mod rows;
+mod schema;
+
+use std::time::Duration;
+
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use hookline_core::Timestamp;
+use hookline_core::ids::DeliveryId;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+use crate::{StoreError, StoreResult};
+
+/// The pool size when the URL does not say (`?pool_size=N`).
+pub const DEFAULT_POOL_SIZE: usize = 16;
+
+/// How many times a transaction aborted by a deadlock or serialization failure is tried in all.
+pub(crate) const MAX_TRIES: u32 = 5;
+
+/// Options for opening a PostgreSQL store.
+#[derive(Clone)]
+pub struct PgOptions {
+    /// The connection settings (from the URL, without hookline's own parameters).
+    config: tokio_postgres::Config,
+    /// Connections in the pool at most.
+    pub pool_size: usize,
+}
+
+impl std::fmt::Debug for PgOptions {
+    // The URL may carry a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgOptions").field("database", &self.describe()).field("pool_size", &self.pool_size).finish()
+    }
+}
+
+impl PgOptions {
+    /// Parses `postgres://user[:password]@host[:port]/database[?param=value&…]` (or the key=value form).
+    /// Besides libpq's parameters that tokio-postgres knows (`connect_timeout`, `application_name`, …) it takes
+    /// hookline's own `pool_size` (connections per node, default [`DEFAULT_POOL_SIZE`]).
+    pub fn parse(url: &str) -> StoreResult<Self> {
+        let invalid = |message: String| StoreError::Database(message.into());
+        let mut pool_size = DEFAULT_POOL_SIZE;
+        let url = match url.split_once('?') {
+            Some((base, query)) => {
+                let mut kept = Vec::new();
+                for pair in query.split('&').filter(|p| !p.is_empty()) {
+                    match pair.split_once('=') {
+                        Some(("pool_size", value)) => {
+                            pool_size = value
+                                .parse::<usize>()
+                                .ok()
+                                .filter(|n| *n > 0)
+                                .ok_or_else(|| invalid(format!("pool_size={value} is not a positive number")))?;
+                        }
+                        _ => kept.push(pair),
+                    }
+                }
+                if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) }
+            }
+            None => url.to_owned(),
+        };
+        let mut config: tokio_postgres::Config =
+            url.parse().map_err(|e: tokio_postgres::Error| invalid(format!("invalid PostgreSQL URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("hookline");
+        }
+        if config.get_dbname().is_none() {
+            return Err(invalid("the PostgreSQL URL names no database (postgres://…/DATABASE)".into()));
+        }
+        Ok(Self { config, pool_size })
+    }
+
+    /// `user@host:port/database`, without the password, for logs and messages.
+    pub fn describe(&self) -> String {
+        let hosts: Vec<String> = self
+            .config
+            .get_hosts()
+            .iter()
+            .map(|host| match host {
+                tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                #[cfg(unix)]
+                tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+            })
+            .collect();
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        format!(
+            "postgres://{}@{}:{port}/{}",
+            self.config.get_user().unwrap_or(""),
+            hosts.join(","),
+            self.config.get_dbname().unwrap_or("")
+        )
+    }
+
+    /// The name of the database.
+    pub fn database(&self) -> &str {
+        self.config.get_dbname().unwrap_or("")
+    }
+}
+
+/// The PostgreSQL implementation of [`crate::Store`].
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl PgStore {
+    /// Connects, and creates or migrates the schema (under an advisory lock, so nodes may start together).
+    /// Leases in the database are kept: they may belong to nodes that are running.
+    pub async fn open(options: &PgOptions) -> StoreResult<Self> {
+        let manager = Manager::from_config(
+            options.config.clone(),
+            NoTls,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .create_timeout(Some(Duration::from_secs(15)))
+            .recycle_timeout(Some(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| StoreError::Database(Box::new(e)))?;
+        let mut client = pool.get().await?;
+        schema::migrate(&mut client).await?;
+        drop(client);
+        Ok(Self { pool })
+    }
+
+    /// A pooled connection.
+    pub(crate) async fn client(&self) -> StoreResult<deadpool_postgres::Client> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Extends the leases of `deliveries` that are still pending and leased, to `lease_until`; returns how
+    /// many were extended. For a node that holds jobs longer than a lease (a long attempt, a long queue): the
+    /// engine would call it every third of a lease for every job it holds.
+    pub async fn renew_leases(&self, deliveries: Vec<DeliveryId>, lease_until: Timestamp) -> StoreResult<u64> {
+        let ids: Vec<&str> = deliveries.iter().map(DeliveryId::as_str).collect();
+        transaction!(self, |tx| {
+            execute(
+                &tx,
+                "UPDATE deliveries SET leased_until = $2 WHERE id IN (SELECT id FROM deliveries WHERE id = ANY($1) \
+                 AND status = 'pending' AND leased_until IS NOT NULL ORDER BY id FOR UPDATE)",
+                &[&ids, &lease_until.unix_millis()],
+            )
+            .await
+        })
+    }
+}
+
+
+/// Whether PostgreSQL aborted the transaction in a way that running it again may fix.
+pub(crate) fn is_retryable(error: &StoreError) -> bool {
+    sql_state(error).is_some_and(|code| {
+        *code == SqlState::T_R_DEADLOCK_DETECTED || *code == SqlState::T_R_SERIALIZATION_FAILURE
+    })
+}
+
+/// The SQLSTATE of a database error, if it came from the server.
+pub(crate) fn sql_state(error: &StoreError) -> Option<&SqlState> {
+    let StoreError::Database(source) = error else { return None };
+    source.downcast_ref::<tokio_postgres::Error>()?.code()
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        StoreError::Database(Box::new(error))
+    }
+}
+
+impl From<PoolError> for StoreError {
+    fn from(error: PoolError) -> Self {
+        match error {
+            PoolError::Closed => StoreError::Closed,
+            PoolError::Backend(error) => StoreError::Database(Box::new(error)),
+            other => StoreError::Database(Box::new(other)),
+        }
+    }
+}
+
+/// Runs a cached prepared statement and returns its rows.
+pub(crate) async fn query<C: GenericClient>(
+    client: &C,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> StoreResult<Vec<Row>> {
+    let statement = client.prepare_cached(sql).await?;
+    Ok(client.query(&statement, params).await?)
+}
+
+/// Runs a cached prepared statement that returns at most one row.
+pub(crate) async fn query_opt<C: GenericClient>(
+    client: &C,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> StoreResult<Option<Row>> {
+    let statement = client.prepare_cached(sql).await?;
+    Ok(client.query_opt(&statement, params).await?)
+}
+
+/// Runs a cached prepared statement that returns exactly one row.
+pub(crate) async fn query_one<C: GenericClient>(
+    client: &C,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> StoreResult<Row> {
+    let statement = client.prepare_cached(sql).await?;
+    Ok(client.query_one(&statement, params).await?)
+}
+
+/// Runs a cached prepared statement and returns how many rows it changed.
+pub(crate) async fn execute<C: GenericClient>(
+    client: &C,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> StoreResult<u64> {
+    let statement = client.prepare_cached(sql).await?;
+    Ok(client.execute(&statement, params).await?)
+}

@@ -1,0 +1,158 @@
+//! Migrations, applied at open: each script runs once, tracked in `hookline_schema`. The whole run holds a
+//! transaction-scoped advisory lock, so nodes starting at once apply each script exactly once: the first takes
+//! the lock and migrates, the others wait for it, then find nothing left to do.
+//!
+//! The shape follows the SQLite schema (`sqlite/schema.rs`): times are BIGINT unix milliseconds, ids are TEXT,
+//! events have a generated BIGINT key. Text that is sorted or compared as a cursor is `COLLATE "C"`, so ids
+//! order byte by byte as they do in SQLite, whatever the database's default collation.
+
+use deadpool_postgres::Client;
+
+use crate::StoreResult;
+
+/// The advisory lock key of migrations: "hookline" in ASCII.
+const MIGRATION_LOCK: i64 = 0x686f_6f6b_6c69_6e65;
+
+/// The scripts, in order. Never edit one that has shipped; add a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE platforms (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    name        TEXT NOT NULL,
+    url         TEXT NOT NULL,
+    email       TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+
+CREATE TABLE api_keys (
+    key_hash    TEXT COLLATE "C" PRIMARY KEY,
+    platform_id TEXT COLLATE "C" NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+
+CREATE TABLE event_types (
+    platform_id TEXT COLLATE "C" NOT NULL,
+    name        TEXT COLLATE "C" NOT NULL,
+    description TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    PRIMARY KEY (platform_id, name)
+);
+
+CREATE TABLE webhooks (
+    id                    TEXT COLLATE "C" PRIMARY KEY,
+    platform_id           TEXT COLLATE "C" NOT NULL,
+    url                   TEXT NOT NULL,
+    events                TEXT NOT NULL,
+    description           TEXT NOT NULL,
+    secret                TEXT NOT NULL,
+    previous_secret       TEXT,
+    previous_secret_until BIGINT,
+    enabled               BOOLEAN NOT NULL,
+    disabled_reason       TEXT,
+    created_at            BIGINT NOT NULL,
+    updated_at            BIGINT NOT NULL,
+    concurrency           BIGINT,
+    failing_since         BIGINT,
+    -- true once a delivery of the webhook failed for good or the webhook was disabled, until it delivers again
+    -- (then webhook.recovered is published).
+    degraded              BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX webhooks_platform ON webhooks (platform_id, id);
+
+CREATE TABLE events (
+    pk          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    platform_id TEXT COLLATE "C" NOT NULL,
+    id          TEXT COLLATE "C" NOT NULL,
+    type        TEXT COLLATE "C" NOT NULL,
+    data        TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    UNIQUE (platform_id, id)
+);
+
+CREATE TABLE deliveries (
+    id              TEXT COLLATE "C" PRIMARY KEY,
+    platform_id     TEXT COLLATE "C" NOT NULL,
+    event_pk        BIGINT NOT NULL,
+    webhook_id      TEXT COLLATE "C" NOT NULL,
+    status          TEXT COLLATE "C" NOT NULL,
+    attempt_count   BIGINT NOT NULL,
+    next_attempt_at BIGINT,
+    leased_until    BIGINT,
+    created_at      BIGINT NOT NULL,
+    updated_at      BIGINT NOT NULL
+);
+-- The poller claims per webhook, oldest due first.
+CREATE INDEX deliveries_webhook_due ON deliveries (webhook_id, next_attempt_at, id) WHERE status = 'pending';
+CREATE INDEX deliveries_webhook ON deliveries (webhook_id, id);
+CREATE INDEX deliveries_webhook_status ON deliveries (webhook_id, status, updated_at);
+CREATE INDEX deliveries_event ON deliveries (event_pk);
+-- Deliveries are updated several times each (leased, attempted, rescheduled): leave room on each page so
+-- updates stay HOT (no index churn) and vacuum keeps up.
+ALTER TABLE deliveries SET (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02);
+
+CREATE TABLE attempts (
+    id               TEXT COLLATE "C" PRIMARY KEY,
+    delivery_id      TEXT COLLATE "C" NOT NULL,
+    attempt_number   BIGINT NOT NULL,
+    started_at       BIGINT NOT NULL,
+    duration_ms      BIGINT NOT NULL,
+    status           BIGINT,
+    error_kind       TEXT,
+    error_message    TEXT,
+    response_excerpt TEXT NOT NULL
+);
+CREATE INDEX attempts_delivery ON attempts (delivery_id, attempt_number);
+
+CREATE TABLE notifications (
+    id              TEXT COLLATE "C" PRIMARY KEY,
+    platform_id     TEXT COLLATE "C" NOT NULL,
+    webhook_id      TEXT COLLATE "C" NOT NULL,
+    kind            TEXT COLLATE "C" NOT NULL,
+    recipient       TEXT NOT NULL,
+    platform_url    TEXT NOT NULL,
+    webhook_url     TEXT NOT NULL,
+    failed_count    BIGINT NOT NULL,
+    event_types     TEXT NOT NULL,
+    event_ids       TEXT NOT NULL,
+    last_error      TEXT,
+    reason          TEXT,
+    status          TEXT COLLATE "C" NOT NULL,
+    attempts        BIGINT NOT NULL DEFAULT 0,
+    send_error      TEXT,
+    subject         TEXT,
+    next_attempt_at BIGINT,
+    created_at      BIGINT NOT NULL,
+    sent_at         BIGINT
+);
+CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX notifications_webhook ON notifications (webhook_id, kind, created_at);
+CREATE INDEX notifications_platform ON notifications (platform_id, id);
+"#];
+
+/// Applies every migration the database has not seen, all in one transaction under the migration lock.
+/// Refuses a database migrated by a newer hookline (more scripts than this build knows).
+pub(super) async fn migrate(client: &mut Client) -> StoreResult<()> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS hookline_schema (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL \
+         DEFAULT now())",
+    )
+    .await?;
+    let applied: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM hookline_schema", &[]).await?.try_get(0)?;
+    if applied as usize > MIGRATIONS.len() {
+        return Err(crate::StoreError::Database(
+            format!(
+                "the database is at schema version {applied}, newer than this hookline knows ({}); upgrade hookline",
+                MIGRATIONS.len()
+            )
+            .into(),
+        ));
+    }
+    for (index, script) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+        tx.batch_execute(script).await?;
+        tx.execute("INSERT INTO hookline_schema (version) VALUES ($1)", &[&(index as i64 + 1)]).await?;
+        tracing::info!(version = index + 1, "applied PostgreSQL migration");
+    }
+    tx.commit().await?;
+    Ok(())
+}
