@@ -3,7 +3,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use hookline_core::platform::Platform;
-use hookline_core::secret::ApiKey;
+use hookline_core::secret::{ApiKey, KeyHash};
 
 use crate::{ApiError, AppState};
 
@@ -13,6 +13,37 @@ pub(crate) struct PlatformAuth(pub Platform);
 
 /// Proof that the request carried the admin token.
 pub(crate) struct AdminAuth;
+
+/// Recently seen API keys (by hash) and their platforms, so a busy publisher costs no database read per
+/// request. Entries live `KEY_CACHE_TTL`: keys cannot be revoked yet, and when they can, revocation must
+/// clear this cache. Unknown keys are never cached, so a new key works at once.
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    entries: std::sync::Mutex<std::collections::HashMap<KeyHash, (Platform, std::time::Instant)>>,
+}
+
+const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+const KEY_CACHE_MAX: usize = 10_000;
+
+impl KeyCache {
+    fn get(&self, hash: &KeyHash) -> Option<Platform> {
+        let entries = self.entries.lock().ok()?;
+        let (platform, at) = entries.get(hash)?;
+        (at.elapsed() < KEY_CACHE_TTL).then(|| platform.clone())
+    }
+
+    fn put(&self, hash: KeyHash, platform: Platform) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= KEY_CACHE_MAX {
+                entries.retain(|_, (_, at)| at.elapsed() < KEY_CACHE_TTL);
+                if entries.len() >= KEY_CACHE_MAX {
+                    entries.clear();
+                }
+            }
+            entries.insert(hash, (platform, std::time::Instant::now()));
+        }
+    }
+}
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let value = parts
@@ -37,8 +68,14 @@ impl FromRequestParts<AppState> for PlatformAuth {
         }
         // Only the hash is looked up, so the key itself never reaches the database or a log line.
         let hash = ApiKey::from_presented(token).hash();
-        match state.inner.store.platform_by_key(hash).await? {
-            Some(platform) => Ok(Self(platform)),
+        if let Some(platform) = state.inner.key_cache.get(&hash) {
+            return Ok(Self(platform));
+        }
+        match state.inner.store.platform_by_key(hash.clone()).await? {
+            Some(platform) => {
+                state.inner.key_cache.put(hash, platform.clone());
+                Ok(Self(platform))
+            }
             None => Err(ApiError::Unauthorized("unknown API key")),
         }
     }

@@ -34,6 +34,7 @@ struct AppInner {
     url_policy: UrlPolicy,
     secret_overlap: Duration,
     lease: Duration,
+    key_cache: auth::KeyCache,
 }
 
 /// The API's settings.
@@ -74,6 +75,7 @@ pub fn router(config: ApiConfig, store: Arc<dyn Store>, engine: Engine) -> Route
             url_policy: config.url_policy,
             secret_overlap: config.secret_overlap,
             lease,
+            key_cache: auth::KeyCache::default(),
         }),
     };
     routes::router(state, config.max_body_bytes)

@@ -119,6 +119,11 @@ impl Lanes {
         if state.closed { Vec::new() } else { self.take_startable(&mut state) }
     }
 
+    /// Attempts in flight and jobs waiting, for the gauges.
+    pub(crate) fn load(&self) -> (usize, usize) {
+        self.state.lock().map(|s| (s.in_flight, s.queued)).unwrap_or((0, 0))
+    }
+
     /// How many more jobs fit in memory.
     pub(crate) fn capacity(&self) -> usize {
         self.state

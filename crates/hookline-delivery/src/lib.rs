@@ -12,6 +12,7 @@
 
 mod http;
 mod lanes;
+mod metrics;
 mod recorder;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use crate::http::{HttpSender, SendError};
+pub use crate::metrics::Metrics;
 
 /// The delivery engine's settings.
 #[derive(Debug, Clone)]
@@ -91,6 +93,7 @@ struct Inner {
     recorder: recorder::RecorderHandle,
     tasks: TaskTracker,
     shutdown: CancellationToken,
+    metrics: Metrics,
     /// Jobs created while recording (operational events), taken by `run` to dispatch.
     followup_jobs: tokio::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryJob>>>>,
 }
@@ -115,6 +118,7 @@ impl Engine {
             recorder,
             tasks: TaskTracker::new(),
             shutdown,
+            metrics: Metrics::default(),
             followup_jobs: tokio::sync::Mutex::new(Some(followup_jobs)),
         };
         Ok(Self { inner: Arc::new(inner) })
@@ -135,6 +139,17 @@ impl Engine {
             if self.inner.shutdown.is_cancelled() { (Vec::new(), jobs) } else { self.inner.lanes.submit(jobs) };
         self.start(start);
         self.release(overflow);
+    }
+
+    /// The engine's counters (the API adds its own to them).
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// `/metrics` in the Prometheus text format.
+    pub fn render_metrics(&self) -> String {
+        let (in_flight, queued) = self.inner.lanes.load();
+        self.inner.metrics.render(in_flight, queued)
     }
 
     /// How many more jobs the lanes accept now.
@@ -242,7 +257,9 @@ impl Engine {
         let started_at = Timestamp::now();
         let clock = std::time::Instant::now();
         let response = tracing::Instrument::instrument(self.inner.sender.send(&job, started_at), span.clone()).await;
-        let duration_ms = clock.elapsed().as_millis() as u64;
+        let took = clock.elapsed();
+        let duration_ms = took.as_millis() as u64;
+        self.inner.metrics.attempt(&response.outcome, took);
         let jitter = fastrand::f64() * 2.0 - 1.0;
         let next = hookline_core::delivery::NextStep::after(
             &self.inner.config.retry,

@@ -85,14 +85,15 @@ pub fn banner(addr: std::net::SocketAddr, credentials: &DevCredentials, db: &Pat
    API key     {key}
    (saved in {creds}; they keep working after a restart)
 
-   Start a receiver (it prints each delivery and checks both signatures) in another terminal:
-     cargo run -p hookline-verify --example receiver -- 9000
-
-   Create a webhook pointing at it:
+   1. Create a webhook that delivers to 127.0.0.1:9000 (the answer carries its "secret"):
      curl -s {base}/v1/webhooks -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
        -d '{{"url":"http://127.0.0.1:9000/hook","events":["*"]}}'
 
-   Give the receiver the "secret" from that answer (stop it, then run it again with the secret), and publish:
+   2. In another terminal, start the example receiver with that secret; it prints each delivery and checks
+      both signatures:
+     cargo run -p hookline-verify --example receiver -- 9000 whsec_...
+
+   3. Publish an event:
      curl -s {base}/v1/events -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
        -d '{{"type":"user.created","data":{{"user_id":42,"email":"zoe@example.com"}}}}'
 "#,

@@ -70,6 +70,11 @@ pub(super) async fn publish(
         created_at: convert::time(published.event.created_at),
         deliveries: published.delivery_count,
     };
+    if published.created {
+        let metrics = state.inner.engine.metrics();
+        metrics.events_published.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics.deliveries_created.fetch_add(published.delivery_count as u64, std::sync::atomic::Ordering::Relaxed);
+    }
     state.inner.engine.submit(published.jobs);
     Ok((StatusCode::ACCEPTED, Json(accepted)))
 }

@@ -302,3 +302,30 @@ async fn test_sends_go_to_one_webhook_only() {
     assert!(other.received().is_empty(), "a test send reached another webhook");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_count_events_and_attempts() {
+    let app = TestApp::spawn().await;
+    let key = app.platform("metrics").await;
+    let receiver = TestReceiver::scripted(vec![Reply::Status(500)]).await;
+    app.webhook(&key, &receiver.url, &["*"]).await;
+    app.publish(&key, json!({"id": "m-1", "type": "user.created", "data": {}})).await;
+    app.publish(&key, json!({"id": "m-1", "type": "user.created", "data": {}})).await;
+    receiver.wait_for(2).await;
+    app.eventually("/v1/events/m-1", &key, |e| e["deliveries"][0]["status"] == "delivered").await;
+    let response = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    for line in [
+        "hookline_events_published_total 1",
+        "hookline_deliveries_created_total 1",
+        "hookline_attempts_total{result=\"delivered\"} 1",
+        "hookline_attempts_total{result=\"failed\",kind=\"status\"} 1",
+        "hookline_attempt_duration_seconds_count 2",
+        "hookline_attempts_in_flight 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
+    }
+    app.stop().await;
+}
