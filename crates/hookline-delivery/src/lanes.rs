@@ -2,11 +2,11 @@
 //! fills only its own lane and never delays another's deliveries. A global cap bounds all in-flight attempts;
 //! lanes with work take turns (round robin) for the global slots.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
 use hookline_core::delivery::DeliveryJob;
-use hookline_core::ids::WebhookId;
+use hookline_core::ids::{DeliveryId, WebhookId};
 
 pub(crate) struct Lanes {
     state: Mutex<State>,
@@ -34,6 +34,8 @@ struct State {
     in_flight: usize,
     queued: usize,
     closed: bool,
+    /// Every delivery this node holds (queued or in flight): their leases are renewed until they finish.
+    held: HashSet<DeliveryId>,
 }
 
 #[derive(Default)]
@@ -81,6 +83,7 @@ impl Lanes {
                 continue;
             }
             state.queued += 1;
+            state.held.insert(job.delivery_id.clone());
             let webhook_id = job.webhook_id.clone();
             let limit = job.concurrency.map_or(self.limits.per_lane, |c| c.max(1) as usize);
             let lane = state.lanes.entry(webhook_id.clone()).or_default();
@@ -94,11 +97,12 @@ impl Lanes {
         (self.take_startable(&mut state), overflow)
     }
 
-    /// Marks one attempt of `webhook_id` finished; returns jobs that may start now.
-    pub(crate) fn finish(&self, webhook_id: &WebhookId) -> Vec<DeliveryJob> {
+    /// Marks the attempt of `delivery_id` (to `webhook_id`) finished; returns jobs that may start now.
+    pub(crate) fn finish(&self, webhook_id: &WebhookId, delivery_id: &DeliveryId) -> Vec<DeliveryJob> {
         let Ok(mut state) = self.state.lock() else {
             return Vec::new();
         };
+        state.held.remove(delivery_id);
         state.in_flight = state.in_flight.saturating_sub(1);
         let mut make_ready = false;
         let mut remove = false;
@@ -117,6 +121,11 @@ impl Lanes {
             state.lanes.remove(webhook_id);
         }
         if state.closed { Vec::new() } else { self.take_startable(&mut state) }
+    }
+
+    /// The deliveries this node holds, for lease renewal.
+    pub(crate) fn held(&self) -> Vec<DeliveryId> {
+        self.state.lock().map(|s| s.held.iter().cloned().collect()).unwrap_or_default()
     }
 
     /// Attempts in flight and jobs waiting, for the gauges.
@@ -140,7 +149,11 @@ impl Lanes {
         state.closed = true;
         state.ready.clear();
         state.queued = 0;
-        state.lanes.values_mut().flat_map(|lane| lane.queue.drain(..)).collect()
+        let queued: Vec<DeliveryJob> = state.lanes.values_mut().flat_map(|lane| lane.queue.drain(..)).collect();
+        for job in &queued {
+            state.held.remove(&job.delivery_id);
+        }
+        queued
     }
 
     fn take_startable(&self, state: &mut State) -> Vec<DeliveryJob> {
@@ -203,12 +216,14 @@ mod tests {
     fn a_full_lane_does_not_block_another() {
         let lanes = Lanes::new(limits(100, 2, 1000, 1000));
         let (slow, fast) = (WebhookId::generate(), WebhookId::generate());
-        let (started, overflow) = lanes.submit((0..10).map(|_| job(&slow)).collect());
-        assert_eq!((started.len(), overflow.len()), (2, 0), "the slow lane is capped at 2 in flight");
+        let (started_slow, overflow) = lanes.submit((0..10).map(|_| job(&slow)).collect());
+        assert_eq!((started_slow.len(), overflow.len()), (2, 0), "the slow lane is capped at 2 in flight");
         let (started, _) = lanes.submit(vec![job(&fast)]);
         assert_eq!(started.len(), 1, "the fast lane starts at once");
-        let next = lanes.finish(&slow);
+        assert_eq!(lanes.held().len(), 11, "queued and in-flight jobs are held (their leases renewed)");
+        let next = lanes.finish(&slow, &started_slow[0].delivery_id);
         assert_eq!(next.len(), 1);
+        assert_eq!(lanes.held().len(), 10);
         assert_eq!(next[0].webhook_id, slow);
     }
 
@@ -220,10 +235,16 @@ mod tests {
         assert_eq!(started.len(), 2);
         assert_eq!(overflow.len(), 1, "only max_queued jobs are held in memory");
         assert_eq!(lanes.capacity(), 2);
-        let next = lanes.finish(&a);
+        assert_eq!(
+            (started[0].webhook_id.clone(), started[1].webhook_id.clone()),
+            (a.clone(), b.clone()),
+            "round robin"
+        );
+        let next = lanes.finish(&a, &started[0].delivery_id);
         assert_eq!(next.len(), 1);
         assert_eq!(lanes.close().len(), 2);
-        assert!(lanes.finish(&b).is_empty(), "nothing starts after close");
+        assert_eq!(lanes.held().len(), 2, "in-flight jobs stay held after close; released ones do not");
+        assert!(lanes.finish(&b, &started[1].delivery_id).is_empty(), "nothing starts after close");
     }
 
     #[test]
@@ -231,17 +252,22 @@ mod tests {
         let lanes = Lanes::new(limits(100, 8, 3, 1000));
         let (slow, other) = (WebhookId::generate(), WebhookId::generate());
         // Every job of a webhook carries the webhook's own limit.
-        let jobs = (0..10)
-            .map(|_| {
-                let mut narrow = job(&slow);
-                narrow.concurrency = Some(1);
-                narrow
-            })
-            .collect();
-        let (started, overflow) = lanes.submit(jobs);
+        let narrow = |n: usize| -> Vec<DeliveryJob> {
+            (0..n)
+                .map(|_| {
+                    let mut narrow = job(&slow);
+                    narrow.concurrency = Some(1);
+                    narrow
+                })
+                .collect()
+        };
+        let (started, overflow) = lanes.submit(narrow(10));
         assert_eq!(started.len(), 1, "the webhook's own limit of 1 applies");
-        assert_eq!(overflow.len(), 6, "3 wait in the lane, the rest stay in the database");
-        assert_eq!(lanes.saturated(), vec![slow.clone()]);
+        assert_eq!(overflow.len(), 7, "a lane takes 3 jobs; the rest stay in the database");
+        assert!(lanes.saturated().is_empty(), "one started, so there is room for one more");
+        let (started, overflow) = lanes.submit(narrow(2));
+        assert_eq!((started.len(), overflow.len()), (0, 1));
+        assert_eq!(lanes.saturated(), vec![slow.clone()], "the poller skips a full lane");
         let (started, overflow) = lanes.submit(vec![job(&other)]);
         assert_eq!((started.len(), overflow.len()), (1, 0));
     }

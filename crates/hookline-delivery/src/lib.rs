@@ -67,7 +67,7 @@ impl Default for DeliveryConfig {
             per_webhook_queue: 1024,
             failure: hookline_core::delivery::FailurePolicy::default(),
             max_queued: 20_000,
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(30),
             poll_interval: Duration::from_millis(500),
             max_response_bytes: 4096,
             allow_private_destinations: false,
@@ -184,10 +184,15 @@ impl Engine {
         let mut followups = self.inner.followup_jobs.lock().await.take();
         let mut interval = tokio::time::interval(self.inner.config.poll_interval);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Renew every third of a lease: a job may wait in a lane (behind a slow webhook) far longer than one
+        // lease, and must not be claimed again while this node still holds it.
+        let mut renewal = tokio::time::interval((self.inner.config.lease / 3).max(Duration::from_millis(100)));
+        renewal.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 Some(jobs) = async { followups.as_mut()?.recv().await } => self.submit(jobs),
+                _ = renewal.tick() => self.renew_leases().await,
                 _ = interval.tick() => {
                     match self.poll_once(Timestamp::now()).await {
                         // A full page means more is due: go again at once instead of waiting a tick.
@@ -202,6 +207,18 @@ impl Engine {
             }
         }
         self.drain().await;
+    }
+
+    async fn renew_leases(&self) {
+        let held = self.inner.lanes.held();
+        if held.is_empty() {
+            return;
+        }
+        let lease_until = Timestamp::now().plus(self.inner.config.lease);
+        if let Err(error) = self.inner.store.renew_leases(held, lease_until).await {
+            // The leases may then expire and the work be sent twice: at least once, never lost.
+            tracing::error!(error = ?error, "renewing leases failed");
+        }
     }
 
     async fn drain(&self) {
@@ -237,10 +254,10 @@ impl Engine {
         for job in jobs {
             let engine = self.clone();
             self.inner.tasks.spawn(async move {
-                let webhook_id = job.webhook_id.clone();
+                let (webhook_id, delivery_id) = (job.webhook_id.clone(), job.delivery_id.clone());
                 let record = engine.attempt(job).await;
                 engine.inner.recorder.record(record);
-                let next = engine.inner.lanes.finish(&webhook_id);
+                let next = engine.inner.lanes.finish(&webhook_id, &delivery_id);
                 engine.start(next);
             });
         }

@@ -164,6 +164,10 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<()>;
 
+    /// Extends the leases of deliveries this node still holds (queued or in flight) to `lease_until`, so a
+    /// job that waits in memory longer than one lease is not claimed again. Returns how many were renewed.
+    async fn renew_leases(&self, deliveries: Vec<DeliveryId>, lease_until: Timestamp) -> StoreResult<u64>;
+
     /// Gives leases back without an attempt (shutdown, or a full queue), so the deliveries are due again.
     async fn release(&self, deliveries: Vec<DeliveryId>) -> StoreResult<()>;
 }

@@ -128,10 +128,28 @@ pub struct Overrides {
 }
 
 /// Where the data lives.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Database {
     /// A SQLite file.
     Sqlite { path: PathBuf, synchronous: hookline_store::sqlite::Synchronous },
+    /// A PostgreSQL database, shared by any number of hookline processes: `postgres://user:password@host:port/db`
+    /// (`?pool_size=N` sets the connections per process).
+    Postgres { url: String },
+}
+
+impl std::fmt::Debug for Database {
+    // A PostgreSQL URL may carry a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite { path, synchronous } => {
+                f.debug_struct("Sqlite").field("path", path).field("synchronous", synchronous).finish()
+            }
+            Self::Postgres { url } => {
+                let described = hookline_store::PgOptions::parse(url).map(|o| o.describe()).unwrap_or_default();
+                f.debug_struct("Postgres").field("url", &described).finish()
+            }
+        }
+    }
 }
 
 /// The validated configuration.
@@ -259,9 +277,12 @@ fn parse_database(storage: &RawStorage) -> anyhow::Result<Database> {
         return Ok(Database::Sqlite { path: PathBuf::from(path), synchronous });
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        bail!("PostgreSQL support is not built yet (issue: multi-node on PostgreSQL); use sqlite://PATH");
+        // Checked now, so a bad URL is a configuration error at start, not a connection error later.
+        hookline_store::PgOptions::parse(url)
+            .map_err(|e| anyhow::anyhow!("database_url: {:#}", anyhow::Error::new(e)))?;
+        return Ok(Database::Postgres { url: url.to_owned() });
     }
-    bail!("database_url {url:?}: use sqlite://PATH")
+    bail!("database_url: use sqlite://PATH or postgres://USER@HOST:PORT/DATABASE")
 }
 
 #[cfg(test)]
@@ -293,5 +314,21 @@ mod tests {
         let mut raw = RawConfig::load(&Overrides::default()).unwrap();
         raw.storage.database_url = "mysql://x".into();
         assert!(raw.validate().is_err());
+    }
+
+    #[test]
+    fn postgres_urls_are_accepted_and_their_passwords_never_printed() {
+        let mut raw = RawConfig::load(&Overrides::default()).unwrap();
+        raw.storage.database_url = "postgres://hookline:s3cret@db.internal:5433/hooks?pool_size=8".into();
+        let config = raw.validate().unwrap();
+        assert!(matches!(config.database, Database::Postgres { ref url } if url.contains("s3cret")));
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("postgres://hookline@db.internal:5433/hooks"), "{printed}");
+
+        let mut raw = RawConfig::load(&Overrides::default()).unwrap();
+        raw.storage.database_url = "postgres://hookline@db.internal/hooks?pool_size=none".into();
+        let error = format!("{:#}", raw.validate().unwrap_err());
+        assert!(error.contains("pool_size"), "{error}");
     }
 }

@@ -106,13 +106,20 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         dev: args.dev.unwrap_or(false),
     };
     let mut config = RawConfig::load(&overrides)?.validate()?;
-    let store = serve::open_store(&config)?;
+    let store = serve::open_store(&config).await?;
     let mut banner = None;
     if config.dev {
-        let Database::Sqlite { path, .. } = &config.database;
-        let credentials = dev::bootstrap(&store, path, config.admin_token.clone()).await?;
+        // The credentials file goes beside the SQLite file; with PostgreSQL, in ./hookline-data.
+        let path = match &config.database {
+            Database::Sqlite { path, .. } => path.clone(),
+            Database::Postgres { .. } => {
+                std::fs::create_dir_all("hookline-data").context("failed to create hookline-data")?;
+                PathBuf::from("hookline-data/postgres")
+            }
+        };
+        let credentials = dev::bootstrap(&store, &path, config.admin_token.clone()).await?;
         config.api.admin_token = Some(credentials.admin_token.clone());
-        banner = Some((credentials, path.clone()));
+        banner = Some((credentials, path));
     } else if config.admin_token.is_none() {
         tracing::warn!("HOOKLINE_ADMIN_TOKEN is not set: POST /v1/platforms is disabled");
     }

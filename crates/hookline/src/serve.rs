@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use hookline_delivery::Engine;
-use hookline_store::Store;
 use hookline_store::sqlite::{SqliteOptions, SqliteStore};
+use hookline_store::{PgOptions, PgStore, Store};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -45,13 +45,21 @@ impl Server {
     }
 }
 
-/// Opens the configured store.
-pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the configured store: a SQLite file, or a PostgreSQL database (connecting, and migrating it under an
+/// advisory lock, so several nodes may start at once).
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     match &config.database {
         Database::Sqlite { path, synchronous } => {
             let mut options = SqliteOptions::new(path);
             options.synchronous = *synchronous;
             let store = SqliteStore::open(&options).with_context(|| format!("failed to open {}", path.display()))?;
+            Ok(Arc::new(store))
+        }
+        Database::Postgres { url } => {
+            let options = PgOptions::parse(url).context("invalid database_url")?;
+            let store =
+                PgStore::open(&options).await.with_context(|| format!("failed to open {}", options.describe()))?;
+            tracing::info!(database = %options.describe(), pool_size = options.pool_size, "PostgreSQL store open");
             Ok(Arc::new(store))
         }
     }

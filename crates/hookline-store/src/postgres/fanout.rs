@@ -22,7 +22,8 @@ pub(super) async fn event_type_exists<C: GenericClient>(client: &C, platform: &s
         return Ok(true);
     }
     let found =
-        query_opt(client, "SELECT 1 FROM event_types WHERE platform_id = $1 AND name = $2", &[&platform, &name]).await?;
+        query_opt(client, "SELECT 1 FROM event_types WHERE platform_id = $1 AND name = $2", &[&platform, &name])
+            .await?;
     Ok(found.is_some())
 }
 
@@ -70,9 +71,7 @@ pub(super) async fn lease_jobs(
 /// Decodes job rows, earliest due first (then by delivery id), rendering each event's body once.
 pub(super) fn jobs_from_rows(rows: &[tokio_postgres::Row]) -> StoreResult<Vec<DeliveryJob>> {
     let mut job_rows = rows.iter().map(rows::job_row).collect::<StoreResult<Vec<_>>>()?;
-    job_rows.sort_by(|a, b| {
-        (a.next_attempt_at, a.delivery_id()).cmp(&(b.next_attempt_at, b.delivery_id()))
-    });
+    job_rows.sort_by(|a, b| (a.next_attempt_at, a.delivery_id()).cmp(&(b.next_attempt_at, b.delivery_id())));
     let mut bodies: HashMap<i64, Arc<[u8]>> = HashMap::new();
     let mut jobs = Vec::with_capacity(job_rows.len());
     for row in job_rows {

@@ -18,8 +18,10 @@
 //! Lease times come from the nodes' clocks (`now` is a parameter of every call), so the nodes' clocks must
 //! agree to well within a lease (NTP).
 //!
-//! Lock order, to keep deadlocks rare (the retry handles the rest): webhook rows before delivery rows, each in
-//! id order.
+//! Locks: changes to a webhook from the API lock its row, then its deliveries; recording locks the batch's
+//! deliveries (in id order), then the webhooks whose failure tracking it changes (in id order). The two orders
+//! can cross only when a platform changes a webhook while a failure of it is being recorded; PostgreSQL then
+//! breaks the deadlock (after `deadlock_timeout`, 1 s by default) and the aborted transaction runs again.
 //!
 //! TLS to PostgreSQL is not supported yet: connections are plain TCP or a Unix socket.
 
@@ -200,7 +202,11 @@ impl PgStore {
     /// Extends the leases of `deliveries` that are still pending and leased, to `lease_until`; returns how
     /// many were extended. For a node that holds jobs longer than a lease (a long attempt, a long queue): the
     /// engine would call it every third of a lease for every job it holds.
-    pub async fn renew_leases(&self, deliveries: Vec<DeliveryId>, lease_until: Timestamp) -> StoreResult<u64> {
+    pub(super) async fn renew_held_leases(
+        &self,
+        deliveries: Vec<DeliveryId>,
+        lease_until: Timestamp,
+    ) -> StoreResult<u64> {
         let ids: Vec<&str> = deliveries.iter().map(DeliveryId::as_str).collect();
         transaction!(self, |tx| {
             execute(
@@ -214,12 +220,10 @@ impl PgStore {
     }
 }
 
-
 /// Whether PostgreSQL aborted the transaction in a way that running it again may fix.
 pub(crate) fn is_retryable(error: &StoreError) -> bool {
-    sql_state(error).is_some_and(|code| {
-        *code == SqlState::T_R_DEADLOCK_DETECTED || *code == SqlState::T_R_SERIALIZATION_FAILURE
-    })
+    sql_state(error)
+        .is_some_and(|code| *code == SqlState::T_R_DEADLOCK_DETECTED || *code == SqlState::T_R_SERIALIZATION_FAILURE)
 }
 
 /// The SQLSTATE of a database error, if it came from the server.
@@ -282,4 +286,53 @@ pub(crate) async fn execute<C: GenericClient>(
 ) -> StoreResult<u64> {
     let statement = client.prepare_cached(sql).await?;
     Ok(client.execute(&statement, params).await?)
+}
+
+/// `url` with its database name replaced by `database` (query parameters kept). For tests and tools that make
+/// a database of their own on a server.
+pub fn url_with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{server}/{database}?{query}"),
+        None => format!("{server}/{database}"),
+    }
+}
+
+fn check_database_name(name: &str) -> StoreResult<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit();
+    if valid { Ok(()) } else { Err(StoreError::Database(format!("{name:?} is not a plain database name").into())) }
+}
+
+/// Connects once (no pool) with `options`, runs `sql`, and disconnects.
+async fn run_once(options: &PgOptions, sql: &str) -> StoreResult<()> {
+    let (client, connection) = options.config.connect(NoTls).await?;
+    let connection = tokio::spawn(connection);
+    let result = client.batch_execute(sql).await;
+    drop(client);
+    let _ = connection.await;
+    Ok(result?)
+}
+
+/// Creates the empty database `name` (lowercase letters, digits, `_`) on the server `admin` connects to. For
+/// tests and tools.
+pub async fn create_database(admin: &PgOptions, name: &str) -> StoreResult<()> {
+    check_database_name(name)?;
+    run_once(admin, &format!("CREATE DATABASE {name}")).await
+}
+
+/// Drops the database `name`, closing its connections, if it exists. For tests and tools.
+pub async fn drop_database(admin: &PgOptions, name: &str) -> StoreResult<()> {
+    check_database_name(name)?;
+    run_once(admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await
 }

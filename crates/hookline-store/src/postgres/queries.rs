@@ -20,7 +20,7 @@ use super::rows::{
     self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS, NOTIFICATION_COLUMNS, PLATFORM_COLUMNS, SUMMARY_COLUMNS,
     WEBHOOK_COLUMNS,
 };
-use super::{PgStore, execute, query, query_opt, record, sql_state, transaction};
+use super::{PgStore, execute, query, query_opt, record, sql_state};
 use crate::{
     ClaimRequest, DeliveryDetail, DeliverySummary, NotificationResult, Page, Published, RecordContext, RecordOutcome,
     Store, StoreError, StoreResult, Target, WebhookPatch,
@@ -90,12 +90,8 @@ impl Store for PgStore {
         let sql = format!("INSERT INTO platforms ({PLATFORM_COLUMNS}) VALUES ($1, $2, $3, $4, $5)");
         transaction!(self, |tx| {
             let created_at = platform.created_at.unix_millis();
-            execute(
-                &tx,
-                &sql,
-                &[&platform.id.as_str(), &platform.name, &platform.url, &platform.email, &created_at],
-            )
-            .await?;
+            execute(&tx, &sql, &[&platform.id.as_str(), &platform.name, &platform.url, &platform.email, &created_at])
+                .await?;
             execute(
                 &tx,
                 "INSERT INTO api_keys (key_hash, platform_id, created_at) VALUES ($1, $2, $3)",
@@ -386,7 +382,8 @@ impl Store for PgStore {
         let sql = format!(
             "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE delivery_id = $1 ORDER BY attempt_number, started_at, id"
         );
-        let attempts = query(&client, &sql, &[&id.as_str()]).await?.iter().map(rows::attempt).collect::<StoreResult<_>>()?;
+        let attempts =
+            query(&client, &sql, &[&id.as_str()]).await?.iter().map(rows::attempt).collect::<StoreResult<_>>()?;
         Ok(DeliveryDetail { summary, attempts })
     }
 
@@ -538,6 +535,10 @@ impl Store for PgStore {
             .await?;
             Ok(())
         })
+    }
+
+    async fn renew_leases(&self, deliveries: Vec<DeliveryId>, lease_until: Timestamp) -> StoreResult<u64> {
+        self.renew_held_leases(deliveries, lease_until).await
     }
 
     async fn release(&self, deliveries: Vec<DeliveryId>) -> StoreResult<()> {

@@ -1,14 +1,23 @@
 //! Recording attempts and applying the failure policy, all in one transaction: an attempt, the delivery's new
 //! state, the webhook's failure tracking, a disable, a notice and the operational events either all commit or
-//! none do. The PostgreSQL twin of `sqlite/record.rs`, with two additions for several nodes:
+//! none do. The PostgreSQL twin of `sqlite/record.rs`, with the same effects in the same order, plus what
+//! several nodes need:
 //!
-//! - the batch's webhooks, then its deliveries, are locked (`FOR UPDATE`, in id order) before anything is
-//!   read, so recorders on different nodes apply the failure policy to one webhook one after the other (one
-//!   `webhook.disabled`, one notice), as SQLite's single writer does;
+//! - the batch's deliveries are locked (`FOR UPDATE`, in id order) and read in one statement; the webhooks the
+//!   batch may change (one with a failure in the batch, or a failing or degraded one that a success restores)
+//!   are locked next and read again, so recorders on different nodes apply the failure policy to one webhook
+//!   one after the other (one `webhook.disabled`, one notice, one `webhook.recovered`), as SQLite's single
+//!   writer does. Successes for a healthy webhook take no webhook lock, so nodes never queue on a busy
+//!   webhook's row;
 //! - a record moves its delivery on only while the delivery's `attempt_count` is below the attempt's number.
 //!   When it is not, another attempt of the same number was recorded first: this node's lease ran out while
 //!   the attempt was in flight and another node took the delivery over. The late attempt is kept in the log
-//!   (it did reach the receiver, or tried to) but changes neither the delivery nor the webhook.
+//!   (it did reach the receiver, or tried to) but changes neither the delivery nor the webhook;
+//! - delivery updates and attempt inserts are buffered and written a whole batch per statement (`UNNEST`),
+//!   flushed before any statement that reads or changes what they touch, so a batch of successes costs a few
+//!   round trips, not three per attempt.
+
+use std::collections::{HashMap, HashSet};
 
 use deadpool_postgres::Transaction;
 use hookline_core::Timestamp;
@@ -19,21 +28,97 @@ use hookline_core::ids::{EventId, NotificationId, PlatformId, WebhookId};
 use hookline_core::notification::{MAX_LISTED_EVENTS, NotificationKind};
 use serde_json::json;
 
-use super::rows::{self, ATTEMPT_COLUMNS};
+use super::rows;
 use super::{execute, fanout, query, query_one, query_opt};
 use crate::{RecordContext, RecordOutcome, StoreResult, Target};
 
-/// The state of a delivery and its webhook at recording time.
-struct Current {
+/// A delivery of the batch, as read under its lock.
+struct Delivery {
     platform_id: String,
     webhook_id: String,
-    webhook_url: String,
-    enabled: bool,
-    failing_since: Option<i64>,
-    degraded: bool,
     event_id: String,
     event_type: String,
     attempt_count: i64,
+}
+
+/// A webhook's failure tracking, kept current as the batch is applied.
+struct WebhookState {
+    url: String,
+    enabled: bool,
+    failing_since: Option<i64>,
+    degraded: bool,
+}
+
+/// What the failure policy needs to know about the delivery a record is for.
+struct About {
+    platform_id: String,
+    webhook_id: String,
+    webhook_url: String,
+    event_id: String,
+    event_type: String,
+}
+
+/// Delivery updates and attempt inserts not yet written.
+#[derive(Default)]
+struct Pending {
+    ids: Vec<String>,
+    statuses: Vec<&'static str>,
+    attempt_counts: Vec<i64>,
+    next_at: Vec<Option<i64>>,
+    attempts: Vec<Attempt>,
+}
+
+impl Pending {
+    fn has_delivery(&self, id: &str) -> bool {
+        self.ids.iter().any(|pending| pending == id)
+    }
+
+    fn delivery(&mut self, id: &str, status: DeliveryStatus, attempt_count: i64, next_at: Option<i64>) {
+        self.ids.push(id.to_owned());
+        self.statuses.push(status.as_str());
+        self.attempt_counts.push(attempt_count);
+        self.next_at.push(next_at);
+    }
+
+    async fn flush(&mut self, tx: &Transaction<'_>, now: Timestamp) -> StoreResult<()> {
+        if !self.ids.is_empty() {
+            execute(
+                tx,
+                "UPDATE deliveries d SET status = u.status, attempt_count = u.attempt_count, \
+                 next_attempt_at = u.next_at, leased_until = NULL, updated_at = $1 \
+                 FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS u(id, status, attempt_count, next_at) \
+                 WHERE d.id = u.id",
+                &[&now.unix_millis(), &self.ids, &self.statuses, &self.attempt_counts, &self.next_at],
+            )
+            .await?;
+            self.ids.clear();
+            self.statuses.clear();
+            self.attempt_counts.clear();
+            self.next_at.clear();
+        }
+        if !self.attempts.is_empty() {
+            let attempts = std::mem::take(&mut self.attempts);
+            let ids: Vec<&str> = attempts.iter().map(|a| a.id.as_str()).collect();
+            let deliveries: Vec<&str> = attempts.iter().map(|a| a.delivery_id.as_str()).collect();
+            let numbers: Vec<i64> = attempts.iter().map(|a| i64::from(a.attempt_number)).collect();
+            let started: Vec<i64> = attempts.iter().map(|a| a.started_at.unix_millis()).collect();
+            let durations: Vec<i64> = attempts.iter().map(|a| a.duration_ms.min(i64::MAX as u64) as i64).collect();
+            let statuses: Vec<Option<i64>> = attempts.iter().map(|a| a.status.map(i64::from)).collect();
+            let kinds: Vec<Option<&str>> = attempts.iter().map(|a| a.error_kind.map(|kind| kind.as_str())).collect();
+            let messages: Vec<Option<&str>> = attempts.iter().map(|a| a.error_message.as_deref()).collect();
+            let excerpts: Vec<&str> = attempts.iter().map(|a| a.response_excerpt.as_str()).collect();
+            execute(
+                tx,
+                "INSERT INTO attempts (id, delivery_id, attempt_number, started_at, duration_ms, status, error_kind, \
+                 error_message, response_excerpt) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], \
+                 $7::text[], $8::text[], $9::text[])",
+                &[&ids, &deliveries, &numbers, &started, &durations, &statuses, &kinds, &messages, &excerpts],
+            )
+            .await?;
+        }
+        Ok(())
+    }
 }
 
 pub(super) async fn record(
@@ -43,97 +128,141 @@ pub(super) async fn record(
 ) -> StoreResult<RecordOutcome> {
     let mut outcome = RecordOutcome::default();
     let ids: Vec<&str> = records.iter().map(|r| r.attempt.delivery_id.as_str()).collect();
-    query(
+    // Every delivery of the batch, locked in id order, with its webhook's and event's state. A delivery whose
+    // webhook was deleted is gone: its record is dropped.
+    let rows = query(
         tx,
-        "SELECT id FROM webhooks WHERE id IN (SELECT webhook_id FROM deliveries WHERE id = ANY($1)) \
-         ORDER BY id FOR UPDATE",
+        "SELECT d.id, d.platform_id, d.webhook_id, w.url, w.enabled, w.failing_since, w.degraded, e.id, e.type, \
+         d.attempt_count FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+         JOIN events e ON e.pk = d.event_pk WHERE d.id = ANY($1) ORDER BY d.id FOR UPDATE OF d",
         &[&ids],
     )
     .await?;
-    query(tx, "SELECT id FROM deliveries WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&ids]).await?;
-    for AttemptRecord { attempt, next } in records {
-        let current = query_opt(
+    let mut deliveries: HashMap<String, Delivery> = HashMap::with_capacity(rows.len());
+    let mut webhooks: HashMap<String, WebhookState> = HashMap::new();
+    for row in &rows {
+        let delivery = Delivery {
+            platform_id: row.try_get(1)?,
+            webhook_id: row.try_get(2)?,
+            event_id: row.try_get(7)?,
+            event_type: row.try_get(8)?,
+            attempt_count: row.try_get(9)?,
+        };
+        if !webhooks.contains_key(&delivery.webhook_id) {
+            let state = WebhookState {
+                url: row.try_get(3)?,
+                enabled: row.try_get(4)?,
+                failing_since: row.try_get(5)?,
+                degraded: row.try_get(6)?,
+            };
+            webhooks.insert(delivery.webhook_id.clone(), state);
+        }
+        deliveries.insert(row.try_get(0)?, delivery);
+    }
+    // The webhooks this batch may write, locked in id order and read again under the lock.
+    let failing: HashSet<&str> = records
+        .iter()
+        .filter(|r| r.attempt.error_kind.is_some())
+        .filter_map(|r| deliveries.get(r.attempt.delivery_id.as_str()))
+        .map(|d| d.webhook_id.as_str())
+        .collect();
+    let mut to_lock: Vec<String> = webhooks
+        .iter()
+        .filter(|(id, state)| state.failing_since.is_some() || state.degraded || failing.contains(id.as_str()))
+        .map(|(id, _)| id.clone())
+        .collect();
+    to_lock.sort_unstable();
+    if !to_lock.is_empty() {
+        let locked = query(
             tx,
-            "SELECT d.platform_id, d.webhook_id, w.url, w.enabled, w.failing_since, w.degraded, e.id, e.type, \
-             d.attempt_count FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-             JOIN events e ON e.pk = d.event_pk WHERE d.id = $1",
-            &[&attempt.delivery_id.as_str()],
+            "SELECT id, url, enabled, failing_since, degraded FROM webhooks WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            &[&to_lock],
         )
         .await?;
-        // The webhook was deleted while the attempt was in flight: nothing left to record.
-        let Some(row) = current else { continue };
-        let current = Current {
-            platform_id: row.try_get(0)?,
-            webhook_id: row.try_get(1)?,
-            webhook_url: row.try_get(2)?,
-            enabled: row.try_get(3)?,
-            failing_since: row.try_get(4)?,
-            degraded: row.try_get(5)?,
-            event_id: row.try_get(6)?,
-            event_type: row.try_get(7)?,
-            attempt_count: row.try_get(8)?,
-        };
-        if current.attempt_count >= i64::from(attempt.attempt_number) {
+        for row in &locked {
+            let state = WebhookState {
+                url: row.try_get(1)?,
+                enabled: row.try_get(2)?,
+                failing_since: row.try_get(3)?,
+                degraded: row.try_get(4)?,
+            };
+            webhooks.insert(row.try_get(0)?, state);
+        }
+    }
+
+    let mut pending = Pending::default();
+    for AttemptRecord { attempt, next } in records {
+        let Some(delivery) = deliveries.get_mut(attempt.delivery_id.as_str()) else { continue };
+        let Some(webhook) = webhooks.get_mut(&delivery.webhook_id) else { continue };
+        if delivery.attempt_count >= i64::from(attempt.attempt_number) {
             tracing::warn!(
                 delivery_id = %attempt.delivery_id,
                 attempt = attempt.attempt_number,
-                recorded = current.attempt_count,
+                recorded = delivery.attempt_count,
                 "a late attempt result (its lease had run out and another node took the delivery over): logged only"
             );
-            insert_attempt(tx, &attempt).await?;
+            pending.attempts.push(attempt);
             continue;
         }
         let (status, next_at) = match next {
             NextStep::Delivered => (DeliveryStatus::Delivered, None),
-            NextStep::RetryAt(at) if current.enabled => (DeliveryStatus::Pending, Some(at.unix_millis())),
+            NextStep::RetryAt(at) if webhook.enabled => (DeliveryStatus::Pending, Some(at.unix_millis())),
             NextStep::RetryAt(_) | NextStep::Gone => (DeliveryStatus::Held, None),
             NextStep::Failed => (DeliveryStatus::Failed, None),
         };
-        execute(
-            tx,
-            "UPDATE deliveries SET status = $2, attempt_count = $3, next_attempt_at = $4, leased_until = NULL, \
-             updated_at = $5 WHERE id = $1",
-            &[
-                &attempt.delivery_id.as_str(),
-                &status.as_str(),
-                &i64::from(attempt.attempt_number),
-                &next_at,
-                &ctx.now.unix_millis(),
-            ],
-        )
-        .await?;
-        insert_attempt(tx, &attempt).await?;
-
-        if attempt.error_kind.is_none() {
-            on_success(tx, &current, &ctx, &mut outcome).await?;
+        delivery.attempt_count = i64::from(attempt.attempt_number);
+        if pending.has_delivery(attempt.delivery_id.as_str()) {
+            pending.flush(tx, ctx.now).await?;
+        }
+        pending.delivery(attempt.delivery_id.as_str(), status, delivery.attempt_count, next_at);
+        let failed = attempt.error_kind.is_some();
+        if !failed && webhook.failing_since.is_none() && !webhook.degraded {
+            pending.attempts.push(attempt);
             continue;
         }
-        let since = match current.failing_since {
+        // What follows reads or writes rows this batch changed: write them first.
+        let delivery_id = attempt.delivery_id.as_str().to_owned();
+        let (started_at, attempts_made, last_error) =
+            (attempt.started_at.unix_millis(), attempt.attempt_number, attempt.error_message.clone());
+        pending.attempts.push(attempt);
+        pending.flush(tx, ctx.now).await?;
+        let about = About {
+            platform_id: delivery.platform_id.clone(),
+            webhook_id: delivery.webhook_id.clone(),
+            webhook_url: webhook.url.clone(),
+            event_id: delivery.event_id.clone(),
+            event_type: delivery.event_type.clone(),
+        };
+        if !failed {
+            on_success(tx, &about, webhook, &ctx, &mut outcome).await?;
+            continue;
+        }
+        let since = match webhook.failing_since {
             Some(since) => since,
             None => {
-                let since = attempt.started_at.unix_millis();
-                execute(tx, "UPDATE webhooks SET failing_since = $2 WHERE id = $1", &[&current.webhook_id, &since])
+                execute(tx, "UPDATE webhooks SET failing_since = $2 WHERE id = $1", &[&about.webhook_id, &started_at])
                     .await?;
-                since
+                webhook.failing_since = Some(started_at);
+                started_at
             }
         };
-        let last_error = attempt.error_message.clone();
         if next == NextStep::Failed {
-            execute(tx, "UPDATE webhooks SET degraded = TRUE WHERE id = $1", &[&current.webhook_id]).await?;
-            if queue_notice(tx, NotificationKind::DeliveriesFailed, &current, last_error.as_deref(), None, &ctx).await? {
+            execute(tx, "UPDATE webhooks SET degraded = TRUE WHERE id = $1", &[&about.webhook_id]).await?;
+            webhook.degraded = true;
+            if queue_notice(tx, NotificationKind::DeliveriesFailed, &about, last_error.as_deref(), None, &ctx).await? {
                 outcome.notices += 1;
             }
-            if !is_operational(&current.event_type) {
+            if !is_operational(&about.event_type) {
                 let data = json!({
-                    "delivery_id": attempt.delivery_id.as_str(),
-                    "webhook_id": current.webhook_id,
-                    "webhook_url": current.webhook_url,
-                    "event_id": current.event_id,
-                    "event_type": current.event_type,
-                    "attempts": attempt.attempt_number,
+                    "delivery_id": delivery_id,
+                    "webhook_id": about.webhook_id,
+                    "webhook_url": about.webhook_url,
+                    "event_id": about.event_id,
+                    "event_type": about.event_type,
+                    "attempts": attempts_made,
                     "last_error": last_error,
                 });
-                emit(tx, &current, DELIVERY_FAILED, data, &ctx, &mut outcome).await?;
+                emit(tx, &about, DELIVERY_FAILED, data, &ctx, &mut outcome).await?;
             }
         }
         let failing_for = ctx.now.unix_millis().saturating_sub(since);
@@ -150,52 +279,37 @@ pub(super) async fn record(
         } else {
             None
         };
-        if let Some(reason) = reason.filter(|_| current.enabled) {
-            disable(tx, &current, &reason, last_error.as_deref(), &ctx, &mut outcome).await?;
+        if let Some(reason) = reason.filter(|_| webhook.enabled) {
+            disable(tx, &about, &reason, last_error.as_deref(), &ctx, &mut outcome).await?;
+            webhook.enabled = false;
+            webhook.degraded = true;
         }
     }
+    pending.flush(tx, ctx.now).await?;
     Ok(outcome)
 }
 
-async fn insert_attempt(tx: &Transaction<'_>, attempt: &Attempt) -> StoreResult<()> {
-    let sql = format!("INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
-    execute(
-        tx,
-        &sql,
-        &[
-            &attempt.id.as_str(),
-            &attempt.delivery_id.as_str(),
-            &i64::from(attempt.attempt_number),
-            &attempt.started_at.unix_millis(),
-            &(attempt.duration_ms.min(i64::MAX as u64) as i64),
-            &attempt.status.map(i64::from),
-            &attempt.error_kind.map(|kind| kind.as_str()),
-            &attempt.error_message,
-            &attempt.response_excerpt,
-        ],
-    )
-    .await?;
-    Ok(())
-}
-
+/// A delivery of a failing or degraded webhook succeeded: the webhook is healthy again, and if it was degraded,
+/// `webhook.recovered` is published.
 async fn on_success(
     tx: &Transaction<'_>,
-    current: &Current,
+    about: &About,
+    webhook: &mut WebhookState,
     ctx: &RecordContext,
     outcome: &mut RecordOutcome,
 ) -> StoreResult<()> {
-    if current.failing_since.is_none() && !current.degraded {
-        return Ok(());
-    }
-    execute(tx, "UPDATE webhooks SET failing_since = NULL, degraded = FALSE WHERE id = $1", &[&current.webhook_id])
+    execute(tx, "UPDATE webhooks SET failing_since = NULL, degraded = FALSE WHERE id = $1", &[&about.webhook_id])
         .await?;
-    if current.degraded {
+    let was_degraded = webhook.degraded;
+    webhook.failing_since = None;
+    webhook.degraded = false;
+    if was_degraded {
         let data = json!({
-            "webhook_id": current.webhook_id,
-            "webhook_url": current.webhook_url,
+            "webhook_id": about.webhook_id,
+            "webhook_url": about.webhook_url,
             "recovered_at": ctx.now.to_rfc3339(),
         });
-        emit(tx, current, WEBHOOK_RECOVERED, data, ctx, outcome).await?;
+        emit(tx, about, WEBHOOK_RECOVERED, data, ctx, outcome).await?;
     }
     Ok(())
 }
@@ -203,7 +317,7 @@ async fn on_success(
 /// Disables the webhook, holds its pending deliveries, raises a notice and `webhook.disabled`.
 async fn disable(
     tx: &Transaction<'_>,
-    current: &Current,
+    about: &About,
     reason: &str,
     last_error: Option<&str>,
     ctx: &RecordContext,
@@ -212,30 +326,30 @@ async fn disable(
     execute(
         tx,
         "UPDATE webhooks SET enabled = FALSE, disabled_reason = $2, degraded = TRUE, updated_at = $3 WHERE id = $1",
-        &[&current.webhook_id, &reason, &ctx.now.unix_millis()],
+        &[&about.webhook_id, &reason, &ctx.now.unix_millis()],
     )
     .await?;
     execute(
         tx,
         "UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = $2 \
          WHERE webhook_id = $1 AND status = 'pending'",
-        &[&current.webhook_id, &ctx.now.unix_millis()],
+        &[&about.webhook_id, &ctx.now.unix_millis()],
     )
     .await?;
-    if queue_notice(tx, NotificationKind::WebhookDisabled, current, last_error, Some(reason), ctx).await? {
+    if queue_notice(tx, NotificationKind::WebhookDisabled, about, last_error, Some(reason), ctx).await? {
         outcome.notices += 1;
     }
     let data = json!({
-        "webhook_id": current.webhook_id,
-        "webhook_url": current.webhook_url,
+        "webhook_id": about.webhook_id,
+        "webhook_url": about.webhook_url,
         "reason": reason,
         "disabled_at": ctx.now.to_rfc3339(),
     });
-    emit(tx, current, WEBHOOK_DISABLED, data, ctx, outcome).await?;
-    if let Some(id) = WebhookId::parse(&current.webhook_id) {
+    emit(tx, about, WEBHOOK_DISABLED, data, ctx, outcome).await?;
+    if let Some(id) = WebhookId::parse(&about.webhook_id) {
         outcome.disabled.push(id);
     }
-    tracing::warn!(webhook_id = %current.webhook_id, reason, "webhook disabled");
+    tracing::warn!(webhook_id = %about.webhook_id, reason, "webhook disabled");
     Ok(())
 }
 
@@ -243,7 +357,7 @@ async fn disable(
 /// about. Nothing is stored when no webhook subscribes.
 async fn emit(
     tx: &Transaction<'_>,
-    current: &Current,
+    about: &About,
     event_type: &str,
     data: serde_json::Value,
     ctx: &RecordContext,
@@ -252,22 +366,21 @@ async fn emit(
     let subscribed = query_opt(
         tx,
         "SELECT 1 FROM webhooks WHERE platform_id = $1 AND id <> $2 AND (' ' || events || ' ') LIKE $3 LIMIT 1",
-        &[&current.platform_id, &current.webhook_id, &format!("% {event_type} %")],
+        &[&about.platform_id, &about.webhook_id, &format!("% {event_type} %")],
     )
     .await?;
     if subscribed.is_none() {
         return Ok(());
     }
     let (Some(platform), Some(webhook), Ok(event_type)) = (
-        PlatformId::parse(&current.platform_id),
-        WebhookId::parse(&current.webhook_id),
+        PlatformId::parse(&about.platform_id),
+        WebhookId::parse(&about.webhook_id),
         EventTypeName::parse("type", event_type),
     ) else {
         return Ok(());
     };
     let event = NewEvent { id: EventId::generate(), event_type, data: data.to_string() };
-    let published =
-        fanout::publish(tx, &platform, event, Target::AllExcept(webhook), ctx.now, ctx.lease_until).await?;
+    let published = fanout::publish(tx, &platform, event, Target::AllExcept(webhook), ctx.now, ctx.lease_until).await?;
     outcome.jobs.extend(published.jobs);
     Ok(())
 }
@@ -277,7 +390,7 @@ async fn emit(
 async fn queue_notice(
     tx: &Transaction<'_>,
     kind: NotificationKind,
-    current: &Current,
+    about: &About,
     last_error: Option<&str>,
     reason: Option<&str>,
     ctx: &RecordContext,
@@ -288,7 +401,7 @@ async fn queue_notice(
             tx,
             "SELECT id, status, event_types, event_ids FROM notifications \
              WHERE webhook_id = $1 AND kind = $2 AND created_at > $3 ORDER BY created_at DESC, id DESC LIMIT 1",
-            &[&current.webhook_id, &kind.as_str(), &window_start],
+            &[&about.webhook_id, &kind.as_str(), &window_start],
         )
         .await?;
         if let Some(row) = recent {
@@ -301,8 +414,8 @@ async fn queue_notice(
                      last_error = $4 WHERE id = $1",
                     &[
                         &id,
-                        &add_word(&types, &current.event_type, usize::MAX),
-                        &add_word(&ids, &current.event_id, MAX_LISTED_EVENTS),
+                        &add_word(&types, &about.event_type, usize::MAX),
+                        &add_word(&ids, &about.event_id, MAX_LISTED_EVENTS),
                         &last_error,
                     ],
                 )
@@ -311,7 +424,7 @@ async fn queue_notice(
             return Ok(false);
         }
     }
-    let platform = query_opt(tx, "SELECT email, url FROM platforms WHERE id = $1", &[&current.platform_id]).await?;
+    let platform = query_opt(tx, "SELECT email, url FROM platforms WHERE id = $1", &[&about.platform_id]).await?;
     let Some(platform) = platform else { return Ok(false) };
     let (recipient, platform_url): (String, String) = (platform.try_get(0)?, platform.try_get(1)?);
     let failed_count: i64 = match kind {
@@ -319,7 +432,7 @@ async fn queue_notice(
         NotificationKind::WebhookDisabled => query_one(
             tx,
             "SELECT COUNT(*) FROM deliveries WHERE webhook_id = $1 AND status IN ('failed', 'held')",
-            &[&current.webhook_id],
+            &[&about.webhook_id],
         )
         .await?
         .try_get(0)?,
@@ -334,15 +447,15 @@ async fn queue_notice(
         &sql,
         &[
             &NotificationId::generate().as_str(),
-            &current.platform_id,
-            &current.webhook_id,
+            &about.platform_id,
+            &about.webhook_id,
             &kind.as_str(),
             &recipient,
             &platform_url,
-            &current.webhook_url,
+            &about.webhook_url,
             &failed_count,
-            &current.event_type,
-            &current.event_id,
+            &about.event_type,
+            &about.event_id,
             &last_error,
             &reason,
             &ctx.now.unix_millis(),

@@ -546,6 +546,20 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn renew_leases(&self, deliveries: Vec<DeliveryId>, lease_until: Timestamp) -> StoreResult<u64> {
+        self.write(move |conn| {
+            let mut renew = conn.prepare_cached(
+                "UPDATE deliveries SET leased_until = ?2 WHERE id = ?1 AND status = 'pending' AND leased_until IS NOT NULL",
+            )?;
+            let mut renewed = 0;
+            for id in deliveries {
+                renewed += renew.execute(params![id.as_str(), lease_until.unix_millis()])? as u64;
+            }
+            Ok(renewed)
+        })
+        .await
+    }
+
     async fn release(&self, deliveries: Vec<DeliveryId>) -> StoreResult<()> {
         self.write(move |conn| {
             let mut release = conn.prepare_cached("UPDATE deliveries SET leased_until = NULL WHERE id = ?1")?;

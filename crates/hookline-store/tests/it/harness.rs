@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use hookline_store::sqlite::{SqliteOptions, SqliteStore};
+use hookline_store::{PgOptions, PgStore};
 use hookline_store::{Store, StoreResult};
 use tempfile::TempDir;
 
@@ -35,5 +36,75 @@ impl Sqlite {
 impl Backend for Sqlite {
     async fn open(&self) -> StoreResult<Box<dyn Store>> {
         Ok(Box::new(SqliteStore::open(&SqliteOptions::new(self.path()))?))
+    }
+}
+
+/// The variable that names the PostgreSQL server the suite runs against, e.g.
+/// `postgres://postgres@127.0.0.1:5432/postgres`. Each test makes a database of its own there and drops it
+/// after. Unset, the PostgreSQL tests are skipped, except under `CI=true`, where they fail.
+pub const POSTGRES_URL_VAR: &str = "HOOKLINE_TEST_POSTGRES_URL";
+
+/// The PostgreSQL server's URL, or `None` (the caller skips) when it is not configured outside CI.
+pub fn postgres_server_url() -> Option<String> {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+            panic!("{POSTGRES_URL_VAR} is not set, and CI must run the PostgreSQL tests (.ci/run sets it)")
+        }
+        _ => {
+            eprintln!("skipped: {POSTGRES_URL_VAR} is not set");
+            None
+        }
+    }
+}
+
+/// A fresh PostgreSQL database (`hookline_test_<random>`), dropped with all its connections when the value is
+/// dropped.
+pub struct Postgres {
+    admin: PgOptions,
+    name: String,
+    /// The database's URL.
+    pub url: String,
+}
+
+impl Postgres {
+    /// A new, empty database, or `None` when no server is configured (see [`POSTGRES_URL_VAR`]).
+    pub async fn fresh() -> Option<Self> {
+        let server = postgres_server_url()?;
+        let admin = PgOptions::parse(&server).expect("HOOKLINE_TEST_POSTGRES_URL is a valid PostgreSQL URL");
+        let name = format!("hookline_test_{:016x}", fastrand::u64(..));
+        hookline_store::postgres::create_database(&admin, &name).await.expect("the test database can be created");
+        let url = hookline_store::postgres::url_with_database(&server, &name);
+        Some(Self { admin, name, url })
+    }
+
+    /// Opens the concrete store, for stories about what only PostgreSQL offers. A small pool: tests run in
+    /// parallel against one server.
+    pub async fn open_pg(&self) -> StoreResult<PgStore> {
+        let mut options = PgOptions::parse(&self.url)?;
+        options.pool_size = 4;
+        PgStore::open(&options).await
+    }
+}
+
+#[async_trait]
+impl Backend for Postgres {
+    async fn open(&self) -> StoreResult<Box<dyn Store>> {
+        Ok(Box::new(self.open_pg().await?))
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // Drop runs inside the test's runtime, so the database is dropped from a thread with a runtime of its own.
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(hookline_store::postgres::drop_database(&admin, &name)).map_err(std::io::Error::other)
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}: {dropped:?}", self.name);
+        }
     }
 }

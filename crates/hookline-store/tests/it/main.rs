@@ -31,6 +31,7 @@ mod harness;
 mod leases;
 mod lifecycle;
 mod listing;
+mod nodes;
 mod platforms;
 mod publish;
 mod recording;
@@ -41,8 +42,9 @@ mod webhooks;
 /// Declares the whole suite for one backend.
 ///
 /// `$backend` names the test module, `$fresh` is an expression that makes a fresh, empty database of that
-/// backend (a value implementing `harness::Backend`), and `also [..]` lists extra backend stories that only
-/// this backend promises.
+/// backend (`Some` value implementing `harness::Backend`, or `None` when the backend is not available here, and
+/// the test passes without running), and `also [..]` lists extra backend stories that only this backend
+/// promises.
 macro_rules! conformance_tests {
     ($backend:ident = $fresh:expr, also [$($also_module:ident :: $also_story:ident),* $(,)?] $(,)?) => {
         mod $backend {
@@ -101,7 +103,7 @@ macro_rules! store_stories {
             #[tokio::test(flavor = "multi_thread")]
             async fn $story() {
                 // The database outlives the store: `store` is declared second, so it is dropped first.
-                let database = $fresh;
+                let Some(database) = $fresh else { return };
                 let store = database.open().await.expect("a fresh store opens");
                 crate::$module::$story(&*store).await;
             }
@@ -115,7 +117,7 @@ macro_rules! backend_stories {
         $(
             #[tokio::test(flavor = "multi_thread")]
             async fn $story() {
-                let database = $fresh;
+                let Some(database) = $fresh else { return };
                 crate::$module::$story(&database).await;
             }
         )*
@@ -123,7 +125,7 @@ macro_rules! backend_stories {
 }
 
 conformance_tests! {
-    sqlite = crate::harness::Sqlite::fresh(),
+    sqlite = Some(crate::harness::Sqlite::fresh()),
     // SQLite serves one process per file, so at open every lease in the file is a dead process's and a second
     // opener is refused. A shared-server backend keeps leases across restarts and admits many nodes, so these
     // stories are SQLite's alone.
@@ -133,7 +135,18 @@ conformance_tests! {
     ],
 }
 
-// A PostgreSQL backend is added by writing `harness::Postgres` (a fresh database or schema per call) and one
-// more line:
-//
-// conformance_tests! { postgres = crate::harness::Postgres::fresh().await, also [] }
+// PostgreSQL, on the server `HOOKLINE_TEST_POSTGRES_URL` names (skipped when unset, failing under `CI=true`):
+// each test gets a database of its own. Several nodes share one database and leases outlive a node, so the
+// SQLite-only stories above do not apply; these describe what several nodes rely on instead.
+conformance_tests! {
+    postgres = crate::harness::Postgres::fresh().await,
+    also [
+        nodes::leases_survive_reopening,
+        nodes::concurrent_claims_never_hand_out_a_delivery_twice,
+        nodes::a_late_result_after_a_takeover_is_logged_but_changes_nothing,
+        nodes::nodes_starting_together_migrate_once,
+        nodes::concurrent_failures_disable_a_webhook_once,
+        nodes::two_nodes_claiming_notices_never_share_one,
+        nodes::renewed_leases_keep_other_nodes_off,
+    ],
+}

@@ -29,9 +29,12 @@ pub const ALL_SCENARIOS: &[&str] =
 /// How the receiver is down during the backlog scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutageMode {
-    /// Answer `503` with `Retry-After` pointing at the planned end of the outage (publishing at a fixed rate).
+    /// Answer `503` with `Retry-After` pointing at the planned end of the outage, which comes after publishing
+    /// at `--backlog-fill-rate` (the receiver comes back then even if publishing fell behind). Every delivery
+    /// is attempted and refused during the fill, so the fill is limited by the attempt rate.
     Refuse,
-    /// Accept and hold every request unanswered until the outage ends (publishing as fast as possible).
+    /// Accept and hold every request unanswered until publishing (as fast as possible) is done: the backlog
+    /// piles up in the database, and the drain is the poller claiming it.
     Hang,
 }
 
@@ -50,7 +53,7 @@ pub struct BenchOptions {
     pub publishers: usize,
     /// Deliveries accumulated in the backlog scenario (default 1,000,000 × scale).
     pub backlog: Option<usize>,
-    /// Events/s while filling the backlog in `refuse` mode.
+    /// Events/s while filling the backlog in `refuse` mode (10 deliveries each).
     pub backlog_fill_rate: f64,
     /// How the receiver is down in the backlog scenario.
     pub outage: OutageMode,
@@ -70,7 +73,7 @@ impl BenchOptions {
             runs: 1,
             publishers: 32,
             backlog: None,
-            backlog_fill_rate: 2000.0,
+            backlog_fill_rate: 500.0,
             outage: OutageMode::Refuse,
             mode: ServerMode::Child { exe },
             settings: ServerSettings { synchronous: "full".into(), ..ServerSettings::default() },
@@ -169,10 +172,10 @@ pub struct BenchArgs {
     #[arg(long)]
     pub backlog: Option<usize>,
     /// Events/s while filling the backlog (refuse mode; 10 webhooks each).
-    #[arg(long, default_value_t = 2000.0)]
+    #[arg(long, default_value_t = 500.0)]
     pub backlog_fill_rate: f64,
     /// How the receiver is down in the backlog scenario.
-    #[arg(long, value_enum, default_value_t = OutageMode::Refuse)]
+    #[arg(long, value_enum, default_value_t = OutageMode::Hang)]
     pub outage: OutageMode,
     /// Run the server inside this process instead of as a child (CPU and RSS then cover the whole bench).
     #[arg(long, conflicts_with = "server")]

@@ -51,7 +51,8 @@ pub fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
     if sorted_us.is_empty() {
         return 0.0;
     }
-    let rank = ((p / 100.0) * sorted_us.len() as f64).ceil() as usize;
+    // The epsilon keeps float error (99.9 % of 1000 = 999.000…1) from rounding a rank up past its item.
+    let rank = ((p / 100.0) * sorted_us.len() as f64 - 1e-9).ceil() as usize;
     let index = rank.clamp(1, sorted_us.len()) - 1;
     round3(sorted_us[index] as f64 / 1000.0)
 }

@@ -405,25 +405,50 @@ async fn backlog_on(
     let cpu_before = pid.and_then(cpu_seconds);
     let started_ns = now_ns();
     let rate = (o.outage == OutageMode::Refuse).then_some(fill_rate);
-    let load = publisher.run(events, o.publishers, rate).await;
+    // The receiver comes back: now (hang, after the fill) or at the planned end of the outage (refuse), even if
+    // publishing has not finished by then, so no delivery is refused past its last attempt.
+    let recover = || {
+        let at = Recovery {
+            delivered_before: receiver.delivered_all(),
+            refused: receiver.failed_all(),
+            cpu: pid.and_then(cpu_seconds),
+            rss: pid.and_then(memory_mb).map(|(_, rss)| rss),
+            at_s: start.elapsed().as_secs_f64(),
+            at_ns: now_ns(),
+        };
+        receiver.set_outage(Outage::Up);
+        at
+    };
+    let publishing = publisher.run(events, o.publishers, rate);
+    let (load, fill_s, recovery, fill_overran) = match o.outage {
+        OutageMode::Hang => {
+            let load = publishing.await;
+            let fill_s = start.elapsed().as_secs_f64();
+            (load, fill_s, recover(), false)
+        }
+        OutageMode::Refuse => {
+            let wait = Duration::from_millis(back_at_ms.saturating_sub(now_ns() / 1_000_000));
+            let back_at = tokio::time::Instant::now() + wait;
+            tokio::pin!(publishing);
+            tokio::select! {
+                load = &mut publishing => {
+                    let fill_s = start.elapsed().as_secs_f64();
+                    tokio::time::sleep_until(back_at).await;
+                    (load, fill_s, recover(), false)
+                }
+                _ = tokio::time::sleep_until(back_at) => {
+                    let recovery = recover();
+                    let load = publishing.await;
+                    (load, start.elapsed().as_secs_f64(), recovery, true)
+                }
+            }
+        }
+    };
     if load.accepted == 0 {
         bail!("no event was accepted: {}", load.first_error.unwrap_or_default());
     }
-    let fill_s = start.elapsed().as_secs_f64();
-    let mut fill_overran = false;
-    if o.outage == OutageMode::Refuse {
-        let now_ms = now_ns() / 1_000_000;
-        fill_overran = now_ms > back_at_ms;
-        tokio::time::sleep(Duration::from_millis(back_at_ms.saturating_sub(now_ms))).await;
-    }
     let expected = (load.accepted * webhooks) as u64;
-    let delivered_before = receiver.delivered_all();
-    let refused = receiver.failed_all();
-    let cpu_at_up = pid.and_then(cpu_seconds);
-    let rss_at_up = pid.and_then(memory_mb).map(|(_, rss)| rss);
-    let up_at = start.elapsed().as_secs_f64();
-    let up_ns = now_ns();
-    receiver.set_outage(Outage::Up);
+    let Recovery { delivered_before, refused, cpu: cpu_at_up, rss: rss_at_up, at_s: up_at, at_ns: up_ns } = recovery;
     let gave_up = wait_for(receiver, webhooks, expected, stall_limit(o), None).await;
     let end_ns = if gave_up.is_some() { now_ns() } else { receiver.last_ok_ns(0..webhooks) };
     let mut latencies_us = receiver.take_latencies(0..webhooks);
@@ -480,6 +505,16 @@ async fn backlog_on(
     extra.insert("rss_end_mb".into(), json!(memory.map(|(_, rss)| round1(rss))));
     extra.insert("rss_mb_over_time".into(), json!(samples.iter().map(|(t, mb)| [*t, *mb]).collect::<Vec<_>>()));
     Ok(result)
+}
+
+/// The moment the receiver came back.
+struct Recovery {
+    delivered_before: u64,
+    refused: u64,
+    cpu: Option<f64>,
+    rss: Option<f64>,
+    at_s: f64,
+    at_ns: u64,
 }
 
 /// ceiling: the load generator straight to the receiver, no hookline in between: what this machine's loopback

@@ -189,7 +189,7 @@ impl BenchServer {
             raw.delivery.lease = lease.clone();
         }
         let config = raw.validate()?;
-        let store = serve::open_store(&config)?;
+        let store = serve::open_store(&config).await?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let server = serve::start(&config, listener, store)?;
         self.base = format!("http://{}", server.addr);

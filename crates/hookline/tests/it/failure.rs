@@ -279,3 +279,46 @@ async fn recover_resends_failed_deliveries_since_a_time() {
     }
     app.stop().await;
 }
+
+/// A job that waits in its webhook's lane longer than a lease keeps its lease (renewed), so the poller never
+/// claims it a second time: each event arrives exactly once.
+#[tokio::test]
+async fn jobs_waiting_longer_than_a_lease_are_not_sent_twice() {
+    let app = TestApp::spawn_with(|raw| {
+        raw.delivery.lease = "900ms".into();
+        raw.delivery.timeout = "600ms".into();
+        raw.delivery.poll_interval = "50ms".into();
+    })
+    .await;
+    let key = app.platform("renew").await;
+    let slow = TestReceiver::scripted(vec![]).await;
+    slow.set_fallback(Some(Reply::Slow(Duration::from_millis(300))));
+    let webhook = app.webhook(&key, &slow.url, &["*"]).await;
+    let wh = webhook["id"].as_str().unwrap();
+    app.call("PATCH", &format!("/v1/webhooks/{wh}"), Some(&key), Some(json!({"concurrency": 1}))).await;
+    // Eight events one at a time, 300 ms each: the last waits about 2.4 s, well over the 900 ms lease.
+    for n in 0..8 {
+        app.publish(&key, json!({"id": format!("q-{n}"), "type": "user.created", "data": {}})).await;
+    }
+    slow.wait_for(8).await;
+    for n in 0..8 {
+        wait_status(&app, &key, &format!("q-{n}"), "delivered").await;
+    }
+    // A second claim would sit behind the originals in the lane: wait until the engine is idle to see it.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+        let idle = metrics.lines().any(|l| l == "hookline_jobs_queued 0")
+            && metrics.lines().any(|l| l == "hookline_attempts_in_flight 0");
+        if idle {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the engine never went idle");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut ids: Vec<String> = slow.received().iter().map(|r| r.json()["id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    let expected: Vec<String> = (0..8).map(|n| format!("q-{n}")).collect();
+    assert_eq!(ids, expected, "an event was sent twice (or lost)");
+    app.stop().await;
+}

@@ -54,7 +54,7 @@ impl TestApp {
     pub async fn spawn_with(adjust: impl FnOnce(&mut RawConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = test_config(dir.path(), adjust);
-        let store = serve::open_store(&config).expect("store opens");
+        let store = serve::open_store(&config).await.expect("store opens");
         let listener = tokio::net::TcpListener::bind(config.listen).await.expect("bind port 0");
         let server = serve::start(&config, listener, store).expect("server starts");
         let base = format!("http://{}", server.addr);
