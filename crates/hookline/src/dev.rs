@@ -67,7 +67,14 @@ fn save(path: &Path, credentials: &DevCredentials) -> anyhow::Result<()> {
 }
 
 /// The banner printed at a `--dev` start: loud about what dev mode allows, then copy-paste lines.
-pub fn banner(addr: std::net::SocketAddr, credentials: &DevCredentials, db: &Path) -> String {
+/// `database` names the database for people (a path, or a URL without its password); `credentials_at` is the
+/// path the credentials file is kept beside.
+pub fn banner(
+    addr: std::net::SocketAddr,
+    credentials: &DevCredentials,
+    database: &str,
+    credentials_at: &Path,
+) -> String {
     let base = format!("http://{addr}");
     let key = &credentials.api_key;
     format!(
@@ -99,7 +106,7 @@ pub fn banner(addr: std::net::SocketAddr, credentials: &DevCredentials, db: &Pat
 "#,
         admin = credentials.admin_token,
         platform = credentials.platform_id,
-        db = db.display(),
-        creds = credentials_path(db).display(),
+        db = database,
+        creds = credentials_path(credentials_at).display(),
     )
 }

@@ -79,6 +79,18 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// A database URL fit to print: the password, if any, replaced.
+fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "(unparsable database URL)".to_owned(),
+    }
+}
+
 fn init_tracing(json: bool) {
     init_tracing_with(json, "info");
 }
@@ -130,7 +142,11 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(addr = %server.addr, dev = config.dev, "hookline listening");
     if let Some((credentials, path)) = banner {
         tracing::warn!("DEVELOPMENT MODE: http:// webhook URLs and private/loopback destinations are allowed");
-        eprintln!("{}", dev::banner(server.addr, &credentials, &path));
+        let database = match &config.database {
+            Database::Sqlite { path, .. } => path.display().to_string(),
+            Database::Postgres { url } => redact_password(url),
+        };
+        eprintln!("{}", dev::banner(server.addr, &credentials, &database, &path));
     }
     let token = server.shutdown_token();
     tokio::spawn(async move {
