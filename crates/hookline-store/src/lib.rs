@@ -4,7 +4,9 @@
 //! Every method that changes data either commits all of its change or none of it, and a method returns
 //! `Ok` for a write only after that write is committed (durable per the configured `synchronous` level).
 
+mod decode;
 mod error;
+mod policy;
 pub mod postgres;
 pub mod sqlite;
 mod types;

@@ -1,7 +1,6 @@
 //! Storing an event and fanning it out: shared by publishing and by the operational events that recording
 //! attempts can raise. The PostgreSQL twin of `sqlite/fanout.rs`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use deadpool_postgres::{GenericClient, Transaction};
@@ -12,9 +11,9 @@ use hookline_core::event::{Event, NewEvent};
 use hookline_core::ids::{DeliveryId, PlatformId};
 use hookline_core::webhook::Webhook;
 
-use super::rows::{self, EVENT_COLUMNS, JOB_COLUMNS, WEBHOOK_COLUMNS};
 use super::{query, query_one, query_opt};
-use crate::{Published, StoreError, StoreResult, Target};
+use crate::decode::{self, Columns, EVENT_COLUMNS, JOB_COLUMN_COUNT, JOB_COLUMNS, WEBHOOK_COLUMNS};
+use crate::{Published, StoreError, StoreResult, Target, policy};
 
 /// Whether `name` is in the platform's catalog (built in, or added by the platform).
 pub(super) async fn event_type_exists<C: GenericClient>(client: &C, platform: &str, name: &str) -> StoreResult<bool> {
@@ -30,14 +29,14 @@ pub(super) async fn event_type_exists<C: GenericClient>(client: &C, platform: &s
 /// One webhook of the platform.
 pub(super) async fn load_webhook<C: GenericClient>(client: &C, platform: &str, id: &str) -> StoreResult<Webhook> {
     let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = $1 AND id = $2");
-    rows::webhook(&query_opt(client, &sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?)
+    decode::webhook(&query_opt(client, &sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?)
 }
 
 /// One webhook of the platform, locked until the transaction ends (every change to a webhook and to its
 /// deliveries' hold state goes through this lock, so concurrent nodes apply them one after the other).
 pub(super) async fn lock_webhook(tx: &Transaction<'_>, platform: &str, id: &str) -> StoreResult<Webhook> {
     let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = $1 AND id = $2 FOR UPDATE");
-    rows::webhook(&query_opt(tx, &sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?)
+    decode::webhook(&query_opt(tx, &sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?)
 }
 
 pub(super) async fn find_event<C: GenericClient>(
@@ -45,10 +44,10 @@ pub(super) async fn find_event<C: GenericClient>(
     platform: &str,
     id: &str,
 ) -> StoreResult<Option<(i64, Event)>> {
-    // `pk` comes last so that `rows::event` reads the same column positions as everywhere else.
+    // `pk` comes last so that `decode::event` reads the same column positions as everywhere else.
     let sql = format!("SELECT {EVENT_COLUMNS}, e.pk FROM events e WHERE e.platform_id = $1 AND e.id = $2");
     match query_opt(client, &sql, &[&platform, &id]).await? {
-        Some(row) => Ok(Some((row.try_get(5)?, rows::event(&row)?))),
+        Some(row) => Ok(Some((row.try_get(5)?, decode::event(&row)?))),
         None => Ok(None),
     }
 }
@@ -62,23 +61,23 @@ pub(super) async fn lease_jobs(
 ) -> StoreResult<Vec<DeliveryJob>> {
     let sql = format!(
         "UPDATE deliveries d SET leased_until = $2 FROM events e, webhooks w \
-         WHERE d.id = ANY($1) AND e.pk = d.event_pk AND w.id = d.webhook_id RETURNING {JOB_COLUMNS}"
+         WHERE d.id = ANY($1) AND e.pk = d.event_pk AND w.id = d.webhook_id \
+         RETURNING {JOB_COLUMNS}, d.next_attempt_at"
     );
     let rows = query(tx, &sql, &[&ids, &lease_until.unix_millis()]).await?;
     jobs_from_rows(&rows)
 }
 
-/// Decodes job rows, earliest due first (then by delivery id), rendering each event's body once.
+/// Decodes job rows (`JOB_COLUMNS`, then the due time), earliest due first (then by delivery id), rendering
+/// each event's body once.
 pub(super) fn jobs_from_rows(rows: &[tokio_postgres::Row]) -> StoreResult<Vec<DeliveryJob>> {
-    let mut job_rows = rows.iter().map(rows::job_row).collect::<StoreResult<Vec<_>>>()?;
-    job_rows.sort_by(|a, b| (a.next_attempt_at, a.delivery_id()).cmp(&(b.next_attempt_at, b.delivery_id())));
-    let mut bodies: HashMap<i64, Arc<[u8]>> = HashMap::new();
-    let mut jobs = Vec::with_capacity(job_rows.len());
-    for row in job_rows {
-        let body = bodies.entry(row.event_pk).or_insert_with(|| row.body()).clone();
-        jobs.push(row.decode(body)?);
-    }
-    Ok(jobs)
+    let mut bodies = decode::Bodies::new();
+    let mut jobs = rows
+        .iter()
+        .map(|row| Ok((row.opt_int(JOB_COLUMN_COUNT)?, decode::job(row, &mut bodies)?)))
+        .collect::<StoreResult<Vec<_>>>()?;
+    jobs.sort_by(|(a_due, a), (b_due, b)| (a_due, a.delivery_id.as_str()).cmp(&(b_due, b.delivery_id.as_str())));
+    Ok(jobs.into_iter().map(|(_, job)| job).collect())
 }
 
 /// Stores `event` and one delivery per target: enabled targets get a pending delivery leased to the caller
@@ -119,32 +118,15 @@ pub(super) async fn publish(
         });
     };
     let event_pk: i64 = inserted.try_get(0)?;
-    let stored = Event {
-        id: event.id,
-        platform_id: platform.clone(),
-        event_type: event.event_type.as_str().to_owned(),
-        data: event.data,
-        created_at: now,
-    };
+    let stored = policy::stored_event(platform, event, now);
     // (webhook, send now?) — a test send goes out whatever the webhook's state; otherwise disabled webhooks
     // keep the event as held.
-    let targets: Vec<(Webhook, bool)> = match (only, &target) {
-        (Some(webhook), _) => vec![(webhook, true)],
-        (None, target) => {
-            let excluded = match target {
-                Target::AllExcept(id) => Some(id.as_str()),
-                _ => None,
-            };
+    let targets: Vec<(Webhook, bool)> = match only {
+        Some(webhook) => vec![(webhook, true)],
+        None => {
             let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = $1");
-            let mut matching = Vec::new();
-            for row in query(tx, &sql, &[&platform_str]).await? {
-                let webhook = rows::webhook(&row)?;
-                if webhook.events.matches(&stored.event_type) && Some(webhook.id.as_str()) != excluded {
-                    let enabled = webhook.enabled;
-                    matching.push((webhook, enabled));
-                }
-            }
-            matching
+            let webhooks = query(tx, &sql, &[&platform_str]).await?;
+            policy::matching(webhooks.iter().map(|row| decode::webhook(row)), &stored.event_type, &target)?
         }
     };
     let delivery_count = targets.len();
@@ -178,18 +160,7 @@ pub(super) async fn publish(
     let mut jobs = Vec::new();
     for ((webhook, send), delivery_id) in targets.into_iter().zip(delivery_ids) {
         if send {
-            jobs.push(DeliveryJob {
-                delivery_id,
-                platform_id: platform.clone(),
-                webhook_id: webhook.id,
-                url: webhook.url,
-                secrets: webhook.secrets,
-                event_id: stored.id.clone(),
-                event_type: stored.event_type.clone(),
-                body: Arc::clone(&body),
-                attempt_number: 1,
-                concurrency: webhook.concurrency,
-            });
+            jobs.push(policy::first_job(delivery_id, webhook, &stored, &body));
         }
     }
     Ok(Published { event: stored, created: true, delivery_count, jobs })

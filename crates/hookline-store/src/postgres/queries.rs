@@ -5,7 +5,6 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use hookline_core::Timestamp;
-use hookline_core::catalog::{BUILT_IN_EVENT_TYPES, OPERATIONAL_EVENT_TYPES};
 use hookline_core::delivery::{AttemptRecord, DeliveryJob, DeliveryStatus};
 use hookline_core::event::{Event, NewEvent};
 use hookline_core::ids::{DeliveryId, EventId, NotificationId, PlatformId, WebhookId};
@@ -16,19 +15,17 @@ use hookline_core::webhook::{EventFilter, Webhook};
 use tokio_postgres::error::SqlState;
 
 use super::fanout::{self, event_type_exists, find_event, load_webhook, lock_webhook};
-use super::rows::{
-    self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS, NOTIFICATION_COLUMNS, PLATFORM_COLUMNS, SUMMARY_COLUMNS,
-    WEBHOOK_COLUMNS,
-};
+use super::rows::SUMMARY_COLUMNS;
 use super::{PgStore, execute, query, query_opt, record, sql_state};
+use crate::decode::{
+    self, ATTEMPT_COLUMNS, Columns, EVENT_COLUMNS, JOB_COLUMNS, NOTIFICATION_COLUMN_COUNT, NOTIFICATION_COLUMNS,
+    PLATFORM_COLUMNS, WEBHOOK_COLUMNS,
+};
+use crate::policy::{self, page_limit as limit};
 use crate::{
     ClaimRequest, DeliveryDetail, DeliverySummary, NotificationResult, Page, Published, RecordContext, RecordOutcome,
     Store, StoreError, StoreResult, Target, WebhookPatch,
 };
-
-fn limit(page: &Page) -> i64 {
-    page.limit.clamp(1, 1000) as i64
-}
 
 async fn check_filter<C: deadpool_postgres::GenericClient>(
     client: &C,
@@ -54,7 +51,7 @@ async fn load_summary<C: deadpool_postgres::GenericClient>(
         "SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
          JOIN webhooks w ON w.id = d.webhook_id WHERE d.platform_id = $1 AND d.id = $2"
     );
-    rows::summary(&query_opt(client, &sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?)
+    decode::summary(&query_opt(client, &sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?)
 }
 
 /// The claim, in one statement: for each enabled webhook not skipped (in id order), its oldest due deliveries
@@ -108,20 +105,11 @@ impl Store for PgStore {
             PLATFORM_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
         );
         let client = self.client().await?;
-        query_opt(&client, &sql, &[&key_hash.0]).await?.map(|row| rows::platform(&row)).transpose()
+        query_opt(&client, &sql, &[&key_hash.0]).await?.map(|row| decode::platform(&row)).transpose()
     }
 
     async fn list_event_types(&self, platform: &PlatformId) -> StoreResult<Vec<EventType>> {
-        let built_in = |operational: bool| {
-            move |(name, description): &(&str, &str)| EventType {
-                name: (*name).to_owned(),
-                description: (*description).to_owned(),
-                built_in: true,
-                operational,
-            }
-        };
-        let mut types: Vec<EventType> = BUILT_IN_EVENT_TYPES.iter().map(built_in(false)).collect();
-        types.extend(OPERATIONAL_EVENT_TYPES.iter().map(built_in(true)));
+        let mut types = decode::built_in_event_types();
         let client = self.client().await?;
         let custom = query(
             &client,
@@ -129,13 +117,8 @@ impl Store for PgStore {
             &[&platform.as_str()],
         )
         .await?;
-        for row in custom {
-            types.push(EventType {
-                name: row.try_get(0)?,
-                description: row.try_get(1)?,
-                built_in: false,
-                operational: false,
-            });
+        for row in &custom {
+            types.push(decode::custom_event_type(row)?);
         }
         Ok(types)
     }
@@ -176,7 +159,7 @@ impl Store for PgStore {
                     &webhook.id.as_str(),
                     &webhook.platform_id.as_str(),
                     &webhook.url.as_str(),
-                    &rows::encode_filter(&webhook.events),
+                    &decode::encode_filter(&webhook.events),
                     &webhook.description,
                     &webhook.secrets.current.expose(),
                     &previous.map(|(secret, _)| secret.expose()),
@@ -201,7 +184,7 @@ impl Store for PgStore {
         );
         let client = self.client().await?;
         let found = query(&client, &sql, &[&platform.as_str(), &page.after, &limit(&page)]).await?;
-        found.iter().map(rows::webhook).collect()
+        found.iter().map(|row| decode::webhook(row)).collect()
     }
 
     async fn get_webhook(&self, platform: &PlatformId, id: &WebhookId) -> StoreResult<Webhook> {
@@ -220,26 +203,12 @@ impl Store for PgStore {
         transaction!(self, |tx| {
             let patch = patch.clone();
             let mut webhook = lock_webhook(&tx, platform, id).await?;
-            if let Some(events) = patch.events {
-                check_filter(&tx, platform, &events).await?;
-                webhook.events = events;
+            if let Some(events) = &patch.events {
+                check_filter(&tx, platform, events).await?;
             }
-            if let Some(url) = patch.url {
-                webhook.url = url;
-            }
-            if let Some(description) = patch.description {
-                webhook.description = description;
-            }
-            if let Some(concurrency) = patch.concurrency {
-                webhook.concurrency = concurrency;
-            }
-            if let Some(enabled) = patch.enabled.filter(|enabled| *enabled != webhook.enabled) {
-                webhook.disabled_reason = (!enabled).then(|| "disabled by the platform".to_owned());
-                webhook.enabled = enabled;
+            if let Some(enabled) = policy::apply_patch(&mut webhook, patch, now) {
                 if enabled {
-                    // What was held goes out now, oldest first (the poller claims by due time, then id). The
-                    // failure clock starts afresh, so one more failure does not disable it again at once.
-                    webhook.failing_since = None;
+                    // What was held goes out now, oldest first (the poller claims by due time, then id).
                     execute(
                         &tx,
                         "UPDATE deliveries SET status = 'pending', next_attempt_at = $2, leased_until = NULL, \
@@ -257,7 +226,6 @@ impl Store for PgStore {
                     .await?;
                 }
             }
-            webhook.updated_at = now;
             execute(
                 &tx,
                 "UPDATE webhooks SET url = $3, events = $4, description = $5, enabled = $6, disabled_reason = $7, \
@@ -266,7 +234,7 @@ impl Store for PgStore {
                     &platform,
                     &id,
                     &webhook.url.as_str(),
-                    &rows::encode_filter(&webhook.events),
+                    &decode::encode_filter(&webhook.events),
                     &webhook.description,
                     &webhook.enabled,
                     &webhook.disabled_reason,
@@ -342,7 +310,7 @@ impl Store for PgStore {
         );
         let client = self.client().await?;
         let found = query(&client, &sql, &[&platform.as_str(), &page.after, &limit(&page)]).await?;
-        found.iter().map(rows::event).collect()
+        found.iter().map(|row| decode::event(row)).collect()
     }
 
     async fn get_event(&self, platform: &PlatformId, id: &EventId) -> StoreResult<(Event, Vec<DeliverySummary>)> {
@@ -352,7 +320,8 @@ impl Store for PgStore {
             "SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
              JOIN webhooks w ON w.id = d.webhook_id WHERE d.event_pk = $1 ORDER BY d.id"
         );
-        let deliveries = query(&client, &sql, &[&pk]).await?.iter().map(rows::summary).collect::<StoreResult<_>>()?;
+        let deliveries =
+            query(&client, &sql, &[&pk]).await?.iter().map(|row| decode::summary(row)).collect::<StoreResult<_>>()?;
         Ok((event, deliveries))
     }
 
@@ -373,7 +342,7 @@ impl Store for PgStore {
         );
         let status = status.map(DeliveryStatus::as_str);
         let found = query(&client, &sql, &[&webhook.as_str(), &status, &page.after, &limit(&page)]).await?;
-        found.iter().map(rows::summary).collect()
+        found.iter().map(|row| decode::summary(row)).collect()
     }
 
     async fn get_delivery(&self, platform: &PlatformId, id: &DeliveryId) -> StoreResult<DeliveryDetail> {
@@ -382,8 +351,8 @@ impl Store for PgStore {
         let sql = format!(
             "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE delivery_id = $1 ORDER BY attempt_number, started_at, id"
         );
-        let attempts =
-            query(&client, &sql, &[&id.as_str()]).await?.iter().map(rows::attempt).collect::<StoreResult<_>>()?;
+        let found = query(&client, &sql, &[&id.as_str()]).await?;
+        let attempts = found.iter().map(|row| decode::attempt(row)).collect::<StoreResult<_>>()?;
         Ok(DeliveryDetail { summary, attempts })
     }
 
@@ -406,12 +375,7 @@ impl Store for PgStore {
             .ok_or(StoreError::NotFound)?;
             let (status, leased_until, enabled): (String, Option<i64>, bool) =
                 (state.try_get(0)?, state.try_get(1)?, state.try_get(2)?);
-            if !enabled {
-                return Err(StoreError::Conflict("the webhook is disabled; enable it first".into()));
-            }
-            if status == "pending" && leased_until.is_some_and(|until| until > now.unix_millis()) {
-                return Err(StoreError::Conflict("the delivery is being attempted right now".into()));
-            }
+            policy::check_retry(&status, leased_until, enabled, now)?;
             execute(
                 &tx,
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = $2, updated_at = $2 WHERE id = $1",
@@ -427,7 +391,7 @@ impl Store for PgStore {
         if request.limit == 0 || request.per_webhook == 0 {
             return Ok(Vec::new());
         }
-        let sql = format!("{CLAIM_SQL}{JOB_COLUMNS}");
+        let sql = format!("{CLAIM_SQL}{JOB_COLUMNS}, d.next_attempt_at");
         let skip: Vec<&str> = request.skip.iter().map(WebhookId::as_str).collect::<HashSet<_>>().into_iter().collect();
         let now = request.now.unix_millis();
         let lease_until = request.lease_until.unix_millis();
@@ -455,10 +419,7 @@ impl Store for PgStore {
     ) -> StoreResult<usize> {
         let (platform, id) = (platform.as_str(), id.as_str());
         transaction!(self, |tx| {
-            let webhook = lock_webhook(&tx, platform, id).await?;
-            if !webhook.enabled {
-                return Err(StoreError::Conflict("the webhook is disabled; enable it first".into()));
-            }
+            policy::require_enabled(lock_webhook(&tx, platform, id).await?.enabled)?;
             let recovered = execute(
                 &tx,
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = $3, leased_until = NULL, updated_at = $3 \
@@ -477,7 +438,7 @@ impl Store for PgStore {
         );
         let client = self.client().await?;
         let found = query(&client, &sql, &[&platform.as_str(), &page.after, &limit(&page)]).await?;
-        found.iter().map(rows::notification).collect()
+        found.iter().map(|row| decode::notification(row)).collect()
     }
 
     async fn claim_notifications(
@@ -504,8 +465,7 @@ impl Store for PgStore {
         })?;
         let mut claimed = Vec::with_capacity(due.len());
         for row in &due {
-            let due_at: i64 = row.try_get(18)?;
-            claimed.push((due_at, rows::notification(row)?));
+            claimed.push((row.int(NOTIFICATION_COLUMN_COUNT)?, decode::notification(row)?));
         }
         claimed.sort_by(|a, b| (a.0, a.1.id.as_str()).cmp(&(b.0, b.1.id.as_str())));
         Ok(claimed.into_iter().map(|(_, notification)| notification).collect())
@@ -517,20 +477,20 @@ impl Store for PgStore {
         result: NotificationResult,
         now: Timestamp,
     ) -> StoreResult<()> {
-        let (status, subject, error, next, sent_at) = match result {
-            NotificationResult::Sent { subject } => ("sent", Some(subject), None, None, Some(now.unix_millis())),
-            NotificationResult::Logged { subject } => ("logged", Some(subject), None, None, Some(now.unix_millis())),
-            NotificationResult::Failed { error, retry_at: Some(at) } => {
-                ("pending", None, Some(error), Some(at.unix_millis()), None)
-            }
-            NotificationResult::Failed { error, retry_at: None } => ("failed", None, Some(error), None, None),
-        };
+        let update = policy::notification_update(result, now);
         transaction!(self, |tx| {
             execute(
                 &tx,
                 "UPDATE notifications SET status = $2, subject = COALESCE($3, subject), send_error = $4, \
                  next_attempt_at = $5, sent_at = $6, attempts = attempts + 1 WHERE id = $1",
-                &[&id.as_str(), &status, &subject, &error, &next, &sent_at],
+                &[
+                    &id.as_str(),
+                    &update.status,
+                    &update.subject,
+                    &update.send_error,
+                    &update.next_attempt_at,
+                    &update.sent_at,
+                ],
             )
             .await?;
             Ok(())

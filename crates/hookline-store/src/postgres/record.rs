@@ -1,7 +1,7 @@
 //! Recording attempts and applying the failure policy, all in one transaction: an attempt, the delivery's new
 //! state, the webhook's failure tracking, a disable, a notice and the operational events either all commit or
-//! none do. The PostgreSQL twin of `sqlite/record.rs`, with the same effects in the same order, plus what
-//! several nodes need:
+//! none do. The PostgreSQL twin of `sqlite/record.rs`, with the same effects in the same order (the decisions
+//! themselves are `policy.rs`'s), plus what several nodes need:
 //!
 //! - the batch's deliveries are locked (`FOR UPDATE`, in id order) and read in one statement; the webhooks the
 //!   batch may change (one with a failure in the batch, or a failing or degraded one that a success restores)
@@ -21,16 +21,15 @@ use std::collections::{HashMap, HashSet};
 
 use deadpool_postgres::Transaction;
 use hookline_core::Timestamp;
-use hookline_core::catalog::{DELIVERY_FAILED, EventTypeName, WEBHOOK_DISABLED, WEBHOOK_RECOVERED, is_operational};
+use hookline_core::catalog::{DELIVERY_FAILED, WEBHOOK_DISABLED, WEBHOOK_RECOVERED, is_operational};
 use hookline_core::delivery::{Attempt, AttemptRecord, DeliveryStatus, NextStep};
-use hookline_core::event::NewEvent;
-use hookline_core::ids::{EventId, NotificationId, PlatformId, WebhookId};
-use hookline_core::notification::{MAX_LISTED_EVENTS, NotificationKind};
-use serde_json::json;
+use hookline_core::ids::{NotificationId, WebhookId};
+use hookline_core::notification::NotificationKind;
 
-use super::rows;
 use super::{execute, fanout, query, query_one, query_opt};
-use crate::{RecordContext, RecordOutcome, StoreResult, Target};
+use crate::decode::NOTIFICATION_COLUMNS;
+use crate::policy::{self, About};
+use crate::{RecordContext, RecordOutcome, StoreResult};
 
 /// A delivery of the batch, as read under its lock.
 struct Delivery {
@@ -49,15 +48,6 @@ struct WebhookState {
     degraded: bool,
 }
 
-/// What the failure policy needs to know about the delivery a record is for.
-struct About {
-    platform_id: String,
-    webhook_id: String,
-    webhook_url: String,
-    event_id: String,
-    event_type: String,
-}
-
 /// Delivery updates and attempt inserts not yet written.
 #[derive(Default)]
 struct Pending {
@@ -73,11 +63,11 @@ impl Pending {
         self.ids.iter().any(|pending| pending == id)
     }
 
-    fn delivery(&mut self, id: &str, status: DeliveryStatus, attempt_count: i64, next_at: Option<i64>) {
+    fn delivery(&mut self, id: &str, status: DeliveryStatus, attempt_count: i64, next_at: Option<Timestamp>) {
         self.ids.push(id.to_owned());
         self.statuses.push(status.as_str());
         self.attempt_counts.push(attempt_count);
-        self.next_at.push(next_at);
+        self.next_at.push(next_at.map(Timestamp::unix_millis));
     }
 
     async fn flush(&mut self, tx: &Transaction<'_>, now: Timestamp) -> StoreResult<()> {
@@ -204,12 +194,7 @@ pub(super) async fn record(
             pending.attempts.push(attempt);
             continue;
         }
-        let (status, next_at) = match next {
-            NextStep::Delivered => (DeliveryStatus::Delivered, None),
-            NextStep::RetryAt(at) if webhook.enabled => (DeliveryStatus::Pending, Some(at.unix_millis())),
-            NextStep::RetryAt(_) | NextStep::Gone => (DeliveryStatus::Held, None),
-            NextStep::Failed => (DeliveryStatus::Failed, None),
-        };
+        let (status, next_at) = policy::delivery_status(next, webhook.enabled);
         delivery.attempt_count = i64::from(attempt.attempt_number);
         if pending.has_delivery(attempt.delivery_id.as_str()) {
             pending.flush(tx, ctx.now).await?;
@@ -253,32 +238,11 @@ pub(super) async fn record(
                 outcome.notices += 1;
             }
             if !is_operational(&about.event_type) {
-                let data = json!({
-                    "delivery_id": delivery_id,
-                    "webhook_id": about.webhook_id,
-                    "webhook_url": about.webhook_url,
-                    "event_id": about.event_id,
-                    "event_type": about.event_type,
-                    "attempts": attempts_made,
-                    "last_error": last_error,
-                });
+                let data = policy::delivery_failed(&about, &delivery_id, attempts_made, last_error.as_deref());
                 emit(tx, &about, DELIVERY_FAILED, data, &ctx, &mut outcome).await?;
             }
         }
-        let failing_for = ctx.now.unix_millis().saturating_sub(since);
-        let reason = if next == NextStep::Gone {
-            Some("the endpoint answered 410 Gone".to_owned())
-        } else if failing_for >= ctx.failure.disable_after.as_millis() as i64 {
-            Some(format!(
-                "every attempt failed since {} ({})",
-                Timestamp::from_unix_millis(since),
-                hookline_core::time::format_duration(std::time::Duration::from_millis(
-                    failing_for as u64 / 1000 * 1000
-                ))
-            ))
-        } else {
-            None
-        };
+        let reason = policy::disable_reason(next, Timestamp::from_unix_millis(since), ctx.now, &ctx.failure);
         if let Some(reason) = reason.filter(|_| webhook.enabled) {
             disable(tx, &about, &reason, last_error.as_deref(), &ctx, &mut outcome).await?;
             webhook.enabled = false;
@@ -304,11 +268,7 @@ async fn on_success(
     webhook.failing_since = None;
     webhook.degraded = false;
     if was_degraded {
-        let data = json!({
-            "webhook_id": about.webhook_id,
-            "webhook_url": about.webhook_url,
-            "recovered_at": ctx.now.to_rfc3339(),
-        });
+        let data = policy::webhook_recovered(about, ctx.now);
         emit(tx, about, WEBHOOK_RECOVERED, data, ctx, outcome).await?;
     }
     Ok(())
@@ -339,12 +299,7 @@ async fn disable(
     if queue_notice(tx, NotificationKind::WebhookDisabled, about, last_error, Some(reason), ctx).await? {
         outcome.notices += 1;
     }
-    let data = json!({
-        "webhook_id": about.webhook_id,
-        "webhook_url": about.webhook_url,
-        "reason": reason,
-        "disabled_at": ctx.now.to_rfc3339(),
-    });
+    let data = policy::webhook_disabled(about, reason, ctx.now);
     emit(tx, about, WEBHOOK_DISABLED, data, ctx, outcome).await?;
     if let Some(id) = WebhookId::parse(&about.webhook_id) {
         outcome.disabled.push(id);
@@ -372,15 +327,8 @@ async fn emit(
     if subscribed.is_none() {
         return Ok(());
     }
-    let (Some(platform), Some(webhook), Ok(event_type)) = (
-        PlatformId::parse(&about.platform_id),
-        WebhookId::parse(&about.webhook_id),
-        EventTypeName::parse("type", event_type),
-    ) else {
-        return Ok(());
-    };
-    let event = NewEvent { id: EventId::generate(), event_type, data: data.to_string() };
-    let published = fanout::publish(tx, &platform, event, Target::AllExcept(webhook), ctx.now, ctx.lease_until).await?;
+    let Some((platform, event, target)) = policy::operational_event(about, event_type, data) else { return Ok(()) };
+    let published = fanout::publish(tx, &platform, event, target, ctx.now, ctx.lease_until).await?;
     outcome.jobs.extend(published.jobs);
     Ok(())
 }
@@ -408,16 +356,12 @@ async fn queue_notice(
             let (id, status, types, ids): (String, String, String, String) =
                 (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
             if status == "pending" {
+                let (types, ids) = policy::absorb_failure(&types, &ids, about);
                 execute(
                     tx,
                     "UPDATE notifications SET failed_count = failed_count + 1, event_types = $2, event_ids = $3, \
                      last_error = $4 WHERE id = $1",
-                    &[
-                        &id,
-                        &add_word(&types, &about.event_type, usize::MAX),
-                        &add_word(&ids, &about.event_id, MAX_LISTED_EVENTS),
-                        &last_error,
-                    ],
+                    &[&id, &types, &ids, &last_error],
                 )
                 .await?;
             }
@@ -440,7 +384,7 @@ async fn queue_notice(
     let sql = format!(
         "INSERT INTO notifications ({}, next_attempt_at) VALUES \
          ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', 0, NULL, NULL, $13, NULL, $13)",
-        rows::NOTIFICATION_COLUMNS
+        NOTIFICATION_COLUMNS
     );
     execute(
         tx,
@@ -463,13 +407,4 @@ async fn queue_notice(
     )
     .await?;
     Ok(true)
-}
-
-/// Appends `word` to a space-separated list unless present or the list is full.
-fn add_word(list: &str, word: &str, max: usize) -> String {
-    let words: Vec<&str> = list.split(' ').filter(|w| !w.is_empty()).collect();
-    if words.contains(&word) || words.len() >= max {
-        return list.to_owned();
-    }
-    if list.is_empty() { word.to_owned() } else { format!("{list} {word}") }
 }

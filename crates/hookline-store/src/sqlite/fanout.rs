@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use hookline_core::Timestamp;
 use hookline_core::catalog::is_built_in;
-use hookline_core::delivery::DeliveryJob;
 use hookline_core::event::{Event, NewEvent};
 use hookline_core::ids::{DeliveryId, PlatformId};
 use hookline_core::webhook::Webhook;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::rows::{self, EVENT_COLUMNS, WEBHOOK_COLUMNS};
-use crate::{Published, StoreError, StoreResult, Target};
+use super::rows::lift;
+use crate::decode::{self, EVENT_COLUMNS, WEBHOOK_COLUMNS};
+use crate::{Published, StoreError, StoreResult, Target, policy};
 
 /// Whether `name` is in the platform's catalog (built in, or added by the platform).
 pub(super) fn event_type_exists(conn: &Connection, platform: &str, name: &str) -> StoreResult<bool> {
@@ -28,18 +28,17 @@ pub(super) fn event_type_exists(conn: &Connection, platform: &str, name: &str) -
 
 pub(super) fn load_webhook(conn: &Connection, platform: &str, id: &str) -> StoreResult<Webhook> {
     conn.prepare_cached(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = ?1 AND id = ?2"))?
-        .query_row(params![platform, id], rows::webhook_row)
+        .query_row(params![platform, id], lift(decode::webhook))
         .optional()?
         .ok_or(StoreError::NotFound)?
-        .decode()
 }
 
 pub(super) fn find_event(conn: &Connection, platform: &str, id: &str) -> StoreResult<Option<(i64, Event)>> {
-    // `pk` comes last so that `rows::event` reads the same column positions as everywhere else.
+    // `pk` comes last so that `decode::event` reads the same column positions as everywhere else.
     let sql = format!("SELECT {EVENT_COLUMNS}, e.pk FROM events e WHERE e.platform_id = ?1 AND e.id = ?2");
     let found = conn
         .prepare_cached(&sql)?
-        .query_row(params![platform, id], |row| Ok((row.get::<_, i64>(5)?, rows::event(row)?)))
+        .query_row(params![platform, id], |row| Ok((row.get::<_, i64>(5)?, decode::event(row))))
         .optional()?;
     found.map(|(pk, event)| event.map(|event| (pk, event))).transpose()
 }
@@ -84,33 +83,16 @@ pub(super) fn publish(
             jobs: Vec::new(),
         });
     };
-    let stored = Event {
-        id: event.id,
-        platform_id: platform.clone(),
-        event_type: event.event_type.as_str().to_owned(),
-        data: event.data,
-        created_at: now,
-    };
+    let stored = policy::stored_event(platform, event, now);
     // (webhook, send now?) — a test send goes out whatever the webhook's state; otherwise disabled webhooks
     // keep the event as held.
-    let targets: Vec<(Webhook, bool)> = match (only, &target) {
-        (Some(webhook), _) => vec![(webhook, true)],
-        (None, target) => {
-            let excluded = match target {
-                Target::AllExcept(id) => Some(id.as_str()),
-                _ => None,
-            };
+    let targets: Vec<(Webhook, bool)> = match only {
+        Some(webhook) => vec![(webhook, true)],
+        None => {
             let mut select =
                 conn.prepare_cached(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = ?1"))?;
-            let mut matching = Vec::new();
-            for row in select.query_map([platform_str], rows::webhook_row)? {
-                let webhook = row?.decode()?;
-                if webhook.events.matches(&stored.event_type) && Some(webhook.id.as_str()) != excluded {
-                    let enabled = webhook.enabled;
-                    matching.push((webhook, enabled));
-                }
-            }
-            matching
+            let webhooks = select.query_map([platform_str], lift(decode::webhook))?.map(|row| row?);
+            policy::matching(webhooks, &stored.event_type, &target)?
         }
     };
     let body: Arc<[u8]> = stored.delivery_body().into();
@@ -138,18 +120,7 @@ pub(super) fn publish(
             now.unix_millis()
         ])?;
         if send {
-            jobs.push(DeliveryJob {
-                delivery_id,
-                platform_id: platform.clone(),
-                webhook_id: webhook.id,
-                url: webhook.url,
-                secrets: webhook.secrets,
-                event_id: stored.id.clone(),
-                event_type: stored.event_type.clone(),
-                body: Arc::clone(&body),
-                attempt_number: 1,
-                concurrency: webhook.concurrency,
-            });
+            jobs.push(policy::first_job(delivery_id, webhook, &stored, &body));
         }
     }
     Ok(Published { event: stored, created: true, delivery_count, jobs })

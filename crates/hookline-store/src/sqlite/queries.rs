@@ -1,12 +1,7 @@
 //! `impl Store for SqliteStore`: every query of the SQLite backend.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use hookline_core::Timestamp;
-use hookline_core::catalog::BUILT_IN_EVENT_TYPES;
-use hookline_core::catalog::OPERATIONAL_EVENT_TYPES;
 use hookline_core::delivery::{AttemptRecord, DeliveryJob, DeliveryStatus};
 use hookline_core::event::{Event, NewEvent};
 use hookline_core::ids::{DeliveryId, EventId, NotificationId, PlatformId, WebhookId};
@@ -17,23 +12,20 @@ use hookline_core::webhook::{EventFilter, Webhook};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::fanout::{event_type_exists, find_event, load_webhook};
-use super::rows::{
-    self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS, NOTIFICATION_COLUMNS, PLATFORM_COLUMNS, SUMMARY_COLUMNS,
-    WEBHOOK_COLUMNS,
-};
+use super::rows::{SUMMARY_COLUMNS, lift};
 use super::{SqliteStore, fanout, record};
+use crate::decode::{
+    self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS, NOTIFICATION_COLUMNS, PLATFORM_COLUMNS, WEBHOOK_COLUMNS,
+};
+use crate::policy::{self, page_limit as limit};
 use crate::{
     ClaimRequest, DeliveryDetail, DeliverySummary, NotificationResult, Page, Published, RecordContext, RecordOutcome,
     Store, StoreError, StoreResult, Target, WebhookPatch,
 };
 
-/// Collects `rows::*` decoders' nested results.
+/// Collects the nested results of [`lift`]ed decoders.
 fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<StoreResult<T>>>) -> StoreResult<Vec<T>> {
     rows.map(|row| row?).collect()
-}
-
-fn limit(page: &Page) -> i64 {
-    page.limit.clamp(1, 1000) as i64
 }
 
 fn check_filter(conn: &Connection, platform: &str, filter: &EventFilter) -> StoreResult<()> {
@@ -53,7 +45,7 @@ fn load_summary(conn: &Connection, platform: &str, id: &str) -> StoreResult<Deli
          JOIN webhooks w ON w.id = d.webhook_id WHERE d.platform_id = ?1 AND d.id = ?2"
     );
     conn.prepare_cached(&sql)?
-        .query_row(params![platform, id], rows::summary)
+        .query_row(params![platform, id], lift(decode::summary))
         .optional()?
         .ok_or(StoreError::NotFound)?
 }
@@ -70,16 +62,12 @@ fn lease_jobs(
         "SELECT {JOB_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
          JOIN webhooks w ON w.id = d.webhook_id WHERE {where_clause} ORDER BY d.next_attempt_at, d.id"
     );
-    let job_rows: Vec<rows::JobRow> =
-        conn.prepare_cached(&sql)?.query_map(params, rows::job_row)?.collect::<Result<_, _>>()?;
+    let mut bodies = decode::Bodies::new();
+    let mut select = conn.prepare_cached(&sql)?;
+    let jobs = collect(select.query_map(params, |row| Ok(decode::job(row, &mut bodies)))?)?;
     let mut lease = conn.prepare_cached("UPDATE deliveries SET leased_until = ?2 WHERE id = ?1")?;
-    let mut bodies: HashMap<i64, Arc<[u8]>> = HashMap::new();
-    let mut jobs = Vec::with_capacity(job_rows.len());
-    for row in job_rows {
-        let body = bodies.entry(row.event_pk).or_insert_with(|| row.body()).clone();
-        let job = row.decode(body)?;
+    for job in &jobs {
         lease.execute(params![job.delivery_id.as_str(), lease_until.unix_millis()])?;
-        jobs.push(job);
     }
     Ok(jobs)
 }
@@ -113,7 +101,7 @@ impl Store for SqliteStore {
                 "SELECT {} FROM api_keys k JOIN platforms p ON p.id = k.platform_id WHERE k.key_hash = ?1",
                 PLATFORM_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
             );
-            conn.prepare_cached(&sql)?.query_row([key_hash.0], rows::platform).optional()?.transpose()
+            conn.prepare_cached(&sql)?.query_row([key_hash.0], lift(decode::platform)).optional()?.transpose()
         })
         .await
     }
@@ -121,24 +109,10 @@ impl Store for SqliteStore {
     async fn list_event_types(&self, platform: &PlatformId) -> StoreResult<Vec<EventType>> {
         let platform = platform.to_string();
         self.read(move |conn| {
-            let built_in = |operational: bool| {
-                move |(name, description): &(&str, &str)| EventType {
-                    name: (*name).to_owned(),
-                    description: (*description).to_owned(),
-                    built_in: true,
-                    operational,
-                }
-            };
-            let mut types: Vec<EventType> = BUILT_IN_EVENT_TYPES.iter().map(built_in(false)).collect();
-            types.extend(OPERATIONAL_EVENT_TYPES.iter().map(built_in(true)));
+            let mut types = decode::built_in_event_types();
             let mut statement =
                 conn.prepare_cached("SELECT name, description FROM event_types WHERE platform_id = ?1 ORDER BY name")?;
-            let custom = statement.query_map([platform], |row| {
-                Ok(EventType { name: row.get(0)?, description: row.get(1)?, built_in: false, operational: false })
-            })?;
-            for event_type in custom {
-                types.push(event_type?);
-            }
+            types.extend(collect(statement.query_map([platform], lift(decode::custom_event_type))?)?);
             Ok(types)
         })
         .await
@@ -171,7 +145,7 @@ impl Store for SqliteStore {
                 webhook.id.as_str(),
                 webhook.platform_id.as_str(),
                 webhook.url.as_str(),
-                rows::encode_filter(&webhook.events),
+                decode::encode_filter(&webhook.events),
                 webhook.description,
                 webhook.secrets.current.expose(),
                 previous.map(|(secret, _)| secret.expose()),
@@ -196,8 +170,7 @@ impl Store for SqliteStore {
                  ORDER BY id LIMIT ?3"
             );
             let mut statement = conn.prepare_cached(&sql)?;
-            let rows = statement.query_map(params![platform, page.after, limit(&page)], rows::webhook_row)?;
-            rows.map(|row| row?.decode()).collect()
+            collect(statement.query_map(params![platform, page.after, limit(&page)], lift(decode::webhook))?)
         })
         .await
     }
@@ -217,26 +190,12 @@ impl Store for SqliteStore {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
             let mut webhook = load_webhook(conn, &platform, &id)?;
-            if let Some(events) = patch.events {
-                check_filter(conn, &platform, &events)?;
-                webhook.events = events;
+            if let Some(events) = &patch.events {
+                check_filter(conn, &platform, events)?;
             }
-            if let Some(url) = patch.url {
-                webhook.url = url;
-            }
-            if let Some(description) = patch.description {
-                webhook.description = description;
-            }
-            if let Some(concurrency) = patch.concurrency {
-                webhook.concurrency = concurrency;
-            }
-            if let Some(enabled) = patch.enabled.filter(|enabled| *enabled != webhook.enabled) {
-                webhook.disabled_reason = (!enabled).then(|| "disabled by the platform".to_owned());
-                webhook.enabled = enabled;
+            if let Some(enabled) = policy::apply_patch(&mut webhook, patch, now) {
                 if enabled {
-                    // What was held goes out now, oldest first (the poller claims by due time, then id). The
-                    // failure clock starts afresh, so one more failure does not disable it again at once.
-                    webhook.failing_since = None;
+                    // What was held goes out now, oldest first (the poller claims by due time, then id).
                     conn.prepare_cached(
                         "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, leased_until = NULL, \
                          updated_at = ?2 WHERE webhook_id = ?1 AND status = 'held'",
@@ -250,7 +209,6 @@ impl Store for SqliteStore {
                     .execute(params![id, now.unix_millis()])?;
                 }
             }
-            webhook.updated_at = now;
             conn.prepare_cached(
                 "UPDATE webhooks SET url = ?3, events = ?4, description = ?5, enabled = ?6, disabled_reason = ?7, \
                  updated_at = ?8, concurrency = ?9, failing_since = ?10 WHERE platform_id = ?1 AND id = ?2",
@@ -259,7 +217,7 @@ impl Store for SqliteStore {
                 platform,
                 id,
                 webhook.url.as_str(),
-                rows::encode_filter(&webhook.events),
+                decode::encode_filter(&webhook.events),
                 webhook.description,
                 webhook.enabled,
                 webhook.disabled_reason,
@@ -336,7 +294,7 @@ impl Store for SqliteStore {
                  ORDER BY e.pk DESC LIMIT ?3"
             );
             let mut statement = conn.prepare_cached(&sql)?;
-            collect(statement.query_map(params![platform, page.after, limit(&page)], rows::event)?)
+            collect(statement.query_map(params![platform, page.after, limit(&page)], lift(decode::event))?)
         })
         .await
     }
@@ -350,7 +308,7 @@ impl Store for SqliteStore {
                  JOIN webhooks w ON w.id = d.webhook_id WHERE d.event_pk = ?1 ORDER BY d.id"
             );
             let mut statement = conn.prepare_cached(&sql)?;
-            let deliveries = collect(statement.query_map([pk], rows::summary)?)?;
+            let deliveries = collect(statement.query_map([pk], lift(decode::summary))?)?;
             Ok((event, deliveries))
         })
         .await
@@ -373,7 +331,7 @@ impl Store for SqliteStore {
             );
             let mut statement = conn.prepare_cached(&sql)?;
             let status = status.map(DeliveryStatus::as_str);
-            collect(statement.query_map(params![webhook, status, page.after, limit(&page)], rows::summary)?)
+            collect(statement.query_map(params![webhook, status, page.after, limit(&page)], lift(decode::summary))?)
         })
         .await
     }
@@ -384,7 +342,7 @@ impl Store for SqliteStore {
             let summary = load_summary(conn, &platform, &id)?;
             let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE delivery_id = ?1 ORDER BY attempt_number");
             let mut statement = conn.prepare_cached(&sql)?;
-            let attempts = collect(statement.query_map([&id], rows::attempt)?)?;
+            let attempts = collect(statement.query_map([&id], lift(decode::attempt))?)?;
             Ok(DeliveryDetail { summary, attempts })
         })
         .await
@@ -407,12 +365,7 @@ impl Store for SqliteStore {
                 .query_row(params![platform, id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
                 .optional()?;
             let (status, leased_until, enabled) = state.ok_or(StoreError::NotFound)?;
-            if !enabled {
-                return Err(StoreError::Conflict("the webhook is disabled; enable it first".into()));
-            }
-            if status == "pending" && leased_until.is_some_and(|until| until > now.unix_millis()) {
-                return Err(StoreError::Conflict("the delivery is being attempted right now".into()));
-            }
+            policy::check_retry(&status, leased_until, enabled, now)?;
             conn.prepare_cached(
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1",
             )?
@@ -468,10 +421,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<usize> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
-            let webhook = load_webhook(conn, &platform, &id)?;
-            if !webhook.enabled {
-                return Err(StoreError::Conflict("the webhook is disabled; enable it first".into()));
-            }
+            policy::require_enabled(load_webhook(conn, &platform, &id)?.enabled)?;
             let recovered = conn
                 .prepare_cached(
                     "UPDATE deliveries SET status = 'pending', next_attempt_at = ?3, leased_until = NULL, updated_at = ?3 \
@@ -491,7 +441,7 @@ impl Store for SqliteStore {
                  ORDER BY id DESC LIMIT ?3"
             );
             let mut statement = conn.prepare_cached(&sql)?;
-            collect(statement.query_map(params![platform, page.after, limit(&page)], rows::notification)?)
+            collect(statement.query_map(params![platform, page.after, limit(&page)], lift(decode::notification))?)
         })
         .await
     }
@@ -508,7 +458,8 @@ impl Store for SqliteStore {
                  ORDER BY next_attempt_at LIMIT ?2"
             );
             let mut statement = conn.prepare_cached(&sql)?;
-            let due = collect(statement.query_map(params![now.unix_millis(), limit as i64], rows::notification)?)?;
+            let due =
+                collect(statement.query_map(params![now.unix_millis(), limit as i64], lift(decode::notification))?)?;
             let mut lease = conn.prepare_cached("UPDATE notifications SET next_attempt_at = ?2 WHERE id = ?1")?;
             for notification in &due {
                 lease.execute(params![notification.id.as_str(), lease_until.unix_millis()])?;
@@ -526,21 +477,19 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let id = id.to_string();
         self.write(move |conn| {
-            let (status, subject, error, next, sent_at) = match result {
-                NotificationResult::Sent { subject } => ("sent", Some(subject), None, None, Some(now.unix_millis())),
-                NotificationResult::Logged { subject } => {
-                    ("logged", Some(subject), None, None, Some(now.unix_millis()))
-                }
-                NotificationResult::Failed { error, retry_at: Some(at) } => {
-                    ("pending", None, Some(error), Some(at.unix_millis()), None)
-                }
-                NotificationResult::Failed { error, retry_at: None } => ("failed", None, Some(error), None, None),
-            };
+            let update = policy::notification_update(result, now);
             conn.prepare_cached(
                 "UPDATE notifications SET status = ?2, subject = COALESCE(?3, subject), send_error = ?4, \
                  next_attempt_at = ?5, sent_at = ?6, attempts = attempts + 1 WHERE id = ?1",
             )?
-            .execute(params![id, status, subject, error, next, sent_at])?;
+            .execute(params![
+                id,
+                update.status,
+                update.subject,
+                update.send_error,
+                update.next_attempt_at,
+                update.sent_at
+            ])?;
             Ok(())
         })
         .await
