@@ -144,7 +144,9 @@ fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> St
     };
     conn.pragma_update(None, "synchronous", sync)?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
-    conn.pragma_update(None, "cache_size", -16_000)?;
+    // Page cache in KiB (negative): the writer touches the hot tables constantly, readers serve occasional API
+    // reads. Five connections stay within ~32 MB, so the whole process fits the 100 MB budget.
+    conn.pragma_update(None, "cache_size", if read_only { -4_000 } else { -16_000 })?;
     Ok(conn)
 }
 
