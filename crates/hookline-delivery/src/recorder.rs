@@ -54,7 +54,7 @@ pub(crate) fn spawn(
     RecorderHandle { sender }
 }
 
-const MAX_BATCH: usize = 2048;
+const MAX_BATCH: usize = 256;
 
 async fn run(store: Arc<dyn Store>, context: Context, mut receiver: mpsc::UnboundedReceiver<Message>) {
     let mut batch = Vec::new();

@@ -2,7 +2,7 @@
 //!
 //! Why a writer thread: SQLite allows one writer at a time, so instead of many connections queueing on the
 //! database lock, every write is sent to one thread that owns the only write connection. It drains whatever
-//! has queued up, runs each operation inside its own savepoint (a failing operation is rolled back alone), and
+//! has queued up (API writes first, then a few batches of the engine's bookkeeping), runs the operations, and
 //! commits the lot in one transaction: one fsync for many API requests and attempt results (group commit).
 //! Callers are answered only after that commit.
 //!
@@ -16,13 +16,14 @@ mod record;
 mod rows;
 mod schema;
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::{StoreError, StoreResult};
 
@@ -56,7 +57,7 @@ impl SqliteOptions {
 
 /// The SQLite implementation of [`crate::Store`].
 pub struct SqliteStore {
-    writer: mpsc::Sender<Box<dyn WriteOp>>,
+    writer: Arc<WriteQueue>,
     readers: Arc<ReaderPool>,
     // Held for the life of the store: the single-process invariant.
     _lock: File,
@@ -78,23 +79,45 @@ impl SqliteStore {
         for _ in 0..options.readers.max(1) {
             readers.push(open_connection(&options.path, options.synchronous, true)?);
         }
-        let (sender, receiver) = mpsc::channel(8192);
+        let queue = Arc::new(WriteQueue { queues: Mutex::new(Queues::default()), ready: Condvar::new() });
+        let writer_queue = Arc::clone(&queue);
         std::thread::Builder::new()
             .name("hookline-sqlite-writer".into())
-            .spawn(move || run_writer(writer_conn, receiver))
+            .spawn(move || run_writer(writer_conn, writer_queue))
             .map_err(|e| StoreError::Database(Box::new(e)))?;
-        Ok(Self { writer: sender, readers: Arc::new(ReaderPool::new(readers)), _lock: lock })
+        Ok(Self { writer: queue, readers: Arc::new(ReaderPool::new(readers)), _lock: lock })
     }
 
-    /// Runs `op` on the writer thread inside its own savepoint and returns its result once committed.
+    /// Runs an API write on the writer thread and returns its result once committed.
+    ///
+    /// The rule every write operation follows: check business rules (and return `NotFound`, `Conflict`, …)
+    /// before the first write, so that such an error leaves nothing behind. A database error part-way rolls
+    /// back the whole group-committed transaction, and every operation in it is answered with that error.
     pub(crate) async fn write<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.write_with(Priority::Interactive, op).await
+    }
+
+    /// Runs the engine's bookkeeping write; API writes go before it.
+    pub(crate) async fn write_background<T, F>(&self, op: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.write_with(Priority::Background, op).await
+    }
+
+    async fn write_with<T, F>(&self, priority: Priority, op: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let op = Box::new(Op { op: Some(op), result: None, reply: Some(reply) });
-        self.writer.send(op).await.map_err(|_| StoreError::Closed)?;
+        self.writer.push(op, priority).map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -105,6 +128,13 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         self.readers.run(op).await
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // The writer finishes what is queued, then its thread ends.
+        self.writer.close();
     }
 }
 
@@ -152,8 +182,9 @@ fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> St
 
 /// One write operation queued for the writer thread.
 trait WriteOp: Send {
-    /// Runs the operation inside the open transaction.
-    fn apply(&mut self, conn: &Connection);
+    /// Runs the operation inside the open transaction; returns whether it failed in a way that leaves partial
+    /// writes (a database error), which poisons the whole transaction.
+    fn apply(&mut self, conn: &Connection) -> bool;
     /// Answers the caller once the transaction's fate is known.
     fn complete(self: Box<Self>, commit: Result<(), String>);
 }
@@ -169,20 +200,14 @@ where
     T: Send,
     F: FnOnce(&Connection) -> StoreResult<T> + Send,
 {
-    fn apply(&mut self, conn: &Connection) {
-        let Some(op) = self.op.take() else { return };
-        let result = match conn.execute_batch("SAVEPOINT op") {
-            Ok(()) => {
-                let result = op(conn);
-                let end = if result.is_ok() { "RELEASE op" } else { "ROLLBACK TO op; RELEASE op" };
-                match conn.execute_batch(end) {
-                    Ok(()) => result,
-                    Err(e) => Err(e.into()),
-                }
-            }
-            Err(e) => Err(e.into()),
-        };
+    fn apply(&mut self, conn: &Connection) -> bool {
+        let Some(op) = self.op.take() else { return false };
+        let result = op(conn);
+        // Every operation checks its business rules (NotFound, Conflict, UnknownEventType) before its first
+        // write, so those errors leave nothing behind. Only a database error can strand a half-done operation.
+        let poisons = matches!(result, Err(StoreError::Database(_)));
         self.result = Some(result);
+        poisons
     }
 
     fn complete(mut self: Box<Self>, commit: Result<(), String>) {
@@ -198,34 +223,109 @@ where
     }
 }
 
+/// Which queue an operation waits in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Priority {
+    /// API requests: a person or a publisher is waiting.
+    Interactive,
+    /// The engine's bookkeeping (attempt results, claims, lease renewals): throughput matters, not latency.
+    Background,
+}
+
+/// The writer's two queues. Interactive operations always go first, so a burst of attempt results during a
+/// large fan-out never makes publishers wait behind it.
+#[derive(Default)]
+struct Queues {
+    interactive: VecDeque<Box<dyn WriteOp>>,
+    background: VecDeque<Box<dyn WriteOp>>,
+    closed: bool,
+}
+
+pub(crate) struct WriteQueue {
+    queues: Mutex<Queues>,
+    ready: Condvar,
+}
+
+impl WriteQueue {
+    fn push(&self, op: Box<dyn WriteOp>, priority: Priority) -> Result<(), Box<dyn WriteOp>> {
+        let Ok(mut queues) = self.queues.lock() else { return Err(op) };
+        if queues.closed {
+            return Err(op);
+        }
+        match priority {
+            Priority::Interactive => queues.interactive.push_back(op),
+            Priority::Background => queues.background.push_back(op),
+        }
+        drop(queues);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    fn close(&self) {
+        if let Ok(mut queues) = self.queues.lock() {
+            queues.closed = true;
+        }
+        self.ready.notify_all();
+    }
+
+    /// Waits for work and takes the next transaction's operations: every queued interactive operation (up to
+    /// the cap), then a few background ones. `None` once closed and drained.
+    fn next_batch(&self, batch: &mut Vec<Box<dyn WriteOp>>) -> bool {
+        let Ok(mut queues) = self.queues.lock() else { return false };
+        while queues.interactive.is_empty() && queues.background.is_empty() {
+            if queues.closed {
+                return false;
+            }
+            queues = match self.ready.wait(queues) {
+                Ok(queues) => queues,
+                Err(_) => return false,
+            };
+        }
+        while batch.len() < MAX_BATCH {
+            let Some(op) = queues.interactive.pop_front() else { break };
+            batch.push(op);
+        }
+        let mut background = 0;
+        while background < MAX_BACKGROUND_PER_BATCH && batch.len() < MAX_BATCH {
+            let Some(op) = queues.background.pop_front() else { break };
+            batch.push(op);
+            background += 1;
+        }
+        true
+    }
+}
+
 /// How many queued operations one transaction takes at most. Large enough to amortise the fsync, small enough
 /// that the first caller in a batch is not kept waiting behind thousands of others.
 const MAX_BATCH: usize = 1024;
 
-fn run_writer(conn: Connection, mut receiver: mpsc::Receiver<Box<dyn WriteOp>>) {
+/// How many background operations (each may carry hundreds of attempt results) one transaction takes.
+const MAX_BACKGROUND_PER_BATCH: usize = 8;
+
+fn run_writer(conn: Connection, queue: Arc<WriteQueue>) {
     let mut batch: Vec<Box<dyn WriteOp>> = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = receiver.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
-            }
-        }
+    while queue.next_batch(&mut batch) {
         let commit = match conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
+                let mut poisoned = false;
                 for op in batch.iter_mut() {
-                    op.apply(&conn);
+                    poisoned |= op.apply(&conn);
                 }
-                conn.execute_batch("COMMIT").map_err(|e| {
+                if poisoned {
+                    // One operation failed half-way: undo the whole transaction rather than commit a fragment.
                     let _ = conn.execute_batch("ROLLBACK");
-                    e.to_string()
-                })
+                    Err("a database error rolled back this batch".to_owned())
+                } else {
+                    conn.execute_batch("COMMIT").map_err(|e| {
+                        let _ = conn.execute_batch("ROLLBACK");
+                        e.to_string()
+                    })
+                }
             }
             Err(e) => Err(e.to_string()),
         };
         if let Err(message) = &commit {
-            tracing::error!(error = %message, operations = batch.len(), "sqlite commit failed");
+            tracing::error!(error = %message, operations = batch.len(), "sqlite transaction failed");
         }
         for op in batch.drain(..) {
             op.complete(commit.clone());

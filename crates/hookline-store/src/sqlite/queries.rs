@@ -377,7 +377,7 @@ impl Store for SqliteStore {
     }
 
     async fn claim_due(&self, request: ClaimRequest) -> StoreResult<Vec<DeliveryJob>> {
-        self.write(move |conn| {
+        self.write_background(move |conn| {
             let now = request.now.unix_millis();
             // Webhooks with claimable work; each is then claimed on its own, oldest due first, so a large backlog
             // of one webhook never stands in front of another's.
@@ -409,7 +409,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_attempts(&self, records: Vec<AttemptRecord>, context: RecordContext) -> StoreResult<RecordOutcome> {
-        self.write(move |conn| record::record(conn, records, context)).await
+        self.write_background(move |conn| record::record(conn, records, context)).await
     }
 
     async fn recover_webhook(
@@ -452,7 +452,7 @@ impl Store for SqliteStore {
         lease_until: Timestamp,
         limit: usize,
     ) -> StoreResult<Vec<Notification>> {
-        self.write(move |conn| {
+        self.write_background(move |conn| {
             let sql = format!(
                 "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?1 \
                  ORDER BY next_attempt_at LIMIT ?2"
@@ -476,7 +476,7 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<()> {
         let id = id.to_string();
-        self.write(move |conn| {
+        self.write_background(move |conn| {
             let update = policy::notification_update(result, now);
             conn.prepare_cached(
                 "UPDATE notifications SET status = ?2, subject = COALESCE(?3, subject), send_error = ?4, \
@@ -496,7 +496,7 @@ impl Store for SqliteStore {
     }
 
     async fn renew_leases(&self, deliveries: Vec<DeliveryId>, lease_until: Timestamp) -> StoreResult<u64> {
-        self.write(move |conn| {
+        self.write_background(move |conn| {
             let mut renew = conn.prepare_cached(
                 "UPDATE deliveries SET leased_until = ?2 WHERE id = ?1 AND status = 'pending' AND leased_until IS NOT NULL",
             )?;
@@ -510,7 +510,7 @@ impl Store for SqliteStore {
     }
 
     async fn release(&self, deliveries: Vec<DeliveryId>) -> StoreResult<()> {
-        self.write(move |conn| {
+        self.write_background(move |conn| {
             let mut release = conn.prepare_cached("UPDATE deliveries SET leased_until = NULL WHERE id = ?1")?;
             for id in deliveries {
                 release.execute([id.as_str()])?;

@@ -120,6 +120,52 @@ CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status =
 CREATE INDEX notifications_webhook ON notifications (webhook_id, kind, created_at);
 CREATE INDEX notifications_platform ON notifications (platform_id, id);
 "#,
+    r#"
+-- Fewer B-trees per delivery: each delivery is inserted once and updated at least once, and every index is
+-- written each time. The table is keyed by its id (WITHOUT ROWID: no separate id index); status-specific
+-- lookups use partial indexes that a pending -> delivered delivery never enters.
+DROP INDEX IF EXISTS deliveries_due;
+DROP INDEX IF EXISTS deliveries_webhook_status;
+CREATE TABLE deliveries_v3 (
+    id              TEXT PRIMARY KEY,
+    platform_id     TEXT NOT NULL,
+    event_pk        INTEGER NOT NULL,
+    webhook_id      TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    attempt_count   INTEGER NOT NULL,
+    next_attempt_at INTEGER,
+    leased_until    INTEGER,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO deliveries_v3 SELECT id, platform_id, event_pk, webhook_id, status, attempt_count, next_attempt_at,
+    leased_until, created_at, updated_at FROM deliveries;
+DROP TABLE deliveries;
+ALTER TABLE deliveries_v3 RENAME TO deliveries;
+CREATE INDEX deliveries_webhook ON deliveries (webhook_id, id);
+CREATE INDEX deliveries_event ON deliveries (event_pk);
+CREATE INDEX deliveries_webhook_due ON deliveries (webhook_id, next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_failed ON deliveries (webhook_id, created_at) WHERE status = 'failed';
+CREATE INDEX deliveries_held ON deliveries (webhook_id) WHERE status = 'held';
+
+-- Attempts are found by delivery, never by their own id: no unique index on it.
+CREATE TABLE attempts_v3 (
+    id               TEXT NOT NULL,
+    delivery_id      TEXT NOT NULL,
+    attempt_number   INTEGER NOT NULL,
+    started_at       INTEGER NOT NULL,
+    duration_ms      INTEGER NOT NULL,
+    status           INTEGER,
+    error_kind       TEXT,
+    error_message    TEXT,
+    response_excerpt TEXT NOT NULL
+);
+INSERT INTO attempts_v3 SELECT id, delivery_id, attempt_number, started_at, duration_ms, status, error_kind,
+    error_message, response_excerpt FROM attempts;
+DROP TABLE attempts;
+ALTER TABLE attempts_v3 RENAME TO attempts;
+CREATE INDEX attempts_delivery ON attempts (delivery_id, attempt_number);
+"#,
 ];
 
 /// Applies every migration the database has not seen, each in its own transaction.
