@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::load::{LoadResult, Publisher};
 use super::receiver::{Outage, Receiver};
 use super::report::{ScenarioResult, percentile_ms, round1, round3};
-use super::server::{Api, BenchServer, Tweaks, cpu_seconds, memory_mb};
+use super::server::{Api, BenchServer, CpuReading, Tweaks, cpu_seconds, memory_mb};
 use super::{BenchOptions, OutageMode, now_ns};
 
 /// The retry schedule of the retry storm: short, so the scenario measures the engine, not the waits.
@@ -234,6 +234,7 @@ async fn steady_on(
     let publisher = Publisher::new(&server.base, &key)?;
     let pid = server.pid();
     let cpu_before = pid.and_then(cpu_seconds);
+    let reading_before = CpuReading::now(pid);
     let started_ns = now_ns();
     let done = CancellationToken::new();
     let probe_task = probe.map(|probe| tokio::spawn(probe_loop(probe, done.clone())));
@@ -251,6 +252,7 @@ async fn steady_on(
         None => None,
     };
     let cpu_after = pid.and_then(cpu_seconds);
+    let others = reading_before.others_percent(&CpuReading::now(pid));
     let memory = pid.and_then(memory_mb);
     let deliveries = receiver.delivered(0..plan.counted);
     let end_ns = if gave_up.is_some() { now_ns() } else { receiver.last_ok_ns(0..plan.counted) };
@@ -278,6 +280,7 @@ async fn steady_on(
         },
     );
     result.extra.append(&mut notes);
+    result.extra.insert("others_cpu_pct".into(), json!(others.map(round1)));
     if let Some(rate) = plan.rate {
         result.extra.insert("target_rate".into(), json!(rate));
     }
@@ -403,6 +406,7 @@ async fn backlog_on(
     let every = if o.quick { Duration::from_millis(100) } else { Duration::from_secs(1) };
     let sampler = sample_rss(pid, every, start, stop_sampling.clone());
     let cpu_before = pid.and_then(cpu_seconds);
+    let reading_before = CpuReading::now(pid);
     let started_ns = now_ns();
     let rate = (o.outage == OutageMode::Refuse).then_some(fill_rate);
     // The receiver comes back: now (hang, after the fill) or at the planned end of the outage (refuse), even if
@@ -457,6 +461,7 @@ async fn backlog_on(
         incomplete(&mut latencies_us, expected, up_ns, reason, &mut notes);
     }
     let cpu_after = pid.and_then(cpu_seconds);
+    let others = reading_before.others_percent(&CpuReading::now(pid));
     let memory = pid.and_then(memory_mb);
     stop_sampling.cancel();
     let samples = sampler.await.unwrap_or_default();
@@ -483,6 +488,7 @@ async fn backlog_on(
     // For this scenario "delivered/s" is the drain rate after the receiver came back.
     result.delivered_per_s = round1(drain_per_s);
     result.extra.append(&mut notes);
+    result.extra.insert("others_cpu_pct".into(), json!(others.map(round1)));
     let during_drain: Vec<f64> = samples.iter().filter(|(t, _)| *t >= up_at).map(|(_, mb)| *mb).collect();
     let extra = &mut result.extra;
     extra.insert("outage".into(), json!(format!("{:?}", o.outage).to_lowercase()));
@@ -524,9 +530,11 @@ async fn ceiling(o: &BenchOptions, requests: usize) -> anyhow::Result<ScenarioRe
     let publisher = Publisher::to_url(&receiver.url(0), "none", 200)?;
     let pid = std::process::id();
     let cpu_before = cpu_seconds(pid);
+    let reading_before = CpuReading::now(None);
     let started_ns = now_ns();
     let load = publisher.run(requests, o.publishers, None).await;
     let cpu_after = cpu_seconds(pid);
+    let others = reading_before.others_percent(&CpuReading::now(None));
     let end_ns = receiver.last_ok_ns(0..1);
     let deliveries = receiver.delivered_all();
     let mut result = result(
@@ -546,6 +554,7 @@ async fn ceiling(o: &BenchOptions, requests: usize) -> anyhow::Result<ScenarioRe
         },
     );
     result.server = "none".into();
+    result.extra.insert("others_cpu_pct".into(), json!(others.map(round1)));
     result
         .extra
         .insert("note".into(), json!("bare HTTP loop: publishers straight to the receiver; cpu is the bench process"));

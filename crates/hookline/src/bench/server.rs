@@ -278,6 +278,48 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// CPU seconds all processes of the machine have used (busy time of every core, from `/proc/stat`).
+pub fn machine_busy_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<f64> = stat.lines().next()?.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal …: busy is everything but idle and iowait.
+    let total: f64 = fields.iter().take(8).sum();
+    Some((total - fields.get(3)? - fields.get(4)?) / 100.0)
+}
+
+/// A reading of the CPU counters, to tell how much of the machine others (not the server, not the benchmark
+/// itself) used during a measurement: a noisy neighbour shows up here.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuReading {
+    server: Option<f64>,
+    own: Option<f64>,
+    machine: Option<f64>,
+    at: std::time::Instant,
+}
+
+impl CpuReading {
+    /// Reads the counters now; `pid` is the server's process (if it has its own).
+    pub fn now(pid: Option<u32>) -> Self {
+        let own_pid = std::process::id();
+        Self {
+            server: pid.filter(|p| *p != own_pid).and_then(cpu_seconds),
+            own: cpu_seconds(own_pid),
+            machine: machine_busy_seconds(),
+            at: std::time::Instant::now(),
+        }
+    }
+
+    /// The share (%) of all cores that other processes used between `self` and `later`.
+    pub fn others_percent(&self, later: &Self) -> Option<f64> {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+        let wall = later.at.duration_since(self.at).as_secs_f64();
+        let machine = later.machine? - self.machine?;
+        let own = later.own? - self.own?;
+        let server = later.server.zip(self.server).map_or(0.0, |(b, a)| b - a);
+        (wall > 0.0).then(|| ((machine - own - server).max(0.0) / (wall * cores) * 100.0).min(100.0))
+    }
+}
+
 /// `(peak RSS, current RSS)` of `pid` in MB (VmHWM and VmRSS).
 pub fn memory_mb(pid: u32) -> Option<(f64, f64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use hookline::bench::{self, BenchOptions, ServerMode};
+use hookline::bench::{self, BenchOptions, OutageMode, ServerMode};
 use serde_json::Value;
 
 fn check(results: &[bench::ScenarioResult], names: &[&str]) {
@@ -35,7 +35,8 @@ async fn quick_bench_runs_every_scenario_against_a_child_server() {
 async fn quick_bench_runs_against_an_in_process_server() {
     let mut options = BenchOptions::quick(PathBuf::new());
     options.mode = ServerMode::InProcess;
-    options.scenarios = vec!["A".into(), "retry_storm".into()];
+    options.outage = OutageMode::Hang;
+    options.scenarios = vec!["A".into(), "retry_storm".into(), "backlog".into()];
     let results = bench::run(&options, |_| {}).await.expect("the quick benchmark runs in process");
-    check(&results, &["A", "retry_storm"]);
+    check(&results, &["A", "retry_storm", "backlog"]);
 }
