@@ -93,17 +93,29 @@ struct Inner {
     recorder: recorder::RecorderHandle,
     tasks: TaskTracker,
     shutdown: CancellationToken,
+    /// The runtime every engine task runs on, whichever thread calls `submit`.
+    runtime: tokio::runtime::Handle,
     metrics: Metrics,
     /// Jobs created while recording (operational events), taken by `run` to dispatch.
     followup_jobs: tokio::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryJob>>>>,
 }
 
 impl Engine {
-    /// Builds the engine and starts its recorder. Call [`Engine::run`] to start the poller.
-    pub fn new(config: DeliveryConfig, store: Arc<dyn Store>, shutdown: CancellationToken) -> Result<Self, SendError> {
+    /// Builds the engine and starts its recorder on `runtime`, where every task of the engine runs. Call
+    /// [`Engine::run`] (on that runtime) to start the poller.
+    ///
+    /// Why a runtime of its own: delivery is the CPU-heavy side. On the API's runtime, hundreds of ready
+    /// delivery tasks queue in front of a publish request and its latency grows with the fan-out; on their own
+    /// threads, the operating system shares the CPU between the two sides and publishing stays responsive.
+    pub fn new(
+        config: DeliveryConfig,
+        store: Arc<dyn Store>,
+        shutdown: CancellationToken,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<Self, SendError> {
         let sender = HttpSender::new(config.timeout, config.max_response_bytes, config.allow_private_destinations)?;
         let (followups, followup_jobs) = tokio::sync::mpsc::unbounded_channel();
-        let recorder = recorder::spawn(Arc::clone(&store), config.failure, config.lease, followups);
+        let recorder = recorder::spawn(&runtime, Arc::clone(&store), config.failure, config.lease, followups);
         let lanes = lanes::Lanes::new(lanes::Limits {
             max_in_flight: config.max_in_flight,
             per_lane: config.per_webhook_concurrency,
@@ -118,6 +130,7 @@ impl Engine {
             recorder,
             tasks: TaskTracker::new(),
             shutdown,
+            runtime,
             metrics: Metrics::default(),
             followup_jobs: tokio::sync::Mutex::new(Some(followup_jobs)),
         };
@@ -242,24 +255,30 @@ impl Engine {
         }
         let store = Arc::clone(&self.inner.store);
         let ids = jobs.into_iter().map(|job| job.delivery_id).collect();
-        self.inner.tasks.spawn(async move {
-            if let Err(error) = store.release(ids).await {
-                // The leases then simply expire; the work is late, not lost.
-                tracing::warn!(error = ?error, "releasing leases failed");
-            }
-        });
+        self.inner.tasks.spawn_on(
+            async move {
+                if let Err(error) = store.release(ids).await {
+                    // The leases then simply expire; the work is late, not lost.
+                    tracing::warn!(error = ?error, "releasing leases failed");
+                }
+            },
+            &self.inner.runtime,
+        );
     }
 
     fn start(&self, jobs: Vec<DeliveryJob>) {
         for job in jobs {
             let engine = self.clone();
-            self.inner.tasks.spawn(async move {
-                let (webhook_id, delivery_id) = (job.webhook_id.clone(), job.delivery_id.clone());
-                let record = engine.attempt(job).await;
-                engine.inner.recorder.record(record);
-                let next = engine.inner.lanes.finish(&webhook_id, &delivery_id);
-                engine.start(next);
-            });
+            self.inner.tasks.spawn_on(
+                async move {
+                    let (webhook_id, delivery_id) = (job.webhook_id.clone(), job.delivery_id.clone());
+                    let record = engine.attempt(job).await;
+                    engine.inner.recorder.record(record);
+                    let next = engine.inner.lanes.finish(&webhook_id, &delivery_id);
+                    engine.start(next);
+                },
+                &self.inner.runtime,
+            );
         }
     }
 

@@ -44,13 +44,14 @@ struct Context {
 }
 
 pub(crate) fn spawn(
+    runtime: &tokio::runtime::Handle,
     store: Arc<dyn Store>,
     failure: FailurePolicy,
     lease: Duration,
     followups: mpsc::UnboundedSender<Vec<DeliveryJob>>,
 ) -> RecorderHandle {
     let (sender, receiver) = mpsc::unbounded_channel();
-    tokio::spawn(run(store, Context { failure, lease, followups }, receiver));
+    runtime.spawn(run(store, Context { failure, lease, followups }, receiver));
     RecorderHandle { sender }
 }
 

@@ -106,6 +106,8 @@ pub struct RawDelivery {
     pub max_response_bytes: usize,
     pub allow_private_destinations: bool,
     pub shutdown_grace: String,
+    /// 0: one per CPU.
+    pub worker_threads: usize,
 }
 
 /// `[webhooks]`.
@@ -160,6 +162,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub database: Database,
     pub delivery: DeliveryConfig,
+    /// Worker threads of the delivery runtime.
+    pub delivery_threads: usize,
     pub api: hookline_api::ApiConfig,
     pub notify: hookline_notify::NotifyConfig,
 }
@@ -258,7 +262,20 @@ impl RawConfig {
             retry_schedule: parse_schedule(&n.retry_schedule)
                 .with_context(|| format!("notify.retry_schedule = {:?} is not a list like 30s,2m", n.retry_schedule))?,
         };
-        Ok(Config { dev: self.dev, admin_token: self.admin_token, listen, database, delivery, api, notify })
+        let delivery_threads = match d.worker_threads {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            n => n,
+        };
+        Ok(Config {
+            dev: self.dev,
+            admin_token: self.admin_token,
+            listen,
+            database,
+            delivery,
+            delivery_threads,
+            api,
+            notify,
+        })
     }
 }
 

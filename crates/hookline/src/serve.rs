@@ -70,9 +70,32 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
     let addr = listener.local_addr().context("listener has no address")?;
     let shutdown = CancellationToken::new();
     let engine_shutdown = CancellationToken::new();
-    let engine = Engine::new(config.delivery.clone(), Arc::clone(&store), engine_shutdown.clone())
-        .context("failed to build the delivery engine")?;
-    let engine_task = tokio::spawn(engine.clone().run());
+    // The engine gets a runtime of its own on its own threads (see `Engine::new`): a delivery storm then
+    // competes with the API for CPU through the OS scheduler instead of queueing in front of publish requests.
+    let engine_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.delivery_threads)
+        .thread_name("hookline-delivery")
+        .enable_all()
+        .build()
+        .context("failed to start the delivery runtime")?;
+    let engine = Engine::new(
+        config.delivery.clone(),
+        Arc::clone(&store),
+        engine_shutdown.clone(),
+        engine_runtime.handle().clone(),
+    )
+    .context("failed to build the delivery engine")?;
+    let (engine_done, engine_task) = tokio::sync::oneshot::channel::<()>();
+    let engine_for_thread = engine.clone();
+    std::thread::Builder::new()
+        .name("hookline-delivery-main".into())
+        .spawn(move || {
+            // The runtime lives and is dropped on this plain thread: dropping a runtime inside async code panics.
+            engine_runtime.block_on(engine_for_thread.run());
+            drop(engine_runtime);
+            let _ = engine_done.send(());
+        })
+        .context("failed to start the delivery thread")?;
     let notifier = hookline_notify::Notifier::new(Arc::clone(&store), config.notify.clone())
         .context("invalid notification settings")?;
     let notifier_shutdown = CancellationToken::new();
@@ -86,7 +109,7 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
             .context("HTTP server failed");
         tracing::info!("stopped accepting requests; draining deliveries");
         engine_shutdown.cancel();
-        engine_task.await.context("delivery engine panicked")?;
+        engine_task.await.context("delivery engine stopped abnormally")?;
         // Notices raised by the last attempts stay pending in the store and go out at the next start.
         notifier_shutdown.cancel();
         notifier_task.await.context("notifier panicked")?;

@@ -79,7 +79,17 @@ impl SqliteStore {
         for _ in 0..options.readers.max(1) {
             readers.push(open_connection(&options.path, options.synchronous, true)?);
         }
+        // Checkpoints (copying the WAL back into the database file, with an fsync) would otherwise run inside
+        // whichever commit crosses the threshold and stall every caller in that batch for tens of milliseconds.
+        // The writer never checkpoints; a thread of its own does, in PASSIVE mode, which never blocks the writer.
+        writer_conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpointer = open_connection(&options.path, options.synchronous, false)?;
         let queue = Arc::new(WriteQueue { queues: Mutex::new(Queues::default()), ready: Condvar::new() });
+        let checkpoint_queue = Arc::clone(&queue);
+        std::thread::Builder::new()
+            .name("hookline-sqlite-checkpoint".into())
+            .spawn(move || run_checkpointer(checkpointer, checkpoint_queue))
+            .map_err(|e| StoreError::Database(Box::new(e)))?;
         let writer_queue = Arc::clone(&queue);
         std::thread::Builder::new()
             .name("hookline-sqlite-writer".into())
@@ -267,6 +277,10 @@ impl WriteQueue {
         Ok(())
     }
 
+    fn is_closed(&self) -> bool {
+        self.queues.lock().map(|q| q.closed).unwrap_or(true)
+    }
+
     fn close(&self) {
         if let Ok(mut queues) = self.queues.lock() {
             queues.closed = true;
@@ -306,7 +320,32 @@ impl WriteQueue {
 const MAX_BATCH: usize = 1024;
 
 /// How many background operations (each may carry hundreds of attempt results) one transaction takes.
-const MAX_BACKGROUND_PER_BATCH: usize = 8;
+const MAX_BACKGROUND_PER_BATCH: usize = 2;
+
+/// How often the WAL is checkpointed.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Checkpoints the WAL in the background until the store closes. PASSIVE copies what no reader still needs
+/// and never waits for locks; once the WAL grows past ~64 MB it asks for a RESTART checkpoint, which waits for
+/// readers so the file can be reused from the start.
+fn run_checkpointer(conn: Connection, queue: Arc<WriteQueue>) {
+    loop {
+        std::thread::sleep(CHECKPOINT_INTERVAL);
+        if queue.is_closed() {
+            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            return;
+        }
+        let result = conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?)));
+        match result {
+            Ok((wal_pages, _)) if wal_pages > 16_384 => {
+                let _ = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = %error, "sqlite checkpoint failed"),
+        }
+    }
+}
 
 /// Runs a parameterless statement through the statement cache (no re-parsing per transaction).
 fn execute_cached(conn: &Connection, sql: &str) -> Result<(), String> {
