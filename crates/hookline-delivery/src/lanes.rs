@@ -36,6 +36,11 @@ struct State {
     closed: bool,
     /// Every delivery this node holds (queued or in flight): their leases are renewed until they finish.
     held: HashSet<DeliveryId>,
+    /// Jobs were sent back because all lanes together were full.
+    overflowed: bool,
+    /// Set when a lane (or memory) that had overflowed has room again: the engine polls at once instead of
+    /// letting the overflow wait for the next poll interval.
+    poll_hint: bool,
 }
 
 #[derive(Default)]
@@ -45,6 +50,8 @@ struct Lane {
     in_ready: bool,
     /// This lane's in-flight limit (the webhook's own, or the default).
     limit: usize,
+    /// Jobs of this webhook were sent back to the database because the lane was full.
+    overflowed: bool,
 }
 
 impl Lanes {
@@ -79,6 +86,12 @@ impl Lanes {
             let lane_full =
                 state.lanes.get(&job.webhook_id).is_some_and(|l| l.queue.len() >= self.limits.per_lane_queue);
             if state.closed || state.queued >= self.limits.max_queued || lane_full {
+                if !state.closed {
+                    state.overflowed |= !lane_full;
+                    if let Some(lane) = state.lanes.get_mut(&job.webhook_id) {
+                        lane.overflowed |= lane_full;
+                    }
+                }
                 overflow.push(job);
                 continue;
             }
@@ -99,9 +112,11 @@ impl Lanes {
 
     /// Marks the attempt of `delivery_id` (to `webhook_id`) finished; returns jobs that may start now.
     pub(crate) fn finish(&self, webhook_id: &WebhookId, delivery_id: &DeliveryId) -> Vec<DeliveryJob> {
-        let Ok(mut state) = self.state.lock() else {
+        let Ok(mut guard) = self.state.lock() else {
             return Vec::new();
         };
+        // A plain `&mut State` lets the lane and the flags be borrowed at once.
+        let state: &mut State = &mut guard;
         state.held.remove(delivery_id);
         state.in_flight = state.in_flight.saturating_sub(1);
         let mut make_ready = false;
@@ -112,7 +127,15 @@ impl Lanes {
                 lane.in_ready = true;
                 make_ready = true;
             }
+            if lane.overflowed && lane.queue.len() * 2 <= self.limits.per_lane_queue {
+                lane.overflowed = false;
+                state.poll_hint = true;
+            }
             remove = lane.queue.is_empty() && lane.in_flight == 0;
+        }
+        if state.overflowed && state.queued * 2 <= self.limits.max_queued {
+            state.overflowed = false;
+            state.poll_hint = true;
         }
         if make_ready {
             state.ready.push_back(webhook_id.clone());
@@ -120,7 +143,12 @@ impl Lanes {
         if remove {
             state.lanes.remove(webhook_id);
         }
-        if state.closed { Vec::new() } else { self.take_startable(&mut state) }
+        if state.closed { Vec::new() } else { self.take_startable(state) }
+    }
+
+    /// Whether overflowed work should be claimed now (and forgets it was asked).
+    pub(crate) fn take_poll_hint(&self) -> bool {
+        self.state.lock().map(|mut s| std::mem::take(&mut s.poll_hint)).unwrap_or(false)
     }
 
     /// The deliveries this node holds, for lease renewal.
@@ -268,6 +296,16 @@ mod tests {
         let (started, overflow) = lanes.submit(narrow(2));
         assert_eq!((started.len(), overflow.len()), (0, 1));
         assert_eq!(lanes.saturated(), vec![slow.clone()], "the poller skips a full lane");
+        assert!(!lanes.take_poll_hint());
+        // Once the lane has drained to half, the overflow is worth claiming at once.
+        let held: Vec<DeliveryId> = lanes.held();
+        let mut next = lanes.finish(&slow, &held[0]);
+        for _ in 0..2 {
+            let job = next.pop().expect("the next queued job starts");
+            next = lanes.finish(&slow, &job.delivery_id);
+        }
+        assert!(lanes.take_poll_hint(), "a drained lane asks for its overflow");
+        assert!(!lanes.take_poll_hint(), "once");
         let (started, overflow) = lanes.submit(vec![job(&other)]);
         assert_eq!((started.len(), overflow.len()), (1, 0));
     }

@@ -62,11 +62,11 @@ impl Default for DeliveryConfig {
         Self {
             timeout: Duration::from_secs(15),
             retry: RetryPolicy::default(),
-            max_in_flight: 1024,
+            max_in_flight: 256,
             per_webhook_concurrency: 8,
             per_webhook_queue: 1024,
             failure: hookline_core::delivery::FailurePolicy::default(),
-            max_queued: 20_000,
+            max_queued: 10_000,
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_millis(500),
             max_response_bytes: 4096,
@@ -96,6 +96,8 @@ struct Inner {
     /// The runtime every engine task runs on, whichever thread calls `submit`.
     runtime: tokio::runtime::Handle,
     metrics: Metrics,
+    /// Woken when lanes that overflowed to the database have room again.
+    poll_now: tokio::sync::Notify,
     /// Jobs created while recording (operational events), taken by `run` to dispatch.
     followup_jobs: tokio::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryJob>>>>,
 }
@@ -131,6 +133,7 @@ impl Engine {
             tasks: TaskTracker::new(),
             shutdown,
             runtime,
+            poll_now: tokio::sync::Notify::new(),
             metrics: Metrics::default(),
             followup_jobs: tokio::sync::Mutex::new(Some(followup_jobs)),
         };
@@ -206,6 +209,7 @@ impl Engine {
                 _ = shutdown.cancelled() => break,
                 Some(jobs) = async { followups.as_mut()?.recv().await } => self.submit(jobs),
                 _ = renewal.tick() => self.renew_leases().await,
+                _ = self.inner.poll_now.notified() => interval.reset_immediately(),
                 _ = interval.tick() => {
                     match self.poll_once(Timestamp::now()).await {
                         // A full page means more is due: go again at once instead of waiting a tick.
@@ -276,6 +280,9 @@ impl Engine {
                     engine.inner.recorder.record(record);
                     let next = engine.inner.lanes.finish(&webhook_id, &delivery_id);
                     engine.start(next);
+                    if engine.inner.lanes.take_poll_hint() {
+                        engine.inner.poll_now.notify_one();
+                    }
                 },
                 &self.inner.runtime,
             );

@@ -364,10 +364,12 @@ fn run_writer(conn: Connection, queue: Arc<WriteQueue>) {
                 if poisoned {
                     // One operation failed half-way: undo the whole transaction rather than commit a fragment.
                     let _ = execute_cached(&conn, "ROLLBACK");
+                    fanout::forget_webhooks();
                     Err("a database error rolled back this batch".to_owned())
                 } else {
                     execute_cached(&conn, "COMMIT").map_err(|e| {
                         let _ = execute_cached(&conn, "ROLLBACK");
+                        fanout::forget_webhooks();
                         e
                     })
                 }

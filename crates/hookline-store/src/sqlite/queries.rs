@@ -135,6 +135,7 @@ impl Store for SqliteStore {
 
     async fn create_webhook(&self, webhook: Webhook) -> StoreResult<()> {
         self.write(move |conn| {
+            fanout::forget_webhooks();
             check_filter(conn, webhook.platform_id.as_str(), &webhook.events)?;
             let sql = format!(
                 "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) \
@@ -189,6 +190,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Webhook> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
+            fanout::forget_webhooks();
             let mut webhook = load_webhook(conn, &platform, &id)?;
             if let Some(events) = &patch.events {
                 check_filter(conn, &platform, events)?;
@@ -233,6 +235,7 @@ impl Store for SqliteStore {
     async fn delete_webhook(&self, platform: &PlatformId, id: &WebhookId) -> StoreResult<()> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
+            fanout::forget_webhooks();
             let deleted = conn
                 .prepare_cached("DELETE FROM webhooks WHERE platform_id = ?1 AND id = ?2")?
                 .execute(params![platform, id])?;
@@ -259,6 +262,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Webhook> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
+            fanout::forget_webhooks();
             let changed = conn
                 .prepare_cached(
                     "UPDATE webhooks SET previous_secret = secret, previous_secret_until = ?3, secret = ?4, \

@@ -140,6 +140,8 @@ fn disable(
     ctx: &RecordContext,
     outcome: &mut RecordOutcome,
 ) -> StoreResult<()> {
+    // Fan-out reads `enabled` from the writer's cache; `failing_since` and `degraded` it does not read.
+    super::fanout::forget_webhooks();
     conn.prepare_cached(
         "UPDATE webhooks SET enabled = 0, disabled_reason = ?2, degraded = 1, updated_at = ?3 WHERE id = ?1",
     )?
