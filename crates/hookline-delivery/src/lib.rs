@@ -67,7 +67,7 @@ impl Default for DeliveryConfig {
             per_webhook_queue: 1024,
             failure: hookline_core::delivery::FailurePolicy::default(),
             max_queued: 10_000,
-            lease: Duration::from_secs(30),
+            lease: Duration::from_secs(25),
             poll_interval: Duration::from_millis(500),
             max_response_bytes: 4096,
             allow_private_destinations: false,
