@@ -180,10 +180,10 @@ impl RawConfig {
         }
         figment = figment.merge(Env::prefixed("HOOKLINE_").filter(|key| key.as_str().contains("__")).split("__"));
         let mut raw: RawConfig = figment.extract().context("invalid configuration")?;
-        if let Ok(token) = std::env::var("HOOKLINE_ADMIN_TOKEN") {
-            if !token.is_empty() {
-                raw.admin_token = Some(token);
-            }
+        if let Ok(token) = std::env::var("HOOKLINE_ADMIN_TOKEN")
+            && !token.is_empty()
+        {
+            raw.admin_token = Some(token);
         }
         if let Some(listen) = &overrides.listen {
             raw.http.listen = listen.clone();
@@ -248,10 +248,10 @@ impl RawConfig {
             max_body_bytes: self.http.max_body_bytes.max(1024),
         };
         let n = &self.notify;
-        if let Some(url) = &n.smtp_url {
-            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
-                bail!("notify.smtp_url must start with smtp:// or smtps://");
-            }
+        if let Some(url) = &n.smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            bail!("notify.smtp_url must start with smtp:// or smtps://");
         }
         let notify = hookline_notify::NotifyConfig {
             smtp_url: n.smtp_url.clone(),

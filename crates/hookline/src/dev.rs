@@ -36,14 +36,13 @@ pub async fn bootstrap(
 ) -> anyhow::Result<DevCredentials> {
     let path = credentials_path(db_path);
     let saved: Option<DevCredentials> = std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
-    if let Some(saved) = saved {
-        if let Some(platform) = store.platform_by_key(ApiKey::from_presented(&saved.api_key).hash()).await? {
-            let admin_token = admin_token.unwrap_or(saved.admin_token);
-            let credentials =
-                DevCredentials { admin_token, platform_id: platform.id.to_string(), api_key: saved.api_key };
-            save(&path, &credentials)?;
-            return Ok(credentials);
-        }
+    if let Some(saved) = saved
+        && let Some(platform) = store.platform_by_key(ApiKey::from_presented(&saved.api_key).hash()).await?
+    {
+        let admin_token = admin_token.unwrap_or(saved.admin_token);
+        let credentials = DevCredentials { admin_token, platform_id: platform.id.to_string(), api_key: saved.api_key };
+        save(&path, &credentials)?;
+        return Ok(credentials);
     }
     let admin_token = admin_token.unwrap_or_else(|| ApiKey::generate().expose().replacen("hk_", "adm_", 1));
     let platform = Platform::new("Dev platform", "http://localhost:8080", "dev@example.com", Timestamp::now())

@@ -367,10 +367,9 @@ fn run_writer(conn: Connection, queue: Arc<WriteQueue>) {
                     fanout::forget_webhooks();
                     Err("a database error rolled back this batch".to_owned())
                 } else {
-                    execute_cached(&conn, "COMMIT").map_err(|e| {
+                    execute_cached(&conn, "COMMIT").inspect_err(|_| {
                         let _ = execute_cached(&conn, "ROLLBACK");
                         fanout::forget_webhooks();
-                        e
                     })
                 }
             }
