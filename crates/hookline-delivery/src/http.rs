@@ -88,8 +88,7 @@ impl HttpSender {
             .then(|| response.headers().get(RETRY_AFTER))
             .flatten()
             .and_then(|value| value.to_str().ok())
-            .and_then(|text| text.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|text| parse_retry_after(text, std::time::SystemTime::now()));
         let (excerpt, read_error) = read_excerpt(response, self.max_response_bytes).await;
         let outcome = if (200..300).contains(&status) {
             AttemptOutcome::Delivered { status }
@@ -127,6 +126,17 @@ impl HttpSender {
         };
         (!is_public_ip(ip)).then_some(ip)
     }
+}
+
+/// Reads a `Retry-After` value: delay-seconds, or an HTTP-date (RFC 9110 allows both). A date in the past means
+/// "now". Anything else is ignored, and the schedule applies.
+fn parse_retry_after(text: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(text).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// Lets a shared event body be sent without copying it per delivery.
@@ -262,6 +272,18 @@ mod tests {
             }
         });
         (port, count)
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_764_374_400);
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after(" 5 ", now), Some(Duration::from_secs(5)));
+        // 2025-11-29T00:02:00Z, two minutes after `now`.
+        assert_eq!(parse_retry_after("Sat, 29 Nov 2025 00:02:00 GMT", now), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Fri, 28 Nov 2025 00:00:00 GMT", now), Some(Duration::ZERO), "a past date is now");
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-3", now), None);
     }
 
     #[tokio::test]
