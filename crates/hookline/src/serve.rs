@@ -21,8 +21,6 @@ use crate::config::{Config, Database};
 pub struct Server {
     /// The address it listens on (useful with port 0).
     pub addr: SocketAddr,
-    /// The store it uses.
-    pub store: Arc<dyn Store>,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -100,7 +98,7 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
         .context("invalid notification settings")?;
     let notifier_shutdown = CancellationToken::new();
     let notifier_task = tokio::spawn(notifier.run(notifier_shutdown.clone()));
-    let app = hookline_api::router(config.api.clone(), Arc::clone(&store), engine);
+    let app = hookline_api::router(config.api.clone(), store, engine);
     let http_shutdown = shutdown.clone();
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app)
@@ -115,7 +113,7 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
         notifier_task.await.context("notifier panicked")?;
         served
     });
-    Ok(Server { addr, store, shutdown, task })
+    Ok(Server { addr, shutdown, task })
 }
 
 /// Resolves when SIGTERM or SIGINT arrives.
