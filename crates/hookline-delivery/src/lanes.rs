@@ -76,6 +76,18 @@ impl Lanes {
             .collect()
     }
 
+    /// Whether memory has room for more jobs. When it has not, this counts as an overflow: the caller leaves
+    /// its work in the database, and the engine is told to poll once memory has drained to half.
+    pub(crate) fn has_room(&self) -> bool {
+        let Ok(mut state) = self.state.lock() else { return false };
+        if state.closed {
+            return false;
+        }
+        let room = state.queued < self.limits.max_queued;
+        state.overflowed |= !room;
+        room
+    }
+
     /// Queues `jobs`; returns the jobs to start now and those that did not fit in memory.
     pub(crate) fn submit(&self, jobs: Vec<DeliveryJob>) -> (Vec<DeliveryJob>, Vec<DeliveryJob>) {
         let Ok(mut state) = self.state.lock() else {

@@ -168,6 +168,13 @@ impl Engine {
         self.inner.metrics.render(in_flight, queued)
     }
 
+    /// Whether the lanes take new jobs now. A publisher asks before leasing fresh deliveries: when memory is
+    /// full it leaves them unleased for the poller (which is woken once there is room again), instead of
+    /// leasing them only to hand them straight back.
+    pub fn has_room(&self) -> bool {
+        !self.inner.shutdown.is_cancelled() && self.inner.lanes.has_room()
+    }
+
     /// How many more jobs the lanes accept now.
     pub fn capacity(&self) -> usize {
         self.inner.lanes.capacity()
@@ -258,7 +265,10 @@ impl Engine {
             return;
         }
         let store = Arc::clone(&self.inner.store);
-        let ids = jobs.into_iter().map(|job| job.delivery_id).collect();
+        // A new, exact-size vector: collecting in place would keep the jobs' much larger allocation alive
+        // while the release waits for the writer.
+        let mut ids = Vec::with_capacity(jobs.len());
+        ids.extend(jobs.into_iter().map(|job| job.delivery_id));
         self.inner.tasks.spawn_on(
             async move {
                 if let Err(error) = store.release(ids).await {

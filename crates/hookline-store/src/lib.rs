@@ -81,9 +81,11 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Webhook>;
 
-    /// Stores the event and one pending delivery per matching enabled webhook in one transaction. The new
-    /// deliveries are leased to the caller until `lease_until` and returned as jobs, so the caller dispatches
-    /// them at once; if it dies, the lease expires and any node's poller takes them. Publishing an id that
+    /// Stores the event and one pending delivery per matching enabled webhook in one transaction. With
+    /// `lease_until`, the new deliveries are leased to the caller until then and returned as jobs, so the
+    /// caller dispatches them at once; if it dies, the lease expires and any node's poller takes them. Without
+    /// (the caller has no room for more jobs), they are left unleased and due now, for a poller to claim, and
+    /// no jobs are returned. Publishing an id that
     /// exists returns the stored event, `created: false`, and no jobs. Disabled webhooks that match get a
     /// `held` delivery instead of a job. With `Target::Only`, the event goes to that one webhook whatever its
     /// filter (a test send); `NotFound` if it is not the platform's.
@@ -93,7 +95,7 @@ pub trait Store: Send + Sync + 'static {
         event: NewEvent,
         target: Target,
         now: Timestamp,
-        lease_until: Timestamp,
+        lease_until: Option<Timestamp>,
     ) -> StoreResult<Published>;
 
     /// A page of the platform's events, newest first.

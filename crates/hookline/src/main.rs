@@ -10,6 +10,7 @@ use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc malloc: the delivery path allocates many small, short-lived buffers across
 /// threads, and the profile showed glibc's malloc and free at 14 % of the server's CPU.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -58,7 +58,9 @@ pub(super) async fn publish(
     target: Target,
 ) -> Result<(StatusCode, Json<proto::EventAccepted>), ApiError> {
     let now = Timestamp::now();
-    let lease_until = now.plus(state.inner.lease);
+    // With no room in this node's memory, the deliveries are stored unleased and the poller (here or on
+    // another node) claims them as room frees up.
+    let lease_until = state.inner.engine.has_room().then(|| now.plus(state.inner.lease));
     let published =
         state.inner.store.publish_event(platform, event, target, now, lease_until).await.map_err(|e| match e {
             StoreError::UnknownEventType(name) => ApiError::UnknownEventType(name, "type"),

@@ -81,14 +81,15 @@ pub(super) fn jobs_from_rows(rows: &[tokio_postgres::Row]) -> StoreResult<Vec<De
 }
 
 /// Stores `event` and one delivery per target: enabled targets get a pending delivery leased to the caller
-/// (returned as a job), disabled ones a `held` delivery. A repeated id returns the stored event.
+/// (returned as a job) when there is a `lease_until` (else left for the poller), disabled ones a `held`
+/// delivery. A repeated id returns the stored event.
 pub(super) async fn publish(
     tx: &Transaction<'_>,
     platform: &PlatformId,
     event: NewEvent,
     target: Target,
     now: Timestamp,
-    lease_until: Timestamp,
+    lease_until: Option<Timestamp>,
 ) -> StoreResult<Published> {
     let platform_str = platform.as_str();
     let only = match &target {
@@ -145,7 +146,7 @@ pub(super) async fn publish(
         webhook_ids.push(webhook.id.as_str());
         statuses.push(if *send { "pending" } else { "held" });
         due.push(send.then_some(now.unix_millis()));
-        leases.push(send.then_some(lease_until.unix_millis()));
+        leases.push(lease_until.filter(|_| *send).map(Timestamp::unix_millis));
     }
     query(
         tx,
@@ -156,6 +157,9 @@ pub(super) async fn publish(
         &[&ids, &platform_str, &event_pk, &now.unix_millis(), &webhook_ids, &statuses, &due, &leases],
     )
     .await?;
+    if lease_until.is_none() {
+        return Ok(Published { event: stored, created: true, delivery_count, jobs: Vec::new() });
+    }
     let body: Arc<[u8]> = stored.delivery_body().into();
     let mut jobs = Vec::new();
     for ((webhook, send), delivery_id) in targets.into_iter().zip(delivery_ids) {

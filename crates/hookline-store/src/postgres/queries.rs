@@ -297,7 +297,7 @@ impl Store for PgStore {
         event: NewEvent,
         target: Target,
         now: Timestamp,
-        lease_until: Timestamp,
+        lease_until: Option<Timestamp>,
     ) -> StoreResult<Published> {
         transaction!(self, |tx| fanout::publish(&tx, platform, event.clone(), target.clone(), now, lease_until).await)
     }

@@ -328,7 +328,7 @@ async fn emit(
         return Ok(());
     }
     let Some((platform, event, target)) = policy::operational_event(about, event_type, data) else { return Ok(()) };
-    let published = fanout::publish(tx, &platform, event, target, ctx.now, ctx.lease_until).await?;
+    let published = fanout::publish(tx, &platform, event, target, ctx.now, Some(ctx.lease_until)).await?;
     outcome.jobs.extend(published.jobs);
     Ok(())
 }

@@ -78,15 +78,16 @@ pub(super) fn find_event(conn: &Connection, platform: &str, id: &str) -> StoreRe
     found.map(|(pk, event)| event.map(|event| (pk, event))).transpose()
 }
 
-/// Stores `event` and one delivery per target: enabled targets get a pending delivery leased to the caller
-/// (returned as a job), disabled ones a `held` delivery. A repeated id returns the stored event.
+/// Stores `event` and one delivery per target: enabled targets get a pending delivery, leased to the caller
+/// and returned as a job when there is a `lease_until` (else left for the poller), disabled ones a `held`
+/// delivery. A repeated id returns the stored event.
 pub(super) fn publish(
     conn: &Connection,
     platform: &PlatformId,
     event: NewEvent,
     target: Target,
     now: Timestamp,
-    lease_until: Timestamp,
+    lease_until: Option<Timestamp>,
 ) -> StoreResult<Published> {
     let platform_str = platform.as_str();
     let only = match &target {
@@ -139,7 +140,7 @@ pub(super) fn publish(
     for (webhook, send) in targets {
         let delivery_id = DeliveryId::generate();
         let (status, due, lease) = if send {
-            ("pending", Some(now.unix_millis()), Some(lease_until.unix_millis()))
+            ("pending", Some(now.unix_millis()), lease_until.map(Timestamp::unix_millis))
         } else {
             ("held", None, None)
         };
@@ -153,7 +154,7 @@ pub(super) fn publish(
             lease,
             now.unix_millis()
         ])?;
-        if send {
+        if send && lease_until.is_some() {
             jobs.push(policy::first_job(delivery_id, webhook, &stored, &body));
         }
     }

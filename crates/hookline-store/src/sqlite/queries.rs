@@ -283,7 +283,7 @@ impl Store for SqliteStore {
         event: NewEvent,
         target: Target,
         now: Timestamp,
-        lease_until: Timestamp,
+        lease_until: Option<Timestamp>,
     ) -> StoreResult<Published> {
         let platform = platform.clone();
         self.write(move |conn| fanout::publish(conn, &platform, event, target, now, lease_until)).await

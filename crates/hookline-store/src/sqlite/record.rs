@@ -183,7 +183,7 @@ fn emit(
         return Ok(());
     }
     let Some((platform, event, target)) = policy::operational_event(about, event_type, data) else { return Ok(()) };
-    let published = fanout::publish(conn, &platform, event, target, ctx.now, ctx.lease_until)?;
+    let published = fanout::publish(conn, &platform, event, target, ctx.now, Some(ctx.lease_until))?;
     outcome.jobs.extend(published.jobs);
     Ok(())
 }

@@ -22,7 +22,7 @@ pub async fn concurrent_publishes_all_commit(backend: &dyn Backend) {
         .map(|_| {
             let (store, platform) = (Arc::clone(&store), platform.clone());
             tokio::spawn(async move {
-                store.publish_event(&platform, event("user.created"), Target::Matching, at(0), at(LEASE_MS)).await
+                store.publish_event(&platform, event("user.created"), Target::Matching, at(0), Some(at(LEASE_MS))).await
             })
         })
         .collect();

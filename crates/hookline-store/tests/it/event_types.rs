@@ -85,7 +85,7 @@ pub async fn custom_types_belong_to_one_platform(store: &dyn Store) {
     );
     assert_matches!(store.get_webhook(&stranger, &hook.id).await, Err(StoreError::NotFound));
     assert_matches!(
-        store.publish_event(&stranger, event("invoice.paid"), Target::Matching, at(1), at(2)).await,
+        store.publish_event(&stranger, event("invoice.paid"), Target::Matching, at(1), Some(at(2))).await,
         Err(StoreError::UnknownEventType(name)) if name == "invoice.paid"
     );
     let page = Page { limit: 10, after: None };

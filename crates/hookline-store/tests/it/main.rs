@@ -65,6 +65,7 @@ macro_rules! conformance_tests {
                 webhooks::another_platforms_webhook_is_not_found,
                 webhooks::rotation_keeps_the_old_secret_until_the_overlap_ends,
                 publish::publish_fans_out_to_matching_enabled_webhooks,
+                publish::publish_without_a_lease_leaves_deliveries_for_the_poller,
                 publish::republishing_an_event_id_is_idempotent,
                 publish::event_ids_are_scoped_to_their_platform,
                 publish::unknown_event_type_stores_nothing,

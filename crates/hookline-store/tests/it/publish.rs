@@ -11,6 +11,34 @@ fn all_events() -> Page {
     Page { limit: 100, after: None }
 }
 
+/// A publisher with no room for more jobs publishes without a lease: the deliveries are stored pending and
+/// due now but unleased, no jobs come back, and a poller claims them at once (oldest first).
+pub async fn publish_without_a_lease_leaves_deliveries_for_the_poller(store: &dyn Store) {
+    let platform = new_platform(store).await;
+    let first = add_webhook(store, &platform, &["*"]).await;
+    let second = add_webhook(store, &platform, &["*"]).await;
+
+    let new = event("user.created");
+    let published = store.publish_event(&platform, new.clone(), Target::Matching, at(100), None).await.unwrap();
+    assert!(published.created);
+    assert_eq!(published.delivery_count, 2);
+    assert!(published.jobs.is_empty(), "no lease, no jobs");
+
+    let (_, deliveries) = store.get_event(&platform, &new.id).await.unwrap();
+    assert_eq!(deliveries.len(), 2);
+    assert!(deliveries.iter().all(|d| d.delivery.status == DeliveryStatus::Pending));
+
+    let claimed = claim(store, at(100), at(100 + LEASE_MS), 10).await.unwrap();
+    let mut webhooks: Vec<_> = claimed.iter().map(|job| job.webhook_id.clone()).collect();
+    webhooks.sort();
+    assert_eq!(webhooks, vec![first.id.clone(), second.id.clone()], "both are claimable at once");
+    for job in &claimed {
+        let hook = if job.webhook_id == first.id { &first } else { &second };
+        assert_first_job(job, &published.event, hook);
+    }
+    assert!(claim(store, at(101), at(101 + LEASE_MS), 10).await.unwrap().is_empty(), "now they are leased");
+}
+
 /// Checks that `job` is the first attempt of `event` to `hook`.
 fn assert_first_job(job: &DeliveryJob, event: &Event, hook: &Webhook) {
     assert_eq!(job.platform_id, event.platform_id);
@@ -36,7 +64,7 @@ pub async fn publish_fans_out_to_matching_enabled_webhooks(store: &dyn Store) {
 
     let new = event("user.created");
     let published =
-        store.publish_event(&platform, new.clone(), Target::Matching, at(100), at(100 + LEASE_MS)).await.unwrap();
+        store.publish_event(&platform, new.clone(), Target::Matching, at(100), Some(at(100 + LEASE_MS))).await.unwrap();
 
     let expected_event = Event {
         id: new.id.clone(),
@@ -86,11 +114,14 @@ pub async fn republishing_an_event_id_is_idempotent(store: &dyn Store) {
     add_webhook(store, &platform, &["*"]).await;
     add_webhook(store, &platform, &["user.created"]).await;
     let first = event("user.created");
-    let original =
-        store.publish_event(&platform, first.clone(), Target::Matching, at(100), at(100 + LEASE_MS)).await.unwrap();
+    let original = store
+        .publish_event(&platform, first.clone(), Target::Matching, at(100), Some(at(100 + LEASE_MS)))
+        .await
+        .unwrap();
 
     let again = NewEvent { data: r#"{"a":2}"#.into(), ..first.clone() };
-    let repeated = store.publish_event(&platform, again, Target::Matching, at(200), at(200 + LEASE_MS)).await.unwrap();
+    let repeated =
+        store.publish_event(&platform, again, Target::Matching, at(200), Some(at(200 + LEASE_MS))).await.unwrap();
 
     assert!(!repeated.created);
     assert_eq!(repeated.event, original.event);
@@ -111,8 +142,8 @@ pub async fn event_ids_are_scoped_to_their_platform(store: &dyn Store) {
     let shared = event("user.created");
     let elsewhere = NewEvent { data: r#"{"b":2}"#.into(), ..shared.clone() };
 
-    let one = store.publish_event(&first, shared.clone(), Target::Matching, at(1), at(LEASE_MS)).await.unwrap();
-    let two = store.publish_event(&second, elsewhere, Target::Matching, at(2), at(LEASE_MS)).await.unwrap();
+    let one = store.publish_event(&first, shared.clone(), Target::Matching, at(1), Some(at(LEASE_MS))).await.unwrap();
+    let two = store.publish_event(&second, elsewhere, Target::Matching, at(2), Some(at(LEASE_MS))).await.unwrap();
 
     assert!(one.created && two.created);
     assert_eq!(only_job(&one).webhook_id, first_hook.id);
@@ -133,7 +164,7 @@ pub async fn unknown_event_type_stores_nothing(store: &dyn Store) {
     let unknown = event("invoice.paid");
 
     assert_matches!(
-        store.publish_event(&platform, unknown.clone(), Target::Matching, at(1), at(LEASE_MS)).await,
+        store.publish_event(&platform, unknown.clone(), Target::Matching, at(1), Some(at(LEASE_MS))).await,
         Err(StoreError::UnknownEventType(name)) if name == "invoice.paid"
     );
     assert_matches!(store.get_event(&platform, &unknown.id).await, Err(StoreError::NotFound));
@@ -141,7 +172,7 @@ pub async fn unknown_event_type_stores_nothing(store: &dyn Store) {
     assert!(claim(store, at(LEASE_MS * 10), at(LEASE_MS * 11), 10).await.unwrap().is_empty());
 
     let valid = NewEvent { event_type: event("user.created").event_type, ..unknown };
-    let published = store.publish_event(&platform, valid, Target::Matching, at(2), at(LEASE_MS)).await.unwrap();
+    let published = store.publish_event(&platform, valid, Target::Matching, at(2), Some(at(LEASE_MS))).await.unwrap();
     assert!(published.created);
 }
 
@@ -154,7 +185,7 @@ pub async fn publishing_to_one_webhook_ignores_its_filter(store: &dyn Store) {
 
     let test_send = event("user.created");
     let published = store
-        .publish_event(&platform, test_send.clone(), Target::Only(target.id.clone()), at(1), at(LEASE_MS))
+        .publish_event(&platform, test_send.clone(), Target::Only(target.id.clone()), at(1), Some(at(LEASE_MS)))
         .await
         .unwrap();
     assert!(published.created);
@@ -166,7 +197,9 @@ pub async fn publishing_to_one_webhook_ignores_its_filter(store: &dyn Store) {
 
     let misdirected = event("user.created");
     assert_matches!(
-        store.publish_event(&stranger, misdirected.clone(), Target::Only(target.id.clone()), at(2), at(LEASE_MS)).await,
+        store
+            .publish_event(&stranger, misdirected.clone(), Target::Only(target.id.clone()), at(2), Some(at(LEASE_MS)))
+            .await,
         Err(StoreError::NotFound)
     );
     assert_matches!(store.get_event(&stranger, &misdirected.id).await, Err(StoreError::NotFound));
@@ -185,7 +218,8 @@ pub async fn publishing_to_all_but_one_webhook_skips_it(store: &dyn Store) {
     let last = add_webhook(store, &platform, &["user.created"]).await;
 
     let target = Target::AllExcept(excluded.id.clone());
-    let published = store.publish_event(&platform, event("user.created"), target, at(1), at(LEASE_MS)).await.unwrap();
+    let published =
+        store.publish_event(&platform, event("user.created"), target, at(1), Some(at(LEASE_MS))).await.unwrap();
 
     assert_eq!(published.delivery_count, 2);
     let mut webhooks: Vec<_> = published.jobs.iter().map(|job| job.webhook_id.clone()).collect();

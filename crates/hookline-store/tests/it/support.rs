@@ -77,7 +77,7 @@ pub fn event(event_type: &str) -> NewEvent {
 
 /// Publishes a new event of `event_type` at `now` to every matching webhook, leased for [`LEASE_MS`].
 pub async fn publish(store: &dyn Store, platform: &PlatformId, event_type: &str, now: Timestamp) -> Published {
-    store.publish_event(platform, event(event_type), Target::Matching, now, at_plus(now, LEASE_MS)).await.unwrap()
+    store.publish_event(platform, event(event_type), Target::Matching, now, Some(at_plus(now, LEASE_MS))).await.unwrap()
 }
 
 /// `time` plus `ms` milliseconds.

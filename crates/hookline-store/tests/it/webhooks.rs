@@ -175,7 +175,8 @@ pub async fn deleting_a_webhook_deletes_its_deliveries(store: &dyn Store) {
     // Republishing reports how many deliveries the event has, which counts rows that every read above hides
     // behind a join with its webhook: this is what shows the deleted webhook's deliveries are really gone.
     let again = NewEvent { id: published.event.id.clone(), ..event("user.created") };
-    let republished = store.publish_event(&platform, again, Target::Matching, at(10), at(10 + LEASE_MS)).await.unwrap();
+    let republished =
+        store.publish_event(&platform, again, Target::Matching, at(10), Some(at(10 + LEASE_MS))).await.unwrap();
     assert_eq!(republished.delivery_count, 1);
 }
 
