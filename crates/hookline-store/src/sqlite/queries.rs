@@ -384,11 +384,13 @@ impl Store for SqliteStore {
         self.write_background(move |conn| {
             let now = request.now.unix_millis();
             // Webhooks with claimable work; each is then claimed on its own, oldest due first, so a large backlog
-            // of one webhook never stands in front of another's.
+            // of one webhook never stands in front of another's. `max(next_attempt_at, ifnull(leased_until, 0))`
+            // is when a pending delivery becomes claimable: it must be written exactly as in the
+            // `deliveries_claimable` index, or SQLite does not use the index.
             let mut candidates = conn.prepare_cached(
                 "SELECT w.id FROM webhooks w WHERE w.enabled = 1 AND EXISTS (SELECT 1 FROM deliveries d \
-                 WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= ?1 \
-                 AND (d.leased_until IS NULL OR d.leased_until <= ?1))",
+                 WHERE d.webhook_id = w.id AND d.status = 'pending' \
+                 AND max(d.next_attempt_at, ifnull(d.leased_until, 0)) <= ?1)",
             )?;
             let webhooks: Vec<String> = candidates.query_map([now], |row| row.get(0))?.collect::<Result<_, _>>()?;
             let skip: std::collections::HashSet<&str> = request.skip.iter().map(WebhookId::as_str).collect();
@@ -401,8 +403,8 @@ impl Store for SqliteStore {
                 jobs.extend(lease_jobs(
                     conn,
                     "d.id IN (SELECT id FROM deliveries WHERE webhook_id = ?1 AND status = 'pending' \
-                     AND next_attempt_at <= ?2 AND (leased_until IS NULL OR leased_until <= ?2) \
-                     ORDER BY next_attempt_at, id LIMIT ?3)",
+                     AND max(next_attempt_at, ifnull(leased_until, 0)) <= ?2 \
+                     ORDER BY max(next_attempt_at, ifnull(leased_until, 0)), id LIMIT ?3)",
                     params![webhook, now, room as i64],
                     request.lease_until,
                 )?);
