@@ -59,15 +59,16 @@ async fn load_summary<C: deadpool_postgres::GenericClient>(
 /// claiming or recording right now are passed over, never waited for) and leased until `$2`.
 ///
 /// A row another node claimed and committed after this statement began is re-checked by PostgreSQL against
-/// the lease condition once its lock is free, so it is not taken twice.
+/// the lease condition once its lock is free, so it is not taken twice. `GREATEST(next_attempt_at, leased_until)`
+/// is when a pending delivery becomes claimable, written as in the `deliveries_claimable` index.
 const CLAIM_SQL: &str = "WITH picked AS ( \
        SELECT due.id FROM \
          (SELECT w.id FROM webhooks w WHERE w.enabled AND NOT (w.id = ANY($3::text[])) ORDER BY w.id) candidates \
          CROSS JOIN LATERAL ( \
            SELECT d.id FROM deliveries d \
-           WHERE d.webhook_id = candidates.id AND d.status = 'pending' AND d.next_attempt_at <= $1 \
-             AND (d.leased_until IS NULL OR d.leased_until <= $1) \
-           ORDER BY d.next_attempt_at, d.id LIMIT $4 \
+           WHERE d.webhook_id = candidates.id AND d.status = 'pending' \
+             AND GREATEST(d.next_attempt_at, d.leased_until) <= $1 \
+           ORDER BY GREATEST(d.next_attempt_at, d.leased_until), d.id LIMIT $4 \
            FOR UPDATE SKIP LOCKED \
          ) due \
        LIMIT $5 \

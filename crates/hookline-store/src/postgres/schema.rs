@@ -126,7 +126,16 @@ CREATE TABLE notifications (
 CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX notifications_webhook ON notifications (webhook_id, kind, created_at);
 CREATE INDEX notifications_platform ON notifications (platform_id, id);
-"#];
+"#,
+    // 2: as SQLite's migration 4: claims seek the moment a pending delivery becomes claimable (its due time, or
+    // its lease's end if that is later; GREATEST ignores a NULL lease) instead of stepping over every delivery
+    // in flight.
+    r#"
+DROP INDEX deliveries_webhook_due;
+CREATE INDEX deliveries_claimable ON deliveries (webhook_id, GREATEST(next_attempt_at, leased_until), id)
+    WHERE status = 'pending';
+"#,
+];
 
 /// Applies every migration the database has not seen, all in one transaction under the migration lock.
 /// Refuses a database migrated by a newer hookline (more scripts than this build knows).
