@@ -287,7 +287,7 @@ impl Engine {
                 async move {
                     let (webhook_id, delivery_id) = (job.webhook_id.clone(), job.delivery_id.clone());
                     let record = engine.attempt(job).await;
-                    engine.inner.recorder.record(record);
+                    engine.inner.recorder.record(record).await;
                     let next = engine.inner.lanes.finish(&webhook_id, &delivery_id);
                     engine.start(next);
                     if engine.inner.lanes.take_poll_hint() {

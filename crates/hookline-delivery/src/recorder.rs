@@ -15,12 +15,17 @@ enum Message {
 }
 
 pub(crate) struct RecorderHandle {
-    sender: mpsc::UnboundedSender<Message>,
+    sender: mpsc::Sender<Message>,
 }
 
+/// How many attempt results may wait to be written. When the store falls behind, a finished attempt waits
+/// here (holding its lane's slot) before the next one starts: delivery slows to the speed of recording
+/// instead of results piling up in memory.
+const QUEUE: usize = 4096;
+
 impl RecorderHandle {
-    pub(crate) fn record(&self, record: AttemptRecord) {
-        if self.sender.send(Message::Record(record)).is_err() {
+    pub(crate) async fn record(&self, record: AttemptRecord) {
+        if self.sender.send(Message::Record(record)).await.is_err() {
             // Only after the recorder stopped; the lease expires and the delivery is retried (at least once).
             tracing::warn!("attempt result dropped: recorder stopped");
         }
@@ -29,7 +34,7 @@ impl RecorderHandle {
     /// Waits until everything recorded so far is written.
     pub(crate) async fn flush(&self) {
         let (done, wait) = oneshot::channel();
-        if self.sender.send(Message::Flush(done)).is_ok() {
+        if self.sender.send(Message::Flush(done)).await.is_ok() {
             let _ = wait.await;
         }
     }
@@ -50,14 +55,16 @@ pub(crate) fn spawn(
     lease: Duration,
     followups: mpsc::UnboundedSender<Vec<DeliveryJob>>,
 ) -> RecorderHandle {
-    let (sender, receiver) = mpsc::unbounded_channel();
+    let (sender, receiver) = mpsc::channel(QUEUE);
     runtime.spawn(run(store, Context { failure, lease, followups }, receiver));
     RecorderHandle { sender }
 }
 
-const MAX_BATCH: usize = 256;
+/// The most results one store call writes. Under load the queue is deep and batches are full: SQLite then
+/// writes a thousand results per transaction (and fsync), between transactions of publishes.
+const MAX_BATCH: usize = 1024;
 
-async fn run(store: Arc<dyn Store>, context: Context, mut receiver: mpsc::UnboundedReceiver<Message>) {
+async fn run(store: Arc<dyn Store>, context: Context, mut receiver: mpsc::Receiver<Message>) {
     let mut batch = Vec::new();
     let mut waiters = Vec::new();
     while let Some(first) = receiver.recv().await {

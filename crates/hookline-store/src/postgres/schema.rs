@@ -14,7 +14,8 @@ use crate::StoreResult;
 const MIGRATION_LOCK: i64 = 0x686f_6f6b_6c69_6e65;
 
 /// The scripts, in order. Never edit one that has shipped; add a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE platforms (
     id          TEXT COLLATE "C" PRIMARY KEY,
     name        TEXT NOT NULL,

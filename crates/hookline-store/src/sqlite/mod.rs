@@ -248,12 +248,16 @@ pub(crate) enum Priority {
     Background,
 }
 
-/// The writer's two queues. Interactive operations always go first, so a burst of attempt results during a
-/// large fan-out never makes publishers wait behind it.
+/// The writer's two queues. Interactive and background operations never share a transaction: a publish is
+/// committed (and answered) without waiting for the attempt results of a large fan-out to be written in the
+/// same transaction. When both queues have work, transactions alternate between them, so publishing waits
+/// for at most one background transaction and recording is never starved by a stream of publishes.
 #[derive(Default)]
 struct Queues {
     interactive: VecDeque<Box<dyn WriteOp>>,
     background: VecDeque<Box<dyn WriteOp>>,
+    /// The last transaction was interactive: background work, if any waits, goes next.
+    background_turn: bool,
     closed: bool,
 }
 
@@ -289,7 +293,7 @@ impl WriteQueue {
     }
 
     /// Waits for work and takes the next transaction's operations: every queued interactive operation (up to
-    /// the cap), then a few background ones. `None` once closed and drained.
+    /// the cap), or a few background ones when it is their turn. `false` once closed and drained.
     fn next_batch(&self, batch: &mut Vec<Box<dyn WriteOp>>) -> bool {
         let Ok(mut queues) = self.queues.lock() else { return false };
         while queues.interactive.is_empty() && queues.background.is_empty() {
@@ -301,15 +305,18 @@ impl WriteQueue {
                 Err(_) => return false,
             };
         }
-        while batch.len() < MAX_BATCH {
-            let Some(op) = queues.interactive.pop_front() else { break };
-            batch.push(op);
-        }
-        let mut background = 0;
-        while background < MAX_BACKGROUND_PER_BATCH && batch.len() < MAX_BATCH {
-            let Some(op) = queues.background.pop_front() else { break };
-            batch.push(op);
-            background += 1;
+        let background_now = queues.interactive.is_empty() || (queues.background_turn && !queues.background.is_empty());
+        queues.background_turn = !background_now;
+        if background_now {
+            while batch.len() < MAX_BACKGROUND_PER_BATCH {
+                let Some(op) = queues.background.pop_front() else { break };
+                batch.push(op);
+            }
+        } else {
+            while batch.len() < MAX_BATCH {
+                let Some(op) = queues.interactive.pop_front() else { break };
+                batch.push(op);
+            }
         }
         true
     }

@@ -4,7 +4,9 @@
 
 use hookline_core::Timestamp;
 use hookline_core::catalog::{DELIVERY_FAILED, WEBHOOK_DISABLED, WEBHOOK_RECOVERED, is_operational};
-use hookline_core::delivery::{AttemptRecord, NextStep};
+use std::collections::HashMap;
+
+use hookline_core::delivery::{Attempt, AttemptRecord, NextStep};
 use hookline_core::ids::{NotificationId, WebhookId};
 use hookline_core::notification::NotificationKind;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -22,32 +24,23 @@ struct Current {
     degraded: bool,
 }
 
+/// Whether a webhook has failure state that a success must clear, as read within one recorder batch.
+type Clean = HashMap<String, bool>;
+
 pub(super) fn record(conn: &Connection, records: Vec<AttemptRecord>, ctx: RecordContext) -> StoreResult<RecordOutcome> {
     let mut outcome = RecordOutcome::default();
+    // Per webhook: whether it has no failure state to clear. A batch holds hundreds of successes for a handful
+    // of webhooks; each success then costs one UPDATE and one INSERT, and the webhook is read once.
+    let mut clean = Clean::new();
     for AttemptRecord { attempt, next } in records {
-        let current = conn
-            .prepare_cached(
-                "SELECT d.platform_id, d.webhook_id, w.url, w.enabled, w.failing_since, w.degraded, e.id, e.type \
-                 FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.pk = d.event_pk \
-                 WHERE d.id = ?1",
-            )?
-            .query_row([attempt.delivery_id.as_str()], |row| {
-                Ok(Current {
-                    about: About {
-                        platform_id: row.get(0)?,
-                        webhook_id: row.get(1)?,
-                        webhook_url: row.get(2)?,
-                        event_id: row.get(6)?,
-                        event_type: row.get(7)?,
-                    },
-                    enabled: row.get(3)?,
-                    failing_since: row.get(4)?,
-                    degraded: row.get(5)?,
-                })
-            })
-            .optional()?;
+        if next == NextStep::Delivered {
+            record_delivered(conn, &attempt, &ctx, &mut clean, &mut outcome)?;
+            continue;
+        }
         // The webhook was deleted while the attempt was in flight: nothing left to record.
-        let Some(current) = current else { continue };
+        let Some(current) = load_current(conn, attempt.delivery_id.as_str())? else { continue };
+        // This path changes the webhook's failure state: read it again for the next success.
+        clean.remove(&current.about.webhook_id);
         let (status, next_at) = policy::delivery_status(next, current.enabled);
         conn.prepare_cached(
             "UPDATE deliveries SET status = ?2, attempt_count = ?3, next_attempt_at = ?4, leased_until = NULL, \
@@ -60,22 +53,9 @@ pub(super) fn record(conn: &Connection, records: Vec<AttemptRecord>, ctx: Record
             next_at.map(Timestamp::unix_millis),
             ctx.now.unix_millis()
         ])?;
-        conn.prepare_cached(&format!(
-            "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-        ))?
-        .execute(params![
-            attempt.id.as_str(),
-            attempt.delivery_id.as_str(),
-            attempt.attempt_number,
-            attempt.started_at.unix_millis(),
-            attempt.duration_ms as i64,
-            attempt.status,
-            attempt.error_kind.map(|kind| kind.as_str()),
-            attempt.error_message,
-            attempt.response_excerpt,
-        ])?;
-
+        insert_attempt(conn, &attempt)?;
         if attempt.error_kind.is_none() {
+            // Delivered, yet not `NextStep::Delivered`: cannot happen, but a success is a success.
             on_success(conn, &current, &ctx, &mut outcome)?;
             continue;
         }
@@ -111,6 +91,93 @@ pub(super) fn record(conn: &Connection, records: Vec<AttemptRecord>, ctx: Record
         }
     }
     Ok(outcome)
+}
+
+/// Records a delivered attempt: the delivery's new state and the attempt, then (only if the webhook has any)
+/// clears the webhook's failure state.
+fn record_delivered(
+    conn: &Connection,
+    attempt: &Attempt,
+    ctx: &RecordContext,
+    clean: &mut Clean,
+    outcome: &mut RecordOutcome,
+) -> StoreResult<()> {
+    let webhook_id: Option<String> = conn
+        .prepare_cached(
+            "UPDATE deliveries SET status = 'delivered', attempt_count = ?2, next_attempt_at = NULL, \
+             leased_until = NULL, updated_at = ?3 WHERE id = ?1 RETURNING webhook_id",
+        )?
+        .query_row(params![attempt.delivery_id.as_str(), attempt.attempt_number, ctx.now.unix_millis()], |row| {
+            row.get(0)
+        })
+        .optional()?;
+    // The webhook (and with it the delivery) was deleted while the attempt was in flight.
+    let Some(webhook_id) = webhook_id else { return Ok(()) };
+    insert_attempt(conn, attempt)?;
+    let is_clean = match clean.get(&webhook_id) {
+        Some(is_clean) => *is_clean,
+        None => {
+            let is_clean = conn
+                .prepare_cached("SELECT failing_since IS NULL AND degraded = 0 FROM webhooks WHERE id = ?1")?
+                .query_row([&webhook_id], |row| row.get(0))
+                .optional()?
+                .unwrap_or(true);
+            clean.insert(webhook_id.clone(), is_clean);
+            is_clean
+        }
+    };
+    if is_clean {
+        return Ok(());
+    }
+    if let Some(current) = load_current(conn, attempt.delivery_id.as_str())? {
+        on_success(conn, &current, ctx, outcome)?;
+    }
+    clean.insert(webhook_id, true);
+    Ok(())
+}
+
+/// The delivery's event and webhook, for the failure policy; `None` if the delivery is gone.
+fn load_current(conn: &Connection, delivery_id: &str) -> StoreResult<Option<Current>> {
+    let current = conn
+        .prepare_cached(
+            "SELECT d.platform_id, d.webhook_id, w.url, w.enabled, w.failing_since, w.degraded, e.id, e.type \
+             FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.pk = d.event_pk \
+             WHERE d.id = ?1",
+        )?
+        .query_row([delivery_id], |row| {
+            Ok(Current {
+                about: About {
+                    platform_id: row.get(0)?,
+                    webhook_id: row.get(1)?,
+                    webhook_url: row.get(2)?,
+                    event_id: row.get(6)?,
+                    event_type: row.get(7)?,
+                },
+                enabled: row.get(3)?,
+                failing_since: row.get(4)?,
+                degraded: row.get(5)?,
+            })
+        })
+        .optional()?;
+    Ok(current)
+}
+
+fn insert_attempt(conn: &Connection, attempt: &Attempt) -> StoreResult<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    ))?
+    .execute(params![
+        attempt.id.as_str(),
+        attempt.delivery_id.as_str(),
+        attempt.attempt_number,
+        attempt.started_at.unix_millis(),
+        attempt.duration_ms as i64,
+        attempt.status,
+        attempt.error_kind.map(|kind| kind.as_str()),
+        attempt.error_message,
+        attempt.response_excerpt,
+    ])?;
+    Ok(())
 }
 
 fn on_success(

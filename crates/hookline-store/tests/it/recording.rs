@@ -136,3 +136,37 @@ pub async fn attempts_for_deleted_deliveries_are_dropped(store: &dyn Store) {
     assert_eq!(detail.summary.delivery.status, DeliveryStatus::Delivered);
     assert_eq!(detail.attempts, vec![survivor_attempt]);
 }
+
+/// A success clears the webhook's failure tracking, also when the failure that set it is earlier in the same
+/// batch of results (recording caches each webhook's state for the batch), and a later failure starts a new
+/// failing period.
+pub async fn a_success_clears_failure_state_set_earlier_in_its_batch(store: &dyn Store) {
+    let platform = new_platform(store).await;
+    let hook = add_webhook(store, &platform, &["*"]).await;
+    let mut deliveries = Vec::new();
+    for n in 0..4 {
+        deliveries.push(only_job(&publish(store, &platform, "user.created", at(n)).await).delivery_id.clone());
+    }
+    let batch = vec![
+        record(ok_attempt(&deliveries[0], 1, at(10)), NextStep::Delivered),
+        record(failed_attempt(&deliveries[1], 1, at(11)), NextStep::RetryAt(at(10_000))),
+        record(ok_attempt(&deliveries[2], 1, at(12)), NextStep::Delivered),
+    ];
+    store.record_attempts(batch, context(at(20))).await.unwrap();
+    assert_eq!(store.get_webhook(&platform, &hook.id).await.unwrap().failing_since, None);
+
+    let batch = vec![
+        record(ok_attempt(&deliveries[1], 2, at(30)), NextStep::Delivered),
+        record(failed_attempt(&deliveries[3], 1, at(31)), NextStep::RetryAt(at(10_000))),
+    ];
+    store.record_attempts(batch, context(at(40))).await.unwrap();
+    assert_eq!(store.get_webhook(&platform, &hook.id).await.unwrap().failing_since, Some(at(31)));
+    for (delivery, status) in deliveries.iter().zip([
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Pending,
+    ]) {
+        assert_eq!(store.get_delivery(&platform, delivery).await.unwrap().summary.delivery.status, status);
+    }
+}
