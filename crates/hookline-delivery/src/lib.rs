@@ -3,8 +3,9 @@
 //!
 //! The data path: the API publishes an event (store commit), then hands the new jobs straight to
 //! [`Engine::submit`], so fresh deliveries go out without polling delay. The poller only claims work that is
-//! due again (retries) or was left leased by a process that died. Attempt results go to the recorder, which
-//! writes them in batches.
+//! due again (retries), did not fit in memory, or was left leased by a process that died; it runs every
+//! `poll_interval`, and also when the earliest retry the recorder wrote falls due, so retries keep their
+//! schedule. Attempt results go to the recorder, which writes them in batches.
 //!
 //! Invariants: a receiver's failure is data ([`AttemptOutcome`]), never an `Err`; no job is held only in
 //! memory without a lease in the store, so a crash loses nothing that was committed; a backlog lives in the
@@ -98,8 +99,8 @@ struct Inner {
     metrics: Metrics,
     /// Woken when lanes that overflowed to the database have room again.
     poll_now: tokio::sync::Notify,
-    /// Jobs created while recording (operational events), taken by `run` to dispatch.
-    followup_jobs: tokio::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Vec<DeliveryJob>>>>,
+    /// What recording hands back (operational events' jobs, retry times), taken by `run`.
+    followup_jobs: tokio::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<recorder::Followup>>>,
 }
 
 impl Engine {
@@ -205,6 +206,8 @@ impl Engine {
     pub async fn run(self) {
         let shutdown = self.inner.shutdown.clone();
         let mut followups = self.inner.followup_jobs.lock().await.take();
+        // When the earliest retry recorded so far falls due: retries go out on time, not at the next interval.
+        let mut next_retry: Option<Timestamp> = None;
         let mut interval = tokio::time::interval(self.inner.config.poll_interval);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Renew every third of a lease: a job may wait in a lane (behind a slow webhook) far longer than one
@@ -214,7 +217,16 @@ impl Engine {
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                Some(jobs) = async { followups.as_mut()?.recv().await } => self.submit(jobs),
+                Some(followup) = async { followups.as_mut()?.recv().await } => match followup {
+                    recorder::Followup::Jobs(jobs) => self.submit(jobs),
+                    recorder::Followup::RetryAt(at) => {
+                        next_retry = Some(next_retry.map_or(at, |current| current.min(at)));
+                    }
+                },
+                _ = sleep_until(next_retry), if next_retry.is_some() => {
+                    next_retry = None;
+                    interval.reset_immediately();
+                }
                 _ = renewal.tick() => self.renew_leases().await,
                 _ = self.inner.poll_now.notified() => interval.reset_immediately(),
                 _ = interval.tick() => {
@@ -346,4 +358,11 @@ impl Engine {
             next,
         }
     }
+}
+
+/// Sleeps until wall-clock time `at` (at once if it has passed); pending forever for `None`.
+async fn sleep_until(at: Option<Timestamp>) {
+    let Some(at) = at else { return std::future::pending().await };
+    let wait = at.unix_millis().saturating_sub(Timestamp::now().unix_millis()).max(0) as u64;
+    tokio::time::sleep(Duration::from_millis(wait)).await;
 }

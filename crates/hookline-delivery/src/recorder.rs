@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hookline_core::Timestamp;
-use hookline_core::delivery::{AttemptRecord, DeliveryJob, FailurePolicy};
+use hookline_core::delivery::{AttemptRecord, DeliveryJob, FailurePolicy, NextStep};
 use hookline_store::{RecordContext, Store};
 use tokio::sync::{mpsc, oneshot};
 
@@ -40,12 +40,19 @@ impl RecorderHandle {
     }
 }
 
+/// What recording a batch hands back to the engine.
+pub(crate) enum Followup {
+    /// Jobs created while recording (operational events), to dispatch.
+    Jobs(Vec<DeliveryJob>),
+    /// The earliest retry the batch scheduled: the engine polls then rather than at its next interval.
+    RetryAt(Timestamp),
+}
+
 /// What the recorder needs besides the store.
 struct Context {
     failure: FailurePolicy,
     lease: Duration,
-    /// Where jobs created while recording (operational events) go to be dispatched.
-    followups: mpsc::UnboundedSender<Vec<DeliveryJob>>,
+    followups: mpsc::UnboundedSender<Followup>,
 }
 
 pub(crate) fn spawn(
@@ -53,7 +60,7 @@ pub(crate) fn spawn(
     store: Arc<dyn Store>,
     failure: FailurePolicy,
     lease: Duration,
-    followups: mpsc::UnboundedSender<Vec<DeliveryJob>>,
+    followups: mpsc::UnboundedSender<Followup>,
 ) -> RecorderHandle {
     let (sender, receiver) = mpsc::channel(QUEUE);
     runtime.spawn(run(store, Context { failure, lease, followups }, receiver));
@@ -88,15 +95,25 @@ async fn run(store: Arc<dyn Store>, context: Context, mut receiver: mpsc::Receiv
 }
 
 async fn write(store: &Arc<dyn Store>, context: &Context, batch: Vec<AttemptRecord>) {
+    let first_retry = batch
+        .iter()
+        .filter_map(|record| match record.next {
+            NextStep::RetryAt(at) => Some(at),
+            _ => None,
+        })
+        .min();
     let mut delay = Duration::from_millis(100);
     for _ in 0..8 {
         let now = Timestamp::now();
         let record = RecordContext { now, lease_until: now.plus(context.lease), failure: context.failure };
         match store.record_attempts(batch.clone(), record).await {
             Ok(outcome) => {
+                // If the engine is gone the jobs' leases expire and the poller sends them.
                 if !outcome.jobs.is_empty() {
-                    // If the engine is gone the jobs' leases expire and the poller sends them.
-                    let _ = context.followups.send(outcome.jobs);
+                    let _ = context.followups.send(Followup::Jobs(outcome.jobs));
+                }
+                if let Some(at) = first_retry {
+                    let _ = context.followups.send(Followup::RetryAt(at));
                 }
                 return;
             }

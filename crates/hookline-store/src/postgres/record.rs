@@ -52,6 +52,8 @@ struct WebhookState {
 #[derive(Default)]
 struct Pending {
     ids: Vec<String>,
+    /// `ids` again, for a constant-time "is this delivery already buffered?" (batches hold a thousand).
+    buffered: HashSet<String>,
     statuses: Vec<&'static str>,
     attempt_counts: Vec<i64>,
     next_at: Vec<Option<i64>>,
@@ -60,11 +62,12 @@ struct Pending {
 
 impl Pending {
     fn has_delivery(&self, id: &str) -> bool {
-        self.ids.iter().any(|pending| pending == id)
+        self.buffered.contains(id)
     }
 
     fn delivery(&mut self, id: &str, status: DeliveryStatus, attempt_count: i64, next_at: Option<Timestamp>) {
         self.ids.push(id.to_owned());
+        self.buffered.insert(id.to_owned());
         self.statuses.push(status.as_str());
         self.attempt_counts.push(attempt_count);
         self.next_at.push(next_at.map(Timestamp::unix_millis));
@@ -82,6 +85,7 @@ impl Pending {
             )
             .await?;
             self.ids.clear();
+            self.buffered.clear();
             self.statuses.clear();
             self.attempt_counts.clear();
             self.next_at.clear();

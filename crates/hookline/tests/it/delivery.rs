@@ -148,6 +148,24 @@ async fn failures_are_retried_on_the_schedule_and_every_attempt_is_recorded() {
     app.stop().await;
 }
 
+/// A retry goes out when it falls due, not at the poller's next round: the engine wakes the poller at the
+/// earliest retry it recorded. With a 30 s poll interval, the 300 ms schedule still holds.
+#[tokio::test]
+async fn retries_go_out_on_schedule_whatever_the_poll_interval() {
+    let app = TestApp::spawn_with(|raw| raw.delivery.poll_interval = "30s".into()).await;
+    let key = app.platform("retrytimer").await;
+    let receiver = TestReceiver::scripted(vec![Reply::Status(500), Reply::Status(500)]).await;
+    app.webhook(&key, &receiver.url, &["*"]).await;
+    app.publish(&key, json!({"id": "t-1", "type": "user.created", "data": {}})).await;
+    let received = receiver.wait_for(3).await;
+    for pair in received.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(gap >= Duration::from_millis(235), "retried too early: {gap:?}");
+        assert!(gap < Duration::from_secs(2), "the retry waited for the poller: {gap:?}");
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn exhausted_deliveries_fail_and_a_manual_retry_sends_again() {
     let app = TestApp::spawn().await;
