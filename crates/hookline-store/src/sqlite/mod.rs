@@ -19,7 +19,6 @@ mod schema;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -85,11 +84,7 @@ impl SqliteStore {
         // The writer never checkpoints; a thread of its own does, in PASSIVE mode, which never blocks the writer.
         writer_conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let checkpointer = open_connection(&options.path, options.synchronous, false)?;
-        let queue = Arc::new(WriteQueue {
-            queues: Mutex::new(Queues::default()),
-            ready: Condvar::new(),
-            catch_up: AtomicBool::new(false),
-        });
+        let queue = Arc::new(WriteQueue { queues: Mutex::new(Queues::default()), ready: Condvar::new() });
         let checkpoint_queue = Arc::clone(&queue);
         std::thread::Builder::new()
             .name("hookline-sqlite-checkpoint".into())
@@ -269,9 +264,6 @@ struct Queues {
 pub(crate) struct WriteQueue {
     queues: Mutex<Queues>,
     ready: Condvar,
-    /// Set by the checkpointer when the WAL has grown: the writer should finish the checkpoint between two
-    /// transactions (see `run_checkpointer`).
-    catch_up: AtomicBool,
 }
 
 impl WriteQueue {
@@ -340,17 +332,9 @@ const MAX_BACKGROUND_PER_BATCH: usize = 2;
 /// How often the WAL is checkpointed.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 
-/// How many WAL frames (pages) make the writer finish a checkpoint so the WAL starts over (~16 MB).
-const WAL_RESET_FRAMES: i64 = 4096;
-
 /// Checkpoints the WAL in the background until the store closes. PASSIVE copies what no reader still needs
-/// and never waits for locks, but under a steady stream of commits it never catches up with the last one, and
-/// SQLite starts the WAL over only when a write begins with every frame copied: the WAL would grow without end
-/// (to 800 MB in one fan-out), and writing ever further into a growing file makes every commit slower. So once
-/// the WAL is past `WAL_RESET_FRAMES`, the checkpointer asks the writer to run a PASSIVE checkpoint itself
-/// between two transactions: it copies only what was committed since this pass (a few milliseconds), and the
-/// writer's next transaction starts the WAL over. If readers kept a pass from copying everything and the WAL
-/// is past ~64 MB, a RESTART checkpoint waits for them (it also holds back writes while it waits).
+/// and never waits for locks; once the WAL grows past ~64 MB it asks for a RESTART checkpoint, which waits for
+/// readers so the file can be reused from the start.
 fn run_checkpointer(conn: Connection, queue: Arc<WriteQueue>) {
     loop {
         std::thread::sleep(CHECKPOINT_INTERVAL);
@@ -361,11 +345,8 @@ fn run_checkpointer(conn: Connection, queue: Arc<WriteQueue>) {
         let result = conn
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?)));
         match result {
-            Ok((wal_pages, checkpointed)) if wal_pages > 16_384 && checkpointed < wal_pages => {
+            Ok((wal_pages, _)) if wal_pages > 16_384 => {
                 let _ = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
-            }
-            Ok((wal_pages, _)) if wal_pages > WAL_RESET_FRAMES => {
-                queue.catch_up.store(true, Ordering::Relaxed);
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(error = %error, "sqlite checkpoint failed"),
@@ -381,11 +362,6 @@ fn execute_cached(conn: &Connection, sql: &str) -> Result<(), String> {
 fn run_writer(conn: Connection, queue: Arc<WriteQueue>) {
     let mut batch: Vec<Box<dyn WriteOp>> = Vec::with_capacity(MAX_BATCH);
     while queue.next_batch(&mut batch) {
-        if queue.catch_up.swap(false, Ordering::Relaxed) {
-            // Between two transactions: copy what the background pass missed, so this transaction starts the
-            // WAL over (`run_checkpointer`).
-            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-        }
         let commit = match execute_cached(&conn, "BEGIN IMMEDIATE") {
             Ok(()) => {
                 let mut poisoned = false;
