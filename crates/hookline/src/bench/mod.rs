@@ -24,7 +24,7 @@ pub use server::{ServerMode, ServerSettings};
 
 /// Every scenario, in the order a full run takes them.
 pub const ALL_SCENARIOS: &[&str] =
-    &["A", "B_200", "B_2000", "C", "F_350", "F_2000", "retry_storm", "fanout_1000", "backlog", "ceiling"];
+    &["A", "A_10000", "B_200", "B_2000", "C", "F_350", "F_2000", "retry_storm", "fanout_1000", "backlog", "ceiling"];
 
 /// How the receiver is down during the backlog scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -149,7 +149,7 @@ pub fn now_ns() -> u64 {
 /// `hookline bench` flags.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Scenarios, comma separated: A, B (B_200 and B_2000), C, F (F_350 and F_2000), retry_storm,
+    /// Scenarios, comma separated: A, A_10000, B (B_200 and B_2000), C, F (F_350 and F_2000), retry_storm,
     /// fanout_1000, backlog, ceiling (a bare HTTP loop to the receiver), or all.
     #[arg(long, value_delimiter = ',', default_value = "all")]
     pub scenario: Vec<String>,

@@ -72,6 +72,9 @@ pub(super) async fn run(o: &BenchOptions, name: &str) -> anyhow::Result<Scenario
     let secs = |full: f64, small: f64| if quick { small } else { full * scale };
     match name {
         "A" => steady(o, Plan::new("A", 1, count(20_000.0, 200))).await,
+        // A's throughput target as a fixed rate (open loop): the latency at 10,000 events/s without A's
+        // closed-loop race between publishers and one webhook's 8 attempts in flight.
+        "A_10000" => steady(o, Plan::rate("A_10000", 1, 10_000.0, secs(10.0, 0.1))).await,
         "B_200" => steady(o, Plan::rate("B_200", 1, 200.0, secs(30.0, 0.5))).await,
         "B_2000" => steady(o, Plan::rate("B_2000", 1, 2000.0, secs(30.0, 0.25))).await,
         "C" => {
