@@ -157,13 +157,10 @@ pub(super) async fn publish(
         &[&ids, &platform_str, &event_pk, &now.unix_millis(), &webhook_ids, &statuses, &due, &leases],
     )
     .await?;
-    if lease_until.is_none() {
-        return Ok(Published { event: stored, created: true, delivery_count, jobs: Vec::new() });
-    }
     let body: Arc<[u8]> = stored.delivery_body().into();
     let mut jobs = Vec::new();
     for ((webhook, send), delivery_id) in targets.into_iter().zip(delivery_ids) {
-        if send {
+        if send && lease_until.is_some() {
             jobs.push(policy::first_job(delivery_id, webhook, &stored, &body));
         }
     }

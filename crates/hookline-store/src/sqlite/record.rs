@@ -33,7 +33,8 @@ pub(super) fn record(conn: &Connection, records: Vec<AttemptRecord>, ctx: Record
     // of webhooks; each success then costs one UPDATE and one INSERT, and the webhook is read once.
     let mut clean = Clean::new();
     for AttemptRecord { attempt, next } in records {
-        if next == NextStep::Delivered {
+        // A success (its next step is `Delivered`), as PostgreSQL's record tells them apart.
+        if attempt.error_kind.is_none() {
             record_delivered(conn, &attempt, &ctx, &mut clean, &mut outcome)?;
             continue;
         }
@@ -54,11 +55,6 @@ pub(super) fn record(conn: &Connection, records: Vec<AttemptRecord>, ctx: Record
             ctx.now.unix_millis()
         ])?;
         insert_attempt(conn, &attempt)?;
-        if attempt.error_kind.is_none() {
-            // Delivered, yet not `NextStep::Delivered`: cannot happen, but a success is a success.
-            on_success(conn, &current, &ctx, &mut outcome)?;
-            continue;
-        }
         let about = &current.about;
         let since = match current.failing_since {
             Some(since) => since,
