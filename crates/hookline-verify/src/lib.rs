@@ -6,8 +6,13 @@
 //! - Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`): `v1,<base64 HMAC-SHA256>` of
 //!   `"{id}.{timestamp}.{body}"`, key = the base64-decoded part of the secret after `whsec_`.
 //!
+//! [`diagnose`] explains a failure: which header is missing or malformed, a stale timestamp, a body changed after
+//! signing, a different or rotated-out secret.
+//!
 //! hookline signs with this crate too, so sender and receiver share one implementation. It depends on hmac,
 //! sha2, base64 and hex, nothing else, and does no IO.
+
+pub mod diagnose;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
