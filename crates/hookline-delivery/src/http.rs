@@ -340,6 +340,48 @@ mod tests {
         (port, count)
     }
 
+    #[tokio::test]
+    async fn own_inbox_urls_reach_the_own_listener_and_nothing_else_does() {
+        let (own_port, own_connections) = counting_listener().await;
+        let (other_port, other_connections) = counting_listener().await;
+        let listener: SocketAddr = format!("127.0.0.1:{own_port}").parse().unwrap();
+        let id = hookline_core::ids::InboxId::generate();
+        let own = |base: &str| {
+            let base = InboxBase::parse(base).unwrap();
+            HttpSender::new(Duration::from_millis(300), 4096, false)
+                .unwrap()
+                .with_own_inboxes(Some(OwnInboxes { base, listener }))
+        };
+        let sender = own(&format!("http://127.0.0.1:{own_port}"));
+        // Other loopback URLs, an inbox path on another origin, another path on the own origin: all blocked,
+        // exactly as without the exception.
+        for url in [
+            format!("http://127.0.0.1:{other_port}/hook"),
+            format!("http://127.0.0.1:{other_port}/in/{id}"),
+            format!("http://localhost:{own_port}/in/{id}"),
+            format!("http://[::ffff:127.0.0.1]:{own_port}/in/{id}"),
+            format!("http://127.0.0.1:{own_port}/v1/platforms"),
+            format!("http://127.0.0.1:{own_port}/in/{id}/../../v1/platforms"),
+        ] {
+            let result = sender.send(&job(&url), Timestamp::now()).await;
+            assert!(
+                matches!(result.outcome, AttemptOutcome::Failed { kind: FailureKind::Blocked, .. }),
+                "{url}: {:?}",
+                result.outcome
+            );
+        }
+        assert_eq!(own_connections.load(Ordering::SeqCst), 0);
+        assert_eq!(other_connections.load(Ordering::SeqCst), 0);
+        // The own inbox URL goes to the listener (which never answers: a timeout, after connecting).
+        sender.send(&job(&format!("http://127.0.0.1:{own_port}/in/{id}/x?y=1")), Timestamp::now()).await;
+        assert_eq!(own_connections.load(Ordering::SeqCst), 1);
+        // With a public URL, the host is never resolved: the request goes straight to the listener.
+        let public = own("https://hooks.example.invalid");
+        public.send(&job(&format!("https://hooks.example.invalid/in/{id}")), Timestamp::now()).await;
+        assert_eq!(own_connections.load(Ordering::SeqCst), 2);
+        assert_eq!(other_connections.load(Ordering::SeqCst), 0);
+    }
+
     #[test]
     fn retry_after_takes_seconds_or_an_http_date() {
         let now = std::time::UNIX_EPOCH + Duration::from_secs(1_764_374_400);

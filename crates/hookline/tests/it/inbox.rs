@@ -332,3 +332,24 @@ async fn another_platforms_inbox_is_not_found() {
     assert_eq!(send(&app, inbox["url"].as_str().unwrap(), &[], Vec::new()).await.status(), StatusCode::NOT_FOUND);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_inbox_routes_are_in_the_openapi_document() {
+    let app = TestApp::spawn().await;
+    let (status, doc) = app.call("GET", "/v1/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    for (path, methods) in [
+        ("/v1/inboxes", &["get", "post"][..]),
+        ("/v1/inboxes/{id}", &["get", "patch", "delete"]),
+        ("/v1/inboxes/{id}/requests", &["get"]),
+        ("/v1/inboxes/{id}/requests/stream", &["get"]),
+    ] {
+        for method in methods {
+            assert!(doc["paths"][path][*method].is_object(), "{method} {path} missing from OpenAPI");
+        }
+    }
+    for schema in ["Inbox", "CreateInbox", "CapturedRequest", "Verification"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema} missing");
+    }
+    app.stop().await;
+}

@@ -5,6 +5,8 @@ mod bench;
 mod delivery;
 mod failure;
 mod inbox;
+mod inbox_own;
+mod inbox_stream;
 mod multinode;
 mod process;
 mod smtp;
