@@ -7,6 +7,12 @@ use crate::webhook::SigningSecrets;
 
 const NOW_MS: i64 = 1_764_374_400_000;
 
+/// Status, body, content type, delay, and the field the error names.
+type BadResponse = (Option<u16>, Option<String>, Option<String>, Option<u32>, &'static str);
+
+/// Name, webhooks pointing here, headers, body, expected `verified`, expected code.
+type VerdictCase<'a> = (&'a str, Vec<WebhookSecrets>, Vec<(String, String)>, &'a [u8], Option<bool>, &'a str);
+
 fn now() -> Timestamp {
     Timestamp::from_unix_millis(NOW_MS)
 }
@@ -16,7 +22,7 @@ fn responses_validate_each_field() {
     assert_eq!(InboxResponse::new(None, None, None, None).unwrap(), InboxResponse::default());
     let ok = InboxResponse::new(Some(418), Some("teapot".into()), Some("application/json".into()), Some(30_000));
     assert_eq!(ok.unwrap().delay_ms, 30_000);
-    let cases: [(Option<u16>, Option<String>, Option<String>, Option<u32>, &str); 6] = [
+    let cases: [BadResponse; 6] = [
         (Some(99), None, None, None, "response.status"),
         (Some(600), None, None, None, "response.status"),
         (None, None, None, Some(30_001), "response.delay_ms"),
@@ -95,7 +101,7 @@ fn verdicts_tell_each_failure_apart() {
     let tampered = br#"{"id":"evt_1","type":"user.deleted"}"#;
     let overlap_open = now().plus(Duration::from_secs(60));
     let overlap_over = now().minus(Duration::from_secs(60));
-    let cases: Vec<(&str, Vec<WebhookSecrets>, Vec<(String, String)>, &[u8], Option<bool>, &str)> = vec![
+    let cases: Vec<VerdictCase> = vec![
         ("signed now", points_here(plain.clone()), good.clone(), body, Some(true), "verified"),
         ("old secret in overlap", points_here(rotated(overlap_open)), by_old.clone(), body, Some(true), "verified"),
         (

@@ -36,7 +36,7 @@ fn request(inbox: &InboxId, n: u8, received: i64) -> CapturedRequest {
             ("x-dup".into(), "2".into()),
         ],
         body: vec![0xff, 0xfe, n],
-        body_truncated: n % 2 == 0,
+        body_truncated: n.is_multiple_of(2),
         size: 3 + u64::from(n),
         received_at: at(received),
         source_ip: Some("127.0.0.1".into()),

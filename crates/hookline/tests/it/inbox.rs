@@ -46,6 +46,9 @@ fn signed(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Vec<(&'static 
     ]
 }
 
+/// A case of `each_forgery_is_explained`: name, headers, body, expected `verified`, expected code.
+type Forgery = (&'static str, Vec<(&'static str, String)>, Vec<u8>, Value, &'static str);
+
 fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
@@ -107,7 +110,7 @@ async fn each_forgery_is_explained() {
     let stranger = "whsec_dGhpcyBpcyBhIGRpZmZlcmVudCBzZWNyZXQ=";
     let without =
         |name: &str| signed(&secret, "evt_1", now, &body).into_iter().filter(|(n, _)| *n != name).collect::<Vec<_>>();
-    let cases: Vec<(&str, Vec<(&str, String)>, Vec<u8>, Value, &str)> = vec![
+    let cases: Vec<Forgery> = vec![
         ("good", signed(&secret, "evt_1", now, &body), body.clone(), json!(true), "verified"),
         ("stranger", signed(stranger, "evt_1", now, &body), body.clone(), json!(false), "wrong_secret"),
         ("old secret", signed(&old, "evt_1", now, &body), body.clone(), json!(false), "rotated_out_secret"),

@@ -116,7 +116,7 @@ async fn an_open_stream_does_not_hold_up_shutdown() {
 
 #[tokio::test]
 async fn a_stream_on_one_node_sees_captures_taken_by_another() {
-    let Some(database) = crate::inbox_stream::postgres::Database::fresh().await else { return };
+    let Some(database) = crate::multinode::Database::fresh().await else { return };
     let node = |url: String| {
         TestApp::spawn_with(move |raw| {
             raw.storage.database_url = url;
@@ -143,53 +143,4 @@ async fn a_stream_on_one_node_sees_captures_taken_by_another() {
     assert_eq!(paths, ["/from-b/1", "/from-b/2", "/from-b/3", "/from-a"], "each once, in capture order");
     b.stop().await;
     a.stop().await;
-}
-
-mod postgres {
-    //! A fresh PostgreSQL database for the two-node test, dropped after it.
-
-    use hookline_store::PgOptions;
-    use hookline_store::postgres::{create_database, drop_database, url_with_database};
-
-    pub struct Database {
-        admin: PgOptions,
-        name: String,
-        pub url: String,
-    }
-
-    impl Database {
-        /// `None` (the test is skipped) when `HOOKLINE_TEST_POSTGRES_URL` is unset outside CI.
-        pub async fn fresh() -> Option<Self> {
-            let server = match std::env::var("HOOKLINE_TEST_POSTGRES_URL") {
-                Ok(url) if !url.trim().is_empty() => url,
-                _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
-                    panic!("HOOKLINE_TEST_POSTGRES_URL is not set, and CI must run the PostgreSQL tests")
-                }
-                _ => {
-                    eprintln!("skipped: HOOKLINE_TEST_POSTGRES_URL is not set");
-                    return None;
-                }
-            };
-            let admin = PgOptions::parse(&server).expect("a valid PostgreSQL URL");
-            let name = format!("hookline_inbox_{:016x}", std::process::id() as u64 * 1_000_003 ^ nanos());
-            create_database(&admin, &name).await.expect("the test database can be created");
-            let url = format!("{}?pool_size=4", url_with_database(server.split('?').next().unwrap_or(&server), &name));
-            Some(Self { admin, name, url })
-        }
-    }
-
-    fn nanos() -> u64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
-    }
-
-    impl Drop for Database {
-        fn drop(&mut self) {
-            let (admin, name) = (self.admin.clone(), self.name.clone());
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-                runtime.block_on(drop_database(&admin, &name)).map_err(std::io::Error::other)
-            })
-            .join();
-        }
-    }
 }
