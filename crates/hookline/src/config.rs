@@ -390,6 +390,32 @@ mod tests {
     }
 
     #[test]
+    fn inbox_settings_validate_and_default_to_the_listen_address() {
+        let overrides = Overrides { listen: Some("127.0.0.1:9090".into()), ..Overrides::default() };
+        let config = RawConfig::load(&overrides).unwrap().validate().unwrap();
+        assert_eq!(config.api.inbox.base.as_str(), "http://127.0.0.1:9090");
+        assert_eq!(config.api.inbox.max_requests, 500);
+        assert_eq!(config.api.inbox.expire_after, Duration::from_secs(7 * 24 * 3600));
+        assert!(config.public_url.is_none());
+
+        let mut raw = RawConfig::load(&Overrides::default()).unwrap();
+        raw.http.public_url = Some("https://hooks.example.com/base/".into());
+        let config = raw.validate().unwrap();
+        assert_eq!(config.api.inbox.base.as_str(), "https://hooks.example.com/base");
+
+        for (adjust, named) in [
+            ((|raw: &mut RawConfig| raw.http.public_url = Some("ftp://x".into())) as fn(&mut RawConfig), "public_url"),
+            (|raw: &mut RawConfig| raw.inbox.expire_after = "40d".into(), "inbox.expire_after"),
+            (|raw: &mut RawConfig| raw.inbox.stream_poll = "often".into(), "inbox.stream_poll"),
+        ] {
+            let mut raw = RawConfig::load(&Overrides::default()).unwrap();
+            adjust(&mut raw);
+            let error = format!("{:#}", raw.validate().unwrap_err());
+            assert!(error.contains(named), "{error}");
+        }
+    }
+
+    #[test]
     fn postgres_urls_are_accepted_and_their_passwords_never_printed() {
         let mut raw = RawConfig::load(&Overrides::default()).unwrap();
         raw.storage.database_url = "postgres://hookline:s3cret@db.internal:5433/hooks?pool_size=8".into();
