@@ -20,7 +20,7 @@ pub struct CreateInbox {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateInbox {
-    /// What the inbox answers from now on; absent fields take their defaults.
+    /// What the inbox answers from now on; absent fields keep their current values.
     pub response: InboxResponseSpec,
 }
 

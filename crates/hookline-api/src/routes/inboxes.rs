@@ -99,7 +99,7 @@ async fn get_inbox(
     Ok(Json(convert::inbox(inbox, &state.inner.inboxes.config.base)))
 }
 
-/// Changes what an inbox answers (status, body, content type, delay).
+/// Changes what an inbox answers (status, body, content type, delay); fields left out keep their values.
 #[utoipa::path(patch, path = "/v1/inboxes/{id}", tag = "inboxes", params(("id" = String, Path)),
     request_body = proto::UpdateInbox,
     responses((status = 200, body = proto::Inbox), (status = 404, body = proto::ErrorBody), (status = 422, body = proto::ErrorBody)))]
@@ -110,8 +110,17 @@ async fn update_inbox(
     ApiJson(body): ApiJson<proto::UpdateInbox>,
 ) -> Result<Json<proto::Inbox>, ApiError> {
     let id = inbox_id(&id)?;
-    let response = response(Some(body.response))?;
-    let inbox = state.inner.store.update_inbox(&platform.id, &id, response, Timestamp::now()).await?;
+    let now = Timestamp::now();
+    // Fields left out keep their current values.
+    let current = state.inner.store.get_inbox(&platform.id, &id, now).await?.response;
+    let spec = body.response;
+    let response = InboxResponse::new(
+        spec.status.or(Some(current.status)),
+        spec.body.or(Some(current.body)),
+        spec.content_type.or(Some(current.content_type)),
+        spec.delay_ms.or(Some(current.delay_ms)),
+    )?;
+    let inbox = state.inner.store.update_inbox(&platform.id, &id, response, now).await?;
     Ok(Json(convert::inbox(inbox, &state.inner.inboxes.config.base)))
 }
 

@@ -292,6 +292,11 @@ async fn the_inbox_answers_as_configured_and_bad_settings_change_nothing() {
     let path = format!("/v1/inboxes/{}", inbox["id"].as_str().unwrap());
     let (status, updated) = app.call("PATCH", &path, Some(&key), Some(json!({"response": {"status": 201}}))).await;
     assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(
+        updated["response"],
+        json!({"status": 201, "body": "{\"tea\":true}", "content_type": "application/json", "delay_ms": 400}),
+        "the rest is kept"
+    );
     assert_eq!(send(&app, inbox["url"].as_str().unwrap(), &[], Vec::new()).await.status(), StatusCode::CREATED);
     let (status, _) = app.call("PATCH", &path, Some(&key), Some(json!({"response": {"delay_ms": 40000}}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
