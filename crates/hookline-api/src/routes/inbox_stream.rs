@@ -32,8 +32,8 @@ use super::inboxes::inbox_id;
 use crate::auth::PlatformAuth;
 use crate::{ApiError, AppState, convert};
 
-/// How many requests one look in the store takes at most.
-const BATCH: usize = 100;
+/// How many requests one look in the store takes at most (each may hold a body of `inbox.max_body_bytes`).
+const BATCH: usize = 20;
 
 /// Streams the inbox's captured requests as server-sent events, from now (or after `Last-Event-ID`).
 #[utoipa::path(get, path = "/v1/inboxes/{id}/requests/stream", tag = "inboxes", params(("id" = String, Path)),

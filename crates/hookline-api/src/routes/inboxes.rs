@@ -139,7 +139,10 @@ async fn delete_inbox(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Lists the requests an inbox captured, newest first, each with its signature verdict.
+/// The most captured requests one page holds.
+const MAX_REQUESTS_PAGE: usize = 100;
+
+/// Lists the requests an inbox captured, newest first, each with its signature verdict (at most 100 a page).
 #[utoipa::path(get, path = "/v1/inboxes/{id}/requests", tag = "inboxes", params(("id" = String, Path), PageQuery),
     responses((status = 200, body = proto::List<proto::CapturedRequest>), (status = 404, body = proto::ErrorBody)))]
 async fn list_requests(
@@ -149,7 +152,11 @@ async fn list_requests(
     Query(query): Query<PageQuery>,
 ) -> Result<Json<proto::List<proto::CapturedRequest>>, ApiError> {
     let id = inbox_id(&id)?;
-    let requests = state.inner.store.list_requests(&platform.id, &id, query.page(), Timestamp::now()).await?;
-    let next_cursor = query.next_cursor(&requests, |request| request.id.to_string());
+    // Captured bodies may be large (up to `inbox.max_body_bytes` each), so pages are smaller than elsewhere.
+    let mut page = query.page();
+    page.limit = page.limit.min(MAX_REQUESTS_PAGE);
+    let limit = page.limit;
+    let requests = state.inner.store.list_requests(&platform.id, &id, page, Timestamp::now()).await?;
+    let next_cursor = (requests.len() >= limit).then(|| requests.last().map(|r| r.id.to_string())).flatten();
     Ok(Json(proto::List { data: requests.into_iter().map(convert::captured_request).collect(), next_cursor }))
 }
