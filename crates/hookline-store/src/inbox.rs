@@ -61,6 +61,15 @@ pub trait InboxStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Vec<CapturedRequest>>;
 
+    /// One captured request of a live inbox.
+    async fn get_request(
+        &self,
+        platform: &PlatformId,
+        inbox: &InboxId,
+        id: &RequestId,
+        now: Timestamp,
+    ) -> StoreResult<CapturedRequest>;
+
     /// The live inbox's requests captured after `after_seq`, oldest first, at most `limit`: what a live stream
     /// has not sent yet. `NotFound` once the inbox is deleted or expired, which ends the stream.
     async fn requests_after(

@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use hookline_core::ids::InboxId;
+use hookline_core::ids::{InboxId, RequestId};
 use hookline_core::inbox::{Inbox, InboxResponse};
 use hookline_core::time::parse_duration;
 use hookline_core::{Timestamp, ValidationError};
@@ -24,6 +24,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_inbox, list_inboxes))
         .routes(routes!(get_inbox, update_inbox, delete_inbox))
         .routes(routes!(list_requests))
+        .routes(routes!(get_request))
         .routes(routes!(super::inbox_stream::stream_requests))
 }
 
@@ -159,4 +160,19 @@ async fn list_requests(
     let requests = state.inner.store.list_requests(&platform.id, &id, page, Timestamp::now()).await?;
     let next_cursor = (requests.len() >= limit).then(|| requests.last().map(|r| r.id.to_string())).flatten();
     Ok(Json(proto::List { data: requests.into_iter().map(convert::captured_request).collect(), next_cursor }))
+}
+
+/// Reads one captured request of an inbox.
+#[utoipa::path(get, path = "/v1/inboxes/{id}/requests/{request_id}", tag = "inboxes",
+    params(("id" = String, Path), ("request_id" = String, Path)),
+    responses((status = 200, body = proto::CapturedRequest), (status = 404, body = proto::ErrorBody)))]
+async fn get_request(
+    State(state): State<AppState>,
+    PlatformAuth(platform): PlatformAuth,
+    Path((id, request_id)): Path<(String, String)>,
+) -> Result<Json<proto::CapturedRequest>, ApiError> {
+    let id = inbox_id(&id)?;
+    let request_id = RequestId::parse(&request_id).ok_or(ApiError::NotFound)?;
+    let request = state.inner.store.get_request(&platform.id, &id, &request_id, Timestamp::now()).await?;
+    Ok(Json(convert::captured_request(request)))
 }

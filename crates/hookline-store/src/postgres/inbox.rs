@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use hookline_core::Timestamp;
-use hookline_core::ids::{InboxId, PlatformId};
+use hookline_core::ids::{InboxId, PlatformId, RequestId};
 use hookline_core::inbox::{CapturedRequest, Inbox, InboxResponse, WebhookSecrets};
 use tokio_postgres::Row;
 
@@ -215,6 +215,20 @@ impl InboxStore for PgStore {
         );
         let rows = query(&client, &sql, &[&inbox, &before, &page_limit(&page)]).await?;
         rows.iter().map(request_row).collect()
+    }
+
+    async fn get_request(
+        &self,
+        platform: &PlatformId,
+        inbox: &InboxId,
+        id: &RequestId,
+        now: Timestamp,
+    ) -> StoreResult<CapturedRequest> {
+        let client = self.client().await?;
+        let inbox = inbox.as_str();
+        live_inbox(&client, platform.as_str(), inbox, now.unix_millis()).await?;
+        let sql = format!("SELECT {REQUEST_COLUMNS} FROM inbox_requests WHERE inbox_id = $1 AND id = $2");
+        request_row(&query_opt(&client, &sql, &[&inbox, &id.as_str()]).await?.ok_or(StoreError::NotFound)?)
     }
 
     async fn requests_after(

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use hookline_core::Timestamp;
-use hookline_core::ids::{InboxId, PlatformId};
+use hookline_core::ids::{InboxId, PlatformId, RequestId};
 use hookline_core::inbox::{CapturedRequest, Inbox, InboxResponse, WebhookSecrets};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -197,6 +197,25 @@ impl InboxStore for SqliteStore {
             );
             let mut statement = conn.prepare_cached(&sql)?;
             collect(statement.query_map(params![inbox, before, page_limit(&page)], request_row)?)
+        })
+        .await
+    }
+
+    async fn get_request(
+        &self,
+        platform: &PlatformId,
+        inbox: &InboxId,
+        id: &RequestId,
+        now: Timestamp,
+    ) -> StoreResult<CapturedRequest> {
+        let (platform, inbox, id) = (platform.to_string(), inbox.to_string(), id.to_string());
+        self.read(move |conn| {
+            live_inbox(conn, &platform, &inbox, now.unix_millis())?;
+            let sql = format!("SELECT {REQUEST_COLUMNS} FROM inbox_requests WHERE inbox_id = ?1 AND id = ?2");
+            conn.prepare_cached(&sql)?
+                .query_row(params![inbox, id], request_row)
+                .optional()?
+                .ok_or(StoreError::NotFound)?
         })
         .await
     }

@@ -100,6 +100,9 @@ pub async fn captures_keep_the_newest_and_page_newest_first(store: &dyn Store) {
     let next =
         store.list_requests(&platform, &inbox.id, page(2, Some(first[1].id.to_string())), at(100)).await.unwrap();
     assert_eq!(next, newest_five[2..4]);
+    let newest = &newest_five[0];
+    assert_eq!(&store.get_request(&platform, &inbox.id, &newest.id, at(100)).await.unwrap(), newest);
+    assert_matches!(store.get_request(&platform, &inbox.id, &captured[0].id, at(100)).await, Err(StoreError::NotFound));
     // A cursor that was trimmed away had only older requests behind it, and they are gone too.
     let trimmed = store.list_requests(&platform, &inbox.id, page(2, Some(captured[0].id.to_string())), at(100)).await;
     assert_eq!(trimmed.unwrap(), Vec::new());
@@ -168,6 +171,8 @@ pub async fn another_platforms_inbox_is_not_found(store: &dyn Store) {
     assert_matches!(store.get_inbox(&other, &inbox.id, now).await, Err(StoreError::NotFound));
     assert_matches!(store.list_requests(&other, &inbox.id, page(10, None), now).await, Err(StoreError::NotFound));
     assert_matches!(store.requests_after(&other, &inbox.id, 0, 10, now).await, Err(StoreError::NotFound));
+    let captured = store.list_requests(&owner, &inbox.id, page(1, None), now).await.unwrap();
+    assert_matches!(store.get_request(&other, &inbox.id, &captured[0].id, now).await, Err(StoreError::NotFound));
     assert_matches!(
         store.update_inbox(&other, &inbox.id, InboxResponse::default(), now).await,
         Err(StoreError::NotFound)

@@ -86,6 +86,10 @@ async fn a_delivery_to_an_inbox_is_captured_verified() {
     assert_eq!(captured["verified"], true, "{captured}");
     assert_eq!(captured["verification"]["code"], "verified");
     assert_eq!(captured["verification"]["webhook_id"], webhook["id"]);
+    let one = format!("{path}/{}", captured["id"].as_str().unwrap());
+    assert_eq!(app.call("GET", &one, Some(&key), None).await, (StatusCode::OK, captured.clone()));
+    let other = app.platform("other").await;
+    assert_eq!(app.call("GET", &one, Some(&other), None).await.0, StatusCode::NOT_FOUND);
     app.stop().await;
 }
 
@@ -350,6 +354,7 @@ async fn the_inbox_routes_are_in_the_openapi_document() {
         ("/v1/inboxes", &["get", "post"][..]),
         ("/v1/inboxes/{id}", &["get", "patch", "delete"]),
         ("/v1/inboxes/{id}/requests", &["get"]),
+        ("/v1/inboxes/{id}/requests/{request_id}", &["get"]),
         ("/v1/inboxes/{id}/requests/stream", &["get"]),
     ] {
         for method in methods {
