@@ -135,3 +135,53 @@ pub(crate) fn notification(n: hookline_core::notification::Notification) -> prot
         sent_at: n.sent_at.map(time),
     }
 }
+
+pub(crate) fn inbox(inbox: hookline_core::inbox::Inbox, base: &hookline_core::inbox::InboxBase) -> proto::Inbox {
+    let response = inbox.response;
+    proto::Inbox {
+        url: base.inbox_url(&inbox.id),
+        id: inbox.id.to_string(),
+        response: proto::InboxResponse {
+            status: response.status,
+            body: response.body,
+            content_type: response.content_type,
+            delay_ms: response.delay_ms,
+        },
+        created_at: time(inbox.created_at),
+        expires_at: time(inbox.expires_at),
+    }
+}
+
+/// A captured request: the body as text when it is UTF-8, else in base64 (a cut may split a UTF-8 character, so
+/// a cut body whose only flaw is an incomplete last character is still shown as text, without it).
+pub(crate) fn captured_request(request: hookline_core::inbox::CapturedRequest) -> proto::CapturedRequest {
+    use base64::Engine as _;
+    let (body, body_base64) = match std::str::from_utf8(&request.body) {
+        Ok(text) => (Some(text.to_owned()), None),
+        Err(error) if request.body_truncated && error.error_len().is_none() => {
+            (Some(String::from_utf8_lossy(&request.body[..error.valid_up_to()]).into_owned()), None)
+        }
+        Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(&request.body))),
+    };
+    let note = request.verdict.note;
+    proto::CapturedRequest {
+        id: request.id.to_string(),
+        inbox_id: request.inbox_id.to_string(),
+        method: request.method,
+        path: request.path,
+        query: request.query,
+        headers: request.headers.into_iter().map(|(name, value)| [name, value]).collect(),
+        body,
+        body_base64,
+        body_truncated: request.body_truncated,
+        size: request.size,
+        received_at: time(request.received_at),
+        source_ip: request.source_ip,
+        verified: request.verdict.verified,
+        verification: note.map(|note| proto::Verification {
+            code: note.code,
+            message: note.message,
+            webhook_id: note.webhook_id.map(|id| id.to_string()),
+        }),
+    }
+}

@@ -8,6 +8,7 @@
 mod auth;
 mod convert;
 mod error;
+mod inbox;
 mod json;
 mod routes;
 mod telemetry;
@@ -21,6 +22,7 @@ use hookline_delivery::Engine;
 use hookline_store::Store;
 
 pub use crate::error::ApiError;
+pub use crate::inbox::InboxConfig;
 
 /// Everything a handler may use.
 #[derive(Clone)]
@@ -36,6 +38,9 @@ struct AppInner {
     secret_overlap: Duration,
     lease: Duration,
     key_cache: auth::KeyCache,
+    max_body_bytes: usize,
+    inboxes: inbox::Inboxes,
+    shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// The API's settings.
@@ -49,6 +54,11 @@ pub struct ApiConfig {
     pub secret_overlap: Duration,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Inboxes: public URL, limits, expiry.
+    pub inbox: InboxConfig,
+    /// Cancelled when the server shuts down: long-lived answers (live streams, delayed inbox answers) end then,
+    /// so a graceful shutdown does not wait for them.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl Default for ApiConfig {
@@ -58,12 +68,14 @@ impl Default for ApiConfig {
             url_policy: UrlPolicy::default(),
             secret_overlap: Duration::from_secs(24 * 3600),
             max_body_bytes: 1024 * 1024,
+            inbox: InboxConfig::default(),
+            shutdown: tokio_util::sync::CancellationToken::new(),
         }
     }
 }
 
-/// Builds the whole HTTP router: `/v1/*`, `/healthz`, `/readyz`, `/v1/openapi.json`, under the request-id
-/// and trace layers.
+/// Builds the whole HTTP router: `/v1/*`, the inboxes' capture URLs `/in/*`, `/healthz`, `/readyz`,
+/// `/v1/openapi.json`, under the request-id and trace layers.
 pub fn router(config: ApiConfig, store: Arc<dyn Store>, engine: Engine) -> Router {
     let lease = engine.config().lease;
     let state = AppState {
@@ -78,6 +90,9 @@ pub fn router(config: ApiConfig, store: Arc<dyn Store>, engine: Engine) -> Route
             secret_overlap: config.secret_overlap,
             lease,
             key_cache: auth::KeyCache::default(),
+            max_body_bytes: config.max_body_bytes,
+            inboxes: inbox::Inboxes::new(config.inbox),
+            shutdown: config.shutdown,
         }),
     };
     telemetry::layer(routes::router(state, config.max_body_bytes))

@@ -1,4 +1,4 @@
-//! Typed, prefixed identifiers: `plt_…`, `wh_…`, `dlv_…`, `att_…`, `evt_…`.
+//! Typed, prefixed identifiers: `plt_…`, `wh_…`, `dlv_…`, `att_…`, `inb_…`, `req_…`, `ntf_…`, `evt_…`.
 //!
 //! Generated ids are the prefix followed by a UUIDv7 in Crockford base32 (26 characters), so they sort by
 //! creation time as strings and describe themselves in logs and URLs. Mixing up two kinds is a compile error.
@@ -84,6 +84,10 @@ prefixed_id!(
 prefixed_id!(
     /// A request-recording inbox.
     InboxId, "inb_"
+);
+prefixed_id!(
+    /// A request captured by an inbox.
+    RequestId, "req_"
 );
 prefixed_id!(
     /// A failure notice (email) to a platform.

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod delivery;
 pub mod event;
 pub mod ids;
+pub mod inbox;
 pub mod notification;
 pub mod platform;
 pub mod retry;

@@ -4,6 +4,11 @@
 //! The guard has two halves. Host names go through [`GuardedResolver`], which drops non-public addresses from
 //! the answer, so DNS rebinding cannot slip a private address in after the URL was saved. IP literals never
 //! reach a resolver, so [`HttpSender::send`] checks them itself before connecting.
+//!
+//! One exception, and only one: a URL of this server's own inboxes (exactly the configured public origin, path
+//! under `/in/`; see [`OwnInboxes`]) is sent to this server's own listener, whatever the mode. The request goes
+//! to the listen address itself, never to an address the URL's host resolves to, so the exception opens no
+//! path to anything else.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -11,6 +16,7 @@ use std::time::Duration;
 
 use hookline_core::Timestamp;
 use hookline_core::delivery::{AttemptOutcome, DeliveryJob, FailureKind};
+use hookline_core::inbox::InboxBase;
 use hookline_core::signing;
 use hookline_core::webhook::is_public_ip;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
@@ -32,12 +38,43 @@ pub struct SendResult {
     pub excerpt: String,
 }
 
+/// This server's own inboxes: deliveries to their URLs go to its own listener.
+#[derive(Debug, Clone)]
+pub struct OwnInboxes {
+    /// The public URL inbox URLs hang from.
+    pub base: InboxBase,
+    /// The address this server listens on.
+    pub listener: SocketAddr,
+}
+
+impl OwnInboxes {
+    /// Where to send a delivery for `url` instead, when `url` is one of this server's inbox URLs: the same path
+    /// and query on the listener (an unspecified listen address is reached over loopback).
+    fn route(&self, url: &url::Url) -> Option<url::Url> {
+        if !self.base.owns(url) {
+            return None;
+        }
+        let mut listener = self.listener;
+        if listener.ip().is_unspecified() {
+            listener.set_ip(match listener {
+                SocketAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+                SocketAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+            });
+        }
+        let mut local = url::Url::parse(&format!("http://{listener}")).ok()?;
+        local.set_path(url.path());
+        local.set_query(url.query());
+        Some(local)
+    }
+}
+
 /// Sends delivery requests.
 #[derive(Clone)]
 pub struct HttpSender {
     client: reqwest::Client,
     max_response_bytes: usize,
     allow_private: bool,
+    own_inboxes: Option<OwnInboxes>,
 }
 
 impl HttpSender {
@@ -54,12 +91,21 @@ impl HttpSender {
             .dns_resolver(GuardedResolver { allow_private })
             .build()
             .map_err(SendError)?;
-        Ok(Self { client, max_response_bytes, allow_private })
+        Ok(Self { client, max_response_bytes, allow_private, own_inboxes: None })
+    }
+
+    /// Delivers to this server's own inbox URLs through its own listener (see [`OwnInboxes`]).
+    pub fn with_own_inboxes(mut self, own_inboxes: Option<OwnInboxes>) -> Self {
+        self.own_inboxes = own_inboxes;
+        self
     }
 
     /// POSTs `job` and classifies the result. Never fails: a receiver's failure is an outcome.
     pub async fn send(&self, job: &DeliveryJob, now: Timestamp) -> SendResult {
-        if let Some(blocked) = self.blocked_literal(job.url.as_url()) {
+        let own_route = self.own_inboxes.as_ref().and_then(|own| own.route(job.url.as_url()));
+        if own_route.is_none()
+            && let Some(blocked) = self.blocked_literal(job.url.as_url())
+        {
             return failed(FailureKind::Blocked, None, format!("destination {blocked} is not a public address"));
         }
         let signature = signing::sign(&job.secrets, job.event_id.as_str(), now, &job.body);
@@ -79,7 +125,17 @@ impl HttpSender {
         put("x-tradly-delivery", job.delivery_id.as_str());
         put("x-tradly-attempt", &job.attempt_number.to_string());
         let body = reqwest::Body::from(bytes::Bytes::from_owner(ArcBytes(Arc::clone(&job.body))));
-        let response = match self.client.post(job.url.as_url().clone()).headers(headers).body(body).send().await {
+        let target = match own_route {
+            Some(local) => {
+                // The inbox sees the host the URL names, as it would through the network.
+                if let Some(host) = host_header(job.url.as_url()) {
+                    headers.insert(reqwest::header::HOST, host);
+                }
+                local
+            }
+            None => job.url.as_url().clone(),
+        };
+        let response = match self.client.post(target).headers(headers).body(body).send().await {
             Ok(response) => response,
             Err(error) => return classify(&error),
         };
@@ -126,6 +182,16 @@ impl HttpSender {
         };
         (!is_public_ip(ip)).then_some(ip)
     }
+}
+
+/// The `Host` header value for `url`: its host, and its port when not the scheme's default.
+fn host_header(url: &url::Url) -> Option<HeaderValue> {
+    let host = url.host_str()?;
+    let value = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    HeaderValue::from_str(&value).ok()
 }
 
 /// Reads a `Retry-After` value: delay-seconds, or an HTTP-date (RFC 9110 allows both). A date in the past means
@@ -272,6 +338,48 @@ mod tests {
             }
         });
         (port, count)
+    }
+
+    #[tokio::test]
+    async fn own_inbox_urls_reach_the_own_listener_and_nothing_else_does() {
+        let (own_port, own_connections) = counting_listener().await;
+        let (other_port, other_connections) = counting_listener().await;
+        let listener: SocketAddr = format!("127.0.0.1:{own_port}").parse().unwrap();
+        let id = hookline_core::ids::InboxId::generate();
+        let own = |base: &str| {
+            let base = InboxBase::parse(base).unwrap();
+            HttpSender::new(Duration::from_millis(300), 4096, false)
+                .unwrap()
+                .with_own_inboxes(Some(OwnInboxes { base, listener }))
+        };
+        let sender = own(&format!("http://127.0.0.1:{own_port}"));
+        // Other loopback URLs, an inbox path on another origin, another path on the own origin: all blocked,
+        // exactly as without the exception.
+        for url in [
+            format!("http://127.0.0.1:{other_port}/hook"),
+            format!("http://127.0.0.1:{other_port}/in/{id}"),
+            format!("http://localhost:{own_port}/in/{id}"),
+            format!("http://[::ffff:127.0.0.1]:{own_port}/in/{id}"),
+            format!("http://127.0.0.1:{own_port}/v1/platforms"),
+            format!("http://127.0.0.1:{own_port}/in/{id}/../../v1/platforms"),
+        ] {
+            let result = sender.send(&job(&url), Timestamp::now()).await;
+            assert!(
+                matches!(result.outcome, AttemptOutcome::Failed { kind: FailureKind::Blocked, .. }),
+                "{url}: {:?}",
+                result.outcome
+            );
+        }
+        assert_eq!(own_connections.load(Ordering::SeqCst), 0);
+        assert_eq!(other_connections.load(Ordering::SeqCst), 0);
+        // The own inbox URL goes to the listener (which never answers: a timeout, after connecting).
+        sender.send(&job(&format!("http://127.0.0.1:{own_port}/in/{id}/x?y=1")), Timestamp::now()).await;
+        assert_eq!(own_connections.load(Ordering::SeqCst), 1);
+        // With a public URL, the host is never resolved: the request goes straight to the listener.
+        let public = own("https://hooks.example.invalid");
+        public.send(&job(&format!("https://hooks.example.invalid/in/{id}")), Timestamp::now()).await;
+        assert_eq!(own_connections.load(Ordering::SeqCst), 2);
+        assert_eq!(other_connections.load(Ordering::SeqCst), 0);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use hookline_store::Store;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use crate::http::{HttpSender, SendError};
+pub use crate::http::{HttpSender, OwnInboxes, SendError};
 pub use crate::metrics::Metrics;
 
 /// The delivery engine's settings.
@@ -56,6 +56,8 @@ pub struct DeliveryConfig {
     pub allow_private_destinations: bool,
     /// How long shutdown waits for in-flight attempts.
     pub shutdown_grace: Duration,
+    /// This server's own inboxes, reached through its own listener in any mode (set when the server starts).
+    pub own_inboxes: Option<OwnInboxes>,
 }
 
 impl Default for DeliveryConfig {
@@ -73,6 +75,7 @@ impl Default for DeliveryConfig {
             max_response_bytes: 4096,
             allow_private_destinations: false,
             shutdown_grace: Duration::from_secs(20),
+            own_inboxes: None,
         }
     }
 }
@@ -117,7 +120,8 @@ impl Engine {
         shutdown: CancellationToken,
         runtime: tokio::runtime::Handle,
     ) -> Result<Self, SendError> {
-        let sender = HttpSender::new(config.timeout, config.max_response_bytes, config.allow_private_destinations)?;
+        let sender = HttpSender::new(config.timeout, config.max_response_bytes, config.allow_private_destinations)?
+            .with_own_inboxes(config.own_inboxes.clone());
         let (followups, followup_jobs) = tokio::sync::mpsc::channel(recorder::FOLLOWUP_QUEUE);
         let recorder = recorder::spawn(&runtime, Arc::clone(&store), config.failure, config.lease, followups);
         let lanes = lanes::Lanes::new(lanes::Limits {

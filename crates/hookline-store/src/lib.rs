@@ -6,6 +6,7 @@
 
 mod decode;
 mod error;
+mod inbox;
 mod policy;
 pub mod postgres;
 pub mod sqlite;
@@ -22,6 +23,7 @@ use hookline_core::secret::{KeyHash, Secret};
 use hookline_core::webhook::Webhook;
 
 pub use crate::error::StoreError;
+pub use crate::inbox::InboxStore;
 pub use crate::postgres::{PgOptions, PgStore};
 pub use crate::types::*;
 
@@ -31,9 +33,10 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The storage interface. One implementation per backend; the conformance tests in `tests/` run against each.
 ///
 /// Every method that takes a `platform` scopes its reads and writes to that platform: a record of another
-/// platform is `NotFound`, never visible.
+/// platform is `NotFound`, never visible. Inboxes are a role of their own ([`InboxStore`]), which every store
+/// also implements.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: InboxStore + Send + Sync + 'static {
     /// Checks that the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 

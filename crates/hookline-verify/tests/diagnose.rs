@@ -217,3 +217,40 @@ fn every_failure_has_a_code_and_a_sentence() {
         Some("webhook-timestamp is 400 s in the past, outside the 300 s tolerance")
     );
 }
+
+#[test]
+fn tolerance_edges_and_partial_headers() {
+    let now = 1_764_374_400;
+    let body = br#"{"id":"evt_5"}"#;
+    // Exactly at the tolerance, on either side, still verifies; one second beyond does not.
+    for skew in [-300, 300] {
+        let signed = sign(NEW, "evt_5", now + skew, body);
+        assert_eq!(
+            diagnose(&signed.request(body), &[active(NEW)], now, TOLERANCE),
+            Diagnosis::Verified { scheme: Scheme::Standard, secret_index: 0 },
+            "{skew}"
+        );
+    }
+    // A valid Tradly signature does not excuse a Standard header set with one header missing.
+    let signed = sign(NEW, "evt_5", now, body);
+    let no_signature = SignedRequest { webhook_signature: None, ..signed.request(body) };
+    assert_eq!(
+        diagnose(&no_signature, &[active(NEW)], now, TOLERANCE),
+        Diagnosis::Failed(Failure::HeaderMissing { header: "webhook-signature" })
+    );
+    // Tradly alone: the event id comes from the body; a signature over another id matches no secret.
+    let tradly_only = |event_id| SignedRequest {
+        tradly_signature: Some(&signed.tradly),
+        event_id: Some(event_id),
+        body,
+        ..SignedRequest::default()
+    };
+    assert_eq!(
+        diagnose(&tradly_only("evt_5"), &[active(OTHER), active(NEW)], now, TOLERANCE),
+        Diagnosis::Verified { scheme: Scheme::Tradly, secret_index: 1 }
+    );
+    assert_eq!(
+        diagnose(&tradly_only("evt_6"), &[active(NEW)], now, TOLERANCE),
+        Diagnosis::Failed(Failure::WrongSecret { header: "x-tradly-signature" })
+    );
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use hookline_core::inbox::InboxBase;
 use hookline_core::retry::{RetryPolicy, parse_schedule};
 use hookline_core::time::parse_duration;
 use hookline_core::webhook::UrlPolicy;
@@ -39,6 +40,23 @@ pub struct RawConfig {
     pub failure: RawFailure,
     /// `[notify]`.
     pub notify: RawNotify,
+    /// `[inbox]`.
+    #[serde(default)]
+    pub inbox: RawInbox,
+}
+
+/// `[inbox]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInbox {
+    pub max_body_bytes: usize,
+    pub expire_after: String,
+    pub max_expire_after: String,
+    pub max_requests: usize,
+    pub capture_rate: u32,
+    pub capture_burst: u32,
+    pub prune_interval: String,
+    pub stream_poll: String,
 }
 
 /// `[failure]`.
@@ -166,6 +184,10 @@ pub struct Config {
     pub delivery_threads: usize,
     pub api: hookline_api::ApiConfig,
     pub notify: hookline_notify::NotifyConfig,
+    /// `http.public_url` as configured; without one, inbox URLs use the address actually bound (see `serve`).
+    pub public_url: Option<InboxBase>,
+    /// How often expired inboxes are deleted.
+    pub inbox_prune_interval: Duration,
 }
 
 impl RawConfig {
@@ -240,12 +262,44 @@ impl RawConfig {
             max_response_bytes: d.max_response_bytes,
             allow_private_destinations: d.allow_private_destinations || self.dev,
             shutdown_grace: duration("delivery.shutdown_grace", &d.shutdown_grace)?,
+            // Known once the listener is bound: `serve::start` sets it.
+            own_inboxes: None,
         };
+        let public_url = self
+            .http
+            .public_url
+            .as_deref()
+            .map(|url| InboxBase::parse(url).map_err(|e| anyhow::anyhow!("{e}")))
+            .transpose()?;
+        let i = &self.inbox;
+        let inbox = hookline_api::InboxConfig {
+            base: match &public_url {
+                Some(base) => base.clone(),
+                None => InboxBase::parse(&format!("http://{listen}")).map_err(|e| anyhow::anyhow!("{e}"))?,
+            },
+            max_body_bytes: i.max_body_bytes,
+            expire_after: duration("inbox.expire_after", &i.expire_after)?,
+            max_expire_after: duration("inbox.max_expire_after", &i.max_expire_after)?,
+            max_requests: i.max_requests.max(1),
+            capture_rate: i.capture_rate.max(1),
+            capture_burst: i.capture_burst.max(1),
+            stream_poll: duration("inbox.stream_poll", &i.stream_poll)?.max(Duration::from_millis(10)),
+        };
+        if inbox.expire_after > inbox.max_expire_after {
+            bail!(
+                "inbox.expire_after ({}) must not exceed inbox.max_expire_after ({})",
+                i.expire_after,
+                i.max_expire_after
+            );
+        }
+        let inbox_prune_interval = duration("inbox.prune_interval", &i.prune_interval)?.max(Duration::from_millis(10));
         let api = hookline_api::ApiConfig {
             admin_token: self.admin_token.clone(),
             url_policy: UrlPolicy { allow_http: self.dev, allow_private: self.dev || d.allow_private_destinations },
             secret_overlap: duration("webhooks.secret_rotation_overlap", &self.webhooks.secret_rotation_overlap)?,
             max_body_bytes: self.http.max_body_bytes.max(1024),
+            inbox,
+            shutdown: tokio_util::sync::CancellationToken::new(),
         };
         let n = &self.notify;
         if let Some(url) = &n.smtp_url
@@ -275,6 +329,8 @@ impl RawConfig {
             delivery_threads,
             api,
             notify,
+            public_url,
+            inbox_prune_interval,
         })
     }
 }
@@ -331,6 +387,32 @@ mod tests {
         let mut raw = RawConfig::load(&Overrides::default()).unwrap();
         raw.storage.database_url = "mysql://x".into();
         assert!(raw.validate().is_err());
+    }
+
+    #[test]
+    fn inbox_settings_validate_and_default_to_the_listen_address() {
+        let overrides = Overrides { listen: Some("127.0.0.1:9090".into()), ..Overrides::default() };
+        let config = RawConfig::load(&overrides).unwrap().validate().unwrap();
+        assert_eq!(config.api.inbox.base.as_str(), "http://127.0.0.1:9090");
+        assert_eq!(config.api.inbox.max_requests, 500);
+        assert_eq!(config.api.inbox.expire_after, Duration::from_secs(7 * 24 * 3600));
+        assert!(config.public_url.is_none());
+
+        let mut raw = RawConfig::load(&Overrides::default()).unwrap();
+        raw.http.public_url = Some("https://hooks.example.com/base/".into());
+        let config = raw.validate().unwrap();
+        assert_eq!(config.api.inbox.base.as_str(), "https://hooks.example.com/base");
+
+        for (adjust, named) in [
+            ((|raw: &mut RawConfig| raw.http.public_url = Some("ftp://x".into())) as fn(&mut RawConfig), "public_url"),
+            (|raw: &mut RawConfig| raw.inbox.expire_after = "40d".into(), "inbox.expire_after"),
+            (|raw: &mut RawConfig| raw.inbox.stream_poll = "often".into(), "inbox.stream_poll"),
+        ] {
+            let mut raw = RawConfig::load(&Overrides::default()).unwrap();
+            adjust(&mut raw);
+            let error = format!("{:#}", raw.validate().unwrap_err());
+            assert!(error.contains(named), "{error}");
+        }
     }
 
     #[test]

@@ -102,6 +102,10 @@ pub fn banner(
    3. Publish an event:
      curl -s {base}/v1/events -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
        -d '{{"type":"user.created","data":{{"user_id":42,"email":"zoe@example.com"}}}}'
+
+   No receiver yet? Create an inbox (a URL that records what it gets and checks its signature), point a
+   webhook at its "url", and read GET /v1/inboxes/<id>/requests:
+     curl -s -X POST {base}/v1/inboxes -H 'Authorization: Bearer {key}'
 "#,
         admin = credentials.admin_token,
         platform = credentials.platform_id,

@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use hookline_delivery::Engine;
+use hookline_core::inbox::InboxBase;
+use hookline_delivery::{Engine, OwnInboxes};
 use hookline_store::sqlite::{SqliteOptions, SqliteStore};
 use hookline_store::{PgOptions, PgStore, Store};
 use tokio::net::TcpListener;
@@ -76,13 +77,16 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
         .enable_all()
         .build()
         .context("failed to start the delivery runtime")?;
-    let engine = Engine::new(
-        config.delivery.clone(),
-        Arc::clone(&store),
-        engine_shutdown.clone(),
-        engine_runtime.handle().clone(),
-    )
-    .context("failed to build the delivery engine")?;
+    // Inbox URLs name the configured public URL, or else the address actually bound (port 0 in tests), and
+    // deliveries to them go to this listener, whatever the mode (see `hookline_delivery::OwnInboxes`).
+    let inbox_base = match &config.public_url {
+        Some(base) => base.clone(),
+        None => InboxBase::parse(&format!("http://{addr}")).map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
+    let mut delivery = config.delivery.clone();
+    delivery.own_inboxes = Some(OwnInboxes { base: inbox_base.clone(), listener: addr });
+    let engine = Engine::new(delivery, Arc::clone(&store), engine_shutdown.clone(), engine_runtime.handle().clone())
+        .context("failed to build the delivery engine")?;
     let (engine_done, engine_task) = tokio::sync::oneshot::channel::<()>();
     let engine_for_thread = engine.clone();
     std::thread::Builder::new()
@@ -98,13 +102,26 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
         .context("invalid notification settings")?;
     let notifier_shutdown = CancellationToken::new();
     let notifier_task = tokio::spawn(notifier.run(notifier_shutdown.clone()));
-    let app = hookline_api::router(config.api.clone(), store, engine);
+    let pruner_shutdown = CancellationToken::new();
+    let pruner_task = tokio::spawn(crate::inbox_pruner::run(
+        Arc::clone(&store),
+        config.inbox_prune_interval,
+        pruner_shutdown.clone(),
+    ));
+    let mut api = config.api.clone();
+    api.inbox.base = inbox_base;
+    // Live streams and delayed inbox answers end when shutdown begins, so the graceful drain does not wait on them.
+    api.shutdown = shutdown.clone();
+    let app = hookline_api::router(api, store, engine);
     let http_shutdown = shutdown.clone();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
+        // Connection info gives inbox captures their source address.
+        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
             .await
             .context("HTTP server failed");
+        pruner_shutdown.cancel();
+        pruner_task.await.context("inbox pruner panicked")?;
         tracing::info!("stopped accepting requests; draining deliveries");
         engine_shutdown.cancel();
         engine_task.await.context("delivery engine stopped abnormally")?;

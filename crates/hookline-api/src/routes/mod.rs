@@ -1,9 +1,12 @@
 //! The route table: one module per resource, each with its handlers and `fn routes()`.
 
+mod capture;
 mod deliveries;
 mod event_types;
 mod events;
 mod health;
+mod inbox_stream;
+mod inboxes;
 mod platforms;
 mod webhooks;
 
@@ -64,6 +67,7 @@ pub(crate) fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(webhooks::routes())
         .merge(events::routes())
         .merge(deliveries::routes())
+        .merge(inboxes::routes())
         .merge(health::routes())
         .split_for_parts();
     openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
@@ -76,6 +80,7 @@ pub(crate) fn router(state: AppState, max_body_bytes: usize) -> Router {
                 async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], body) }
             }),
         )
+        .merge(capture::routes())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(max_body_bytes))

@@ -4,12 +4,12 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use hookline_core::Timestamp;
+use hookline_core::ValidationError;
 use hookline_core::catalog::EventTypeName;
 use hookline_core::event::NewEvent;
 use hookline_core::ids::{EventId, WebhookId};
 use hookline_core::secret::Secret;
 use hookline_core::webhook::{EventFilter, SigningSecrets, Webhook, WebhookUrl};
-use hookline_core::{ValidationError, webhook::UrlPolicy};
 use hookline_proto as proto;
 use hookline_store::WebhookPatch;
 use utoipa_axum::router::OpenApiRouter;
@@ -56,8 +56,10 @@ fn concurrency(value: Option<u32>) -> Result<Option<u32>, ApiError> {
     }
 }
 
-fn url(text: &str, policy: UrlPolicy) -> Result<WebhookUrl, ApiError> {
-    Ok(WebhookUrl::parse(text, policy)?)
+/// Checks a webhook URL under the server's policy; this server's own inbox URLs pass in any mode.
+fn url(text: &str, state: &AppState) -> Result<WebhookUrl, ApiError> {
+    let inboxes = &state.inner.inboxes.config.base;
+    Ok(WebhookUrl::parse_allowing_own_inboxes(text, state.inner.url_policy, inboxes)?)
 }
 
 fn filter(events: &[String]) -> Result<EventFilter, ApiError> {
@@ -76,7 +78,7 @@ async fn create_webhook(
     let webhook = Webhook {
         id: WebhookId::generate(),
         platform_id: platform.id,
-        url: url(&body.url, state.inner.url_policy)?,
+        url: url(&body.url, &state)?,
         events: filter(&body.events)?,
         description: description(body.description)?.unwrap_or_default(),
         secrets: SigningSecrets { current: Secret::generate(), previous: None },
@@ -132,7 +134,7 @@ async fn update_webhook(
 ) -> Result<Json<proto::Webhook>, ApiError> {
     let id = webhook_id(&id)?;
     let patch = WebhookPatch {
-        url: body.url.as_deref().map(|u| url(u, state.inner.url_policy)).transpose()?,
+        url: body.url.as_deref().map(|u| url(u, &state)).transpose()?,
         events: body.events.as_deref().map(filter).transpose()?,
         description: description(body.description)?,
         enabled: body.enabled,

@@ -61,6 +61,7 @@ macro_rules! transaction {
 }
 
 mod fanout;
+mod inbox;
 mod queries;
 mod record;
 mod rows;

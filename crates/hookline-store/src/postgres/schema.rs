@@ -136,6 +136,45 @@ DROP INDEX deliveries_webhook_due;
 CREATE INDEX deliveries_claimable ON deliveries (webhook_id, GREATEST(next_attempt_at, leased_until), id)
     WHERE status = 'pending';
 "#,
+    // 3: as SQLite's migration 5: inboxes and their captured requests. A capture increments its inbox's
+    // `last_seq` (locking the inbox row until it commits), so captures of one inbox are numbered in commit order
+    // across nodes, and a live stream that follows `seq` never skips one.
+    r#"
+CREATE TABLE inboxes (
+    id                    TEXT COLLATE "C" PRIMARY KEY,
+    platform_id           TEXT COLLATE "C" NOT NULL,
+    response_status       BIGINT NOT NULL,
+    response_body         TEXT NOT NULL,
+    response_content_type TEXT NOT NULL,
+    response_delay_ms     BIGINT NOT NULL,
+    last_seq              BIGINT NOT NULL DEFAULT 0,
+    created_at            BIGINT NOT NULL,
+    expires_at            BIGINT NOT NULL
+);
+CREATE INDEX inboxes_platform ON inboxes (platform_id, id);
+CREATE INDEX inboxes_expiry ON inboxes (expires_at);
+
+CREATE TABLE inbox_requests (
+    id                      TEXT COLLATE "C" NOT NULL,
+    inbox_id                TEXT COLLATE "C" NOT NULL,
+    seq                     BIGINT NOT NULL,
+    method                  TEXT NOT NULL,
+    path                    TEXT NOT NULL,
+    query                   TEXT NOT NULL,
+    headers                 TEXT NOT NULL,
+    body_truncated          BOOLEAN NOT NULL,
+    size                    BIGINT NOT NULL,
+    received_at             BIGINT NOT NULL,
+    source_ip               TEXT,
+    verification_code       TEXT,
+    verification_message    TEXT,
+    verification_webhook_id TEXT,
+    body                    BYTEA NOT NULL,
+    verified                BOOLEAN,
+    PRIMARY KEY (inbox_id, seq)
+);
+CREATE INDEX inbox_requests_id ON inbox_requests (id);
+"#,
 ];
 
 /// Applies every migration the database has not seen, all in one transaction under the migration lock.

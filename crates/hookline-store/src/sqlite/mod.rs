@@ -11,6 +11,7 @@
 //! file beside the database enforces the single process.
 
 mod fanout;
+mod inbox;
 mod queries;
 mod record;
 mod rows;

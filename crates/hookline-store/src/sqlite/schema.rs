@@ -175,6 +175,45 @@ DROP INDEX deliveries_webhook_due;
 CREATE INDEX deliveries_claimable ON deliveries (webhook_id, max(next_attempt_at, ifnull(leased_until, 0)))
     WHERE status = 'pending';
 "#,
+    // 5: inboxes and their captured requests. `last_seq` numbers each inbox's captures; a capture increments
+    // it in the same transaction that inserts the request, so numbers follow commit order. Requests are found
+    // by inbox and number (lists, trimming to the newest N, live streams) and by id (list cursors).
+    r#"
+CREATE TABLE inboxes (
+    id                    TEXT PRIMARY KEY,
+    platform_id           TEXT NOT NULL,
+    response_status       INTEGER NOT NULL,
+    response_body         TEXT NOT NULL,
+    response_content_type TEXT NOT NULL,
+    response_delay_ms     INTEGER NOT NULL,
+    last_seq              INTEGER NOT NULL DEFAULT 0,
+    created_at            INTEGER NOT NULL,
+    expires_at            INTEGER NOT NULL
+);
+CREATE INDEX inboxes_platform ON inboxes (platform_id, id);
+CREATE INDEX inboxes_expiry ON inboxes (expires_at);
+
+CREATE TABLE inbox_requests (
+    id                      TEXT NOT NULL,
+    inbox_id                TEXT NOT NULL,
+    seq                     INTEGER NOT NULL,
+    method                  TEXT NOT NULL,
+    path                    TEXT NOT NULL,
+    query                   TEXT NOT NULL,
+    headers                 TEXT NOT NULL,
+    body_truncated          INTEGER NOT NULL,
+    size                    INTEGER NOT NULL,
+    received_at             INTEGER NOT NULL,
+    source_ip               TEXT,
+    verification_code       TEXT,
+    verification_message    TEXT,
+    verification_webhook_id TEXT,
+    body                    BLOB NOT NULL,
+    verified                INTEGER
+);
+CREATE UNIQUE INDEX inbox_requests_seq ON inbox_requests (inbox_id, seq);
+CREATE INDEX inbox_requests_id ON inbox_requests (id);
+"#,
 ];
 
 /// Applies every migration the database has not seen, each in its own transaction.

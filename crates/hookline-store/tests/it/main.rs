@@ -28,6 +28,7 @@ macro_rules! assert_matches {
 mod concurrency;
 mod event_types;
 mod harness;
+mod inboxes;
 mod leases;
 mod lifecycle;
 mod listing;
@@ -87,6 +88,13 @@ macro_rules! conformance_tests {
                 retry::another_platforms_delivery_is_not_found,
                 listing::deliveries_list_newest_first_with_status_and_cursor,
                 listing::events_list_newest_first_with_cursor,
+                inboxes::inboxes_round_trip_page_and_update,
+                inboxes::captures_keep_the_newest_and_page_newest_first,
+                inboxes::requests_after_a_cursor_feed_a_stream_until_deletion,
+                inboxes::expired_inboxes_vanish_and_are_pruned,
+                inboxes::another_platforms_inbox_is_not_found,
+                inboxes::webhooks_pointing_at_an_inbox_are_found_by_url,
+                inboxes::concurrent_captures_get_consecutive_numbers,
             }
 
             backend_stories! { $fresh;

@@ -7,6 +7,9 @@
 mod api;
 mod delivery;
 mod failure;
+mod inbox;
+mod inbox_own;
+mod inbox_stream;
 mod multinode;
 mod process;
 mod smtp;

@@ -37,15 +37,15 @@ const NODES: usize = 3;
 // The database.
 
 /// A fresh database on the configured server, dropped (with its connections) when the value is dropped.
-struct Database {
+pub(crate) struct Database {
     admin: PgOptions,
     name: String,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Database {
     /// `None` when no server is configured outside CI (the test is then skipped).
-    async fn fresh() -> Option<Self> {
+    pub(crate) async fn fresh() -> Option<Self> {
         let server = match std::env::var("HOOKLINE_TEST_POSTGRES_URL") {
             Ok(url) if !url.trim().is_empty() => url,
             _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
