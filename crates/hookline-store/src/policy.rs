@@ -1,7 +1,9 @@
-//! The decisions both backends make, kept free of SQL and I/O so that they are written (and tested) once: what
+//! For the backend crates: the decisions both backends make, kept free of SQL and I/O so that they are written (and tested) once: what
 //! a finished attempt does to its delivery and webhook, the operational events' payloads, the notice lists,
 //! which webhooks an event goes to, how a patch changes a webhook, and what a notice's send outcome records.
 //! Each backend runs these inside its own transactions, in its own execution model.
+
+pub mod plan;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +21,7 @@ use serde_json::{Value, json};
 use crate::{NotificationResult, Page, StoreError, StoreResult, Target, WebhookPatch};
 
 /// A page's row limit, clamped.
-pub(crate) fn page_limit(page: &Page) -> i64 {
+pub fn page_limit(page: &Page) -> i64 {
     page.limit.clamp(1, 1000) as i64
 }
 
@@ -29,7 +31,7 @@ pub(crate) fn page_limit(page: &Page) -> i64 {
 /// `Some(enabled)` when the patch enables or disables the webhook: the caller then releases (enabled) or holds
 /// (disabled) its deliveries. Enabling restarts the failure clock, so one more failure does not disable it again
 /// at once; disabling by hand records why.
-pub(crate) fn apply_patch(webhook: &mut Webhook, patch: WebhookPatch, now: Timestamp) -> Option<bool> {
+pub fn apply_patch(webhook: &mut Webhook, patch: WebhookPatch, now: Timestamp) -> Option<bool> {
     if let Some(events) = patch.events {
         webhook.events = events;
     }
@@ -55,17 +57,12 @@ pub(crate) fn apply_patch(webhook: &mut Webhook, patch: WebhookPatch, now: Times
 }
 
 /// Deliveries of a disabled webhook are neither retried nor recovered by hand.
-pub(crate) fn require_enabled(webhook_enabled: bool) -> StoreResult<()> {
+pub fn require_enabled(webhook_enabled: bool) -> StoreResult<()> {
     if webhook_enabled { Ok(()) } else { Err(StoreError::Conflict("the webhook is disabled; enable it first".into())) }
 }
 
 /// Whether a delivery in `status` with lease `leased_until` (unix ms) may be retried by hand at `now`.
-pub(crate) fn check_retry(
-    status: &str,
-    leased_until: Option<i64>,
-    webhook_enabled: bool,
-    now: Timestamp,
-) -> StoreResult<()> {
+pub fn check_retry(status: &str, leased_until: Option<i64>, webhook_enabled: bool, now: Timestamp) -> StoreResult<()> {
     require_enabled(webhook_enabled)?;
     if status == "pending" && leased_until.is_some_and(|until| until > now.unix_millis()) {
         return Err(StoreError::Conflict("the delivery is being attempted right now".into()));
@@ -76,7 +73,7 @@ pub(crate) fn check_retry(
 // ---- Fan-out ----
 
 /// The stored form of a newly published event.
-pub(crate) fn stored_event(platform: &PlatformId, event: NewEvent, now: Timestamp) -> Event {
+pub fn stored_event(platform: &PlatformId, event: NewEvent, now: Timestamp) -> Event {
     Event {
         id: event.id,
         platform_id: platform.clone(),
@@ -88,7 +85,7 @@ pub(crate) fn stored_event(platform: &PlatformId, event: NewEvent, now: Timestam
 
 /// Of the platform's `webhooks`, those an event of `event_type` goes to under `target` (`Matching` or
 /// `AllExcept`), each with whether it is sent now (enabled) or held (disabled).
-pub(crate) fn matching(
+pub fn matching(
     webhooks: impl IntoIterator<Item = StoreResult<Webhook>>,
     event_type: &str,
     target: &Target,
@@ -109,7 +106,7 @@ pub(crate) fn matching(
 }
 
 /// The first attempt's job for a delivery of `event` just created for `webhook`.
-pub(crate) fn first_job(delivery_id: DeliveryId, webhook: Webhook, event: &Event, body: &Arc<[u8]>) -> DeliveryJob {
+pub fn first_job(delivery_id: DeliveryId, webhook: Webhook, event: &Event, body: &Arc<[u8]>) -> DeliveryJob {
     DeliveryJob {
         delivery_id,
         platform_id: event.platform_id.clone(),
@@ -128,17 +125,17 @@ pub(crate) fn first_job(delivery_id: DeliveryId, webhook: Webhook, event: &Event
 
 /// What the failure policy needs to know about the delivery an attempt was for (stored text, as read).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct About {
-    pub(crate) platform_id: String,
-    pub(crate) webhook_id: String,
-    pub(crate) webhook_url: String,
-    pub(crate) event_id: String,
-    pub(crate) event_type: String,
+pub struct About {
+    pub platform_id: String,
+    pub webhook_id: String,
+    pub webhook_url: String,
+    pub event_id: String,
+    pub event_type: String,
 }
 
 /// The delivery's new status and due time after an attempt whose outcome says `next`. A retry of a disabled
 /// webhook's delivery, or a 410 Gone, holds it.
-pub(crate) fn delivery_status(next: NextStep, webhook_enabled: bool) -> (DeliveryStatus, Option<Timestamp>) {
+pub fn delivery_status(next: NextStep, webhook_enabled: bool) -> (DeliveryStatus, Option<Timestamp>) {
     match next {
         NextStep::Delivered => (DeliveryStatus::Delivered, None),
         NextStep::RetryAt(at) if webhook_enabled => (DeliveryStatus::Pending, Some(at)),
@@ -149,7 +146,7 @@ pub(crate) fn delivery_status(next: NextStep, webhook_enabled: bool) -> (Deliver
 
 /// Why a failed attempt disables its webhook, failing since `failing_since`, if it does: the endpoint answered
 /// 410 Gone, or every attempt has failed for `policy.disable_after`.
-pub(crate) fn disable_reason(
+pub fn disable_reason(
     next: NextStep,
     failing_since: Timestamp,
     now: Timestamp,
@@ -171,7 +168,7 @@ pub(crate) fn disable_reason(
 }
 
 /// `delivery.failed`: a delivery exhausted its retries after `attempts` attempts.
-pub(crate) fn delivery_failed(about: &About, delivery_id: &str, attempts: u32, last_error: Option<&str>) -> Value {
+pub fn delivery_failed(about: &About, delivery_id: &str, attempts: u32, last_error: Option<&str>) -> Value {
     json!({
         "delivery_id": delivery_id,
         "webhook_id": about.webhook_id,
@@ -184,7 +181,7 @@ pub(crate) fn delivery_failed(about: &About, delivery_id: &str, attempts: u32, l
 }
 
 /// `webhook.disabled`: the webhook was disabled at `now` for `reason`.
-pub(crate) fn webhook_disabled(about: &About, reason: &str, now: Timestamp) -> Value {
+pub fn webhook_disabled(about: &About, reason: &str, now: Timestamp) -> Value {
     json!({
         "webhook_id": about.webhook_id,
         "webhook_url": about.webhook_url,
@@ -194,7 +191,7 @@ pub(crate) fn webhook_disabled(about: &About, reason: &str, now: Timestamp) -> V
 }
 
 /// `webhook.recovered`: a degraded webhook delivered again at `now`.
-pub(crate) fn webhook_recovered(about: &About, now: Timestamp) -> Value {
+pub fn webhook_recovered(about: &About, now: Timestamp) -> Value {
     json!({
         "webhook_id": about.webhook_id,
         "webhook_url": about.webhook_url,
@@ -204,11 +201,7 @@ pub(crate) fn webhook_recovered(about: &About, now: Timestamp) -> Value {
 
 /// The operational event `event_type` with `data`, to publish to the platform's other webhooks (never to the
 /// one it is about); `None` when a stored id or the type does not parse.
-pub(crate) fn operational_event(
-    about: &About,
-    event_type: &str,
-    data: Value,
-) -> Option<(PlatformId, NewEvent, Target)> {
+pub fn operational_event(about: &About, event_type: &str, data: Value) -> Option<(PlatformId, NewEvent, Target)> {
     let (Some(platform), Some(webhook), Ok(event_type)) = (
         PlatformId::parse(&about.platform_id),
         WebhookId::parse(&about.webhook_id),
@@ -222,7 +215,7 @@ pub(crate) fn operational_event(
 
 /// A pending notice's event type and event id lists (space-separated) once it absorbs the failure `about`:
 /// every type, and at most [`MAX_LISTED_EVENTS`] ids.
-pub(crate) fn absorb_failure(event_types: &str, event_ids: &str, about: &About) -> (String, String) {
+pub fn absorb_failure(event_types: &str, event_ids: &str, about: &About) -> (String, String) {
     (add_word(event_types, &about.event_type, usize::MAX), add_word(event_ids, &about.event_id, MAX_LISTED_EVENTS))
 }
 
@@ -239,16 +232,16 @@ fn add_word(list: &str, word: &str, max: usize) -> String {
 
 /// The columns a notice's send outcome sets (times in unix ms). `subject: None` keeps the stored one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct NotificationUpdate {
-    pub(crate) status: &'static str,
-    pub(crate) subject: Option<String>,
-    pub(crate) send_error: Option<String>,
-    pub(crate) next_attempt_at: Option<i64>,
-    pub(crate) sent_at: Option<i64>,
+pub struct NotificationUpdate {
+    pub status: &'static str,
+    pub subject: Option<String>,
+    pub send_error: Option<String>,
+    pub next_attempt_at: Option<i64>,
+    pub sent_at: Option<i64>,
 }
 
 /// What sending a notice at `now` with `result` records: sent or logged, pending again for a retry, or failed.
-pub(crate) fn notification_update(result: NotificationResult, now: Timestamp) -> NotificationUpdate {
+pub fn notification_update(result: NotificationResult, now: Timestamp) -> NotificationUpdate {
     let (status, subject, send_error, next_attempt_at, sent_at) = match result {
         NotificationResult::Sent { subject } => ("sent", Some(subject), None, None, Some(now.unix_millis())),
         NotificationResult::Logged { subject } => ("logged", Some(subject), None, None, Some(now.unix_millis())),

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use hookline_store::sqlite::{SqliteOptions, SqliteStore};
-use hookline_store::{PgOptions, PgStore};
 use hookline_store::{Store, StoreResult};
+use hookline_store_postgres::{PgOptions, PgStore};
+use hookline_store_sqlite::{SqliteOptions, SqliteStore};
 use tempfile::TempDir;
 
 /// A database that outlives the stores opened on it.
@@ -73,8 +73,8 @@ impl Postgres {
         let server = postgres_server_url()?;
         let admin = PgOptions::parse(&server).expect("HOOKLINE_TEST_POSTGRES_URL is a valid PostgreSQL URL");
         let name = format!("hookline_test_{:016x}", fastrand::u64(..));
-        hookline_store::postgres::create_database(&admin, &name).await.expect("the test database can be created");
-        let url = hookline_store::postgres::url_with_database(&server, &name);
+        hookline_store_postgres::create_database(&admin, &name).await.expect("the test database can be created");
+        let url = hookline_store_postgres::url_with_database(&server, &name);
         Some(Self { admin, name, url })
     }
 
@@ -100,7 +100,7 @@ impl Drop for Postgres {
         let (admin, name) = (self.admin.clone(), self.name.clone());
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(hookline_store::postgres::drop_database(&admin, &name)).map_err(std::io::Error::other)
+            runtime.block_on(hookline_store_postgres::drop_database(&admin, &name)).map_err(std::io::Error::other)
         })
         .join();
         if !matches!(dropped, Ok(Ok(()))) {

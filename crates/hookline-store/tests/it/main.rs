@@ -27,6 +27,7 @@ macro_rules! assert_matches {
 
 mod concurrency;
 mod event_types;
+mod fanout;
 mod harness;
 mod leases;
 mod lifecycle;
@@ -71,6 +72,7 @@ macro_rules! conformance_tests {
                 publish::unknown_event_type_stores_nothing,
                 publish::publishing_to_one_webhook_ignores_its_filter,
                 publish::publishing_to_all_but_one_webhook_skips_it,
+                fanout::changes_to_a_webhook_reach_the_very_next_publish,
                 leases::published_jobs_are_leased_until_lease_until,
                 leases::released_jobs_are_claimable_at_once,
                 leases::claim_takes_the_earliest_due_first_up_to_the_limit,

@@ -1,45 +1,46 @@
-//! `impl Store for SqliteStore`: every query of the SQLite backend.
+//! The role traits for `SqliteStore`: every query of the SQLite backend.
 
 use async_trait::async_trait;
 use hookline_core::Timestamp;
-use hookline_core::delivery::{AttemptRecord, DeliveryJob, DeliveryStatus};
+use hookline_core::delivery::{DeliveryJob, DeliveryStatus};
 use hookline_core::event::{Event, NewEvent};
-use hookline_core::ids::{DeliveryId, EventId, NotificationId, PlatformId, WebhookId};
+use hookline_core::ids::{DeliveryId, EventId, PlatformId, WebhookId};
 use hookline_core::notification::Notification;
 use hookline_core::platform::{EventType, Platform};
 use hookline_core::secret::{KeyHash, Secret};
 use hookline_core::webhook::{EventFilter, Webhook};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::fanout::{event_type_exists, find_event, load_webhook};
-use super::rows::{SUMMARY_COLUMNS, lift};
-use super::{SqliteStore, fanout, record};
-use crate::decode::{
+use hookline_store::decode::{
     self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS, NOTIFICATION_COLUMNS, PLATFORM_COLUMNS, WEBHOOK_COLUMNS,
 };
-use crate::policy::{self, page_limit as limit};
-use crate::{
-    ClaimRequest, DeliveryDetail, DeliverySummary, NotificationResult, Page, Published, RecordContext, RecordOutcome,
-    Store, StoreError, StoreResult, Target, WebhookPatch,
+use hookline_store::policy::{self, page_limit as limit};
+use hookline_store::{
+    ApiStore, DeliveryDetail, DeliverySummary, Page, Published, StoreError, StoreResult, Target, WebhookPatch,
 };
 
+use crate::error::DbResult;
+use crate::fanout::{event_type_exists, find_event, load_webhook};
+use crate::rows::{SUMMARY_COLUMNS, SqliteRow, lift};
+use crate::{SqliteStore, fanout};
+
 /// Collects the nested results of [`lift`]ed decoders.
-fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<StoreResult<T>>>) -> StoreResult<Vec<T>> {
+pub(crate) fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<DbResult<T>>>) -> DbResult<Vec<T>> {
     rows.map(|row| row?).collect()
 }
 
-fn check_filter(conn: &Connection, platform: &str, filter: &EventFilter) -> StoreResult<()> {
+fn check_filter(conn: &Connection, platform: &str, filter: &EventFilter) -> DbResult<()> {
     if let EventFilter::Only(names) = filter {
         for name in names {
             if !event_type_exists(conn, platform, name.as_str())? {
-                return Err(StoreError::UnknownEventType(name.as_str().to_owned()));
+                return Err(StoreError::UnknownEventType(name.as_str().to_owned()).into());
             }
         }
     }
     Ok(())
 }
 
-fn load_summary(conn: &Connection, platform: &str, id: &str) -> StoreResult<DeliverySummary> {
+fn load_summary(conn: &Connection, platform: &str, id: &str) -> DbResult<DeliverySummary> {
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
          JOIN webhooks w ON w.id = d.webhook_id WHERE d.platform_id = ?1 AND d.id = ?2"
@@ -52,19 +53,20 @@ fn load_summary(conn: &Connection, platform: &str, id: &str) -> StoreResult<Deli
 
 /// Loads jobs for rows selected by `where_clause` (bound to `params`), earliest due first, leases them until
 /// `lease_until`, and renders each event's body once.
-fn lease_jobs(
+pub(crate) fn lease_jobs(
     conn: &Connection,
     where_clause: &str,
     params: impl rusqlite::Params,
     lease_until: Timestamp,
-) -> StoreResult<Vec<DeliveryJob>> {
+) -> DbResult<Vec<DeliveryJob>> {
     let sql = format!(
         "SELECT {JOB_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
          JOIN webhooks w ON w.id = d.webhook_id WHERE {where_clause} ORDER BY d.next_attempt_at, d.id"
     );
     let mut bodies = decode::Bodies::new();
     let mut select = conn.prepare_cached(&sql)?;
-    let jobs = collect(select.query_map(params, |row| Ok(decode::job(row, &mut bodies)))?)?;
+    let jobs =
+        collect(select.query_map(params, |row| Ok(decode::job(&SqliteRow(row), &mut bodies).map_err(Into::into)))?)?;
     let mut lease = conn.prepare_cached("UPDATE deliveries SET leased_until = ?2 WHERE id = ?1")?;
     for job in &jobs {
         lease.execute(params![job.delivery_id.as_str(), lease_until.unix_millis()])?;
@@ -73,7 +75,7 @@ fn lease_jobs(
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl ApiStore for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await
     }
@@ -122,7 +124,7 @@ impl Store for SqliteStore {
         let platform = platform.to_string();
         self.write(move |conn| {
             if event_type_exists(conn, &platform, &event_type.name)? {
-                return Err(StoreError::Conflict(format!("event type {} already exists", event_type.name)));
+                return Err(StoreError::Conflict(format!("event type {} already exists", event_type.name)).into());
             }
             conn.prepare_cached(
                 "INSERT INTO event_types (platform_id, name, description, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -135,7 +137,6 @@ impl Store for SqliteStore {
 
     async fn create_webhook(&self, webhook: Webhook) -> StoreResult<()> {
         self.write(move |conn| {
-            fanout::forget_webhooks();
             check_filter(conn, webhook.platform_id.as_str(), &webhook.events)?;
             let sql = format!(
                 "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) \
@@ -190,7 +191,6 @@ impl Store for SqliteStore {
     ) -> StoreResult<Webhook> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
-            fanout::forget_webhooks();
             let mut webhook = load_webhook(conn, &platform, &id)?;
             if let Some(events) = &patch.events {
                 check_filter(conn, &platform, events)?;
@@ -235,12 +235,11 @@ impl Store for SqliteStore {
     async fn delete_webhook(&self, platform: &PlatformId, id: &WebhookId) -> StoreResult<()> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
-            fanout::forget_webhooks();
             let deleted = conn
                 .prepare_cached("DELETE FROM webhooks WHERE platform_id = ?1 AND id = ?2")?
                 .execute(params![platform, id])?;
             if deleted == 0 {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::NotFound.into());
             }
             conn.prepare_cached(
                 "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE webhook_id = ?1)",
@@ -262,7 +261,6 @@ impl Store for SqliteStore {
     ) -> StoreResult<Webhook> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
-            fanout::forget_webhooks();
             let changed = conn
                 .prepare_cached(
                     "UPDATE webhooks SET previous_secret = secret, previous_secret_until = ?3, secret = ?4, \
@@ -270,7 +268,7 @@ impl Store for SqliteStore {
                 )?
                 .execute(params![platform, id, overlap_until.unix_millis(), new_secret.expose(), now.unix_millis()])?;
             if changed == 0 {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::NotFound.into());
             }
             load_webhook(conn, &platform, &id)
         })
@@ -375,47 +373,9 @@ impl Store for SqliteStore {
             )?
             .execute(params![id, now.unix_millis()])?;
             let mut jobs = lease_jobs(conn, "d.id = ?1", [&id], lease_until)?;
-            jobs.pop().ok_or(StoreError::NotFound)
+            Ok(jobs.pop().ok_or(StoreError::NotFound)?)
         })
         .await
-    }
-
-    async fn claim_due(&self, request: ClaimRequest) -> StoreResult<Vec<DeliveryJob>> {
-        self.write_background(move |conn| {
-            let now = request.now.unix_millis();
-            // Webhooks with claimable work; each is then claimed on its own, oldest due first, so a large backlog
-            // of one webhook never stands in front of another's. `max(next_attempt_at, ifnull(leased_until, 0))`
-            // is when a pending delivery becomes claimable: it must be written exactly as in the
-            // `deliveries_claimable` index, or SQLite does not use the index.
-            let mut candidates = conn.prepare_cached(
-                "SELECT w.id FROM webhooks w WHERE w.enabled = 1 AND EXISTS (SELECT 1 FROM deliveries d \
-                 WHERE d.webhook_id = w.id AND d.status = 'pending' \
-                 AND max(d.next_attempt_at, ifnull(d.leased_until, 0)) <= ?1)",
-            )?;
-            let webhooks: Vec<String> = candidates.query_map([now], |row| row.get(0))?.collect::<Result<_, _>>()?;
-            let skip: std::collections::HashSet<&str> = request.skip.iter().map(WebhookId::as_str).collect();
-            let mut jobs = Vec::new();
-            for webhook in webhooks.iter().filter(|w| !skip.contains(w.as_str())) {
-                let room = request.limit.saturating_sub(jobs.len()).min(request.per_webhook);
-                if room == 0 {
-                    break;
-                }
-                jobs.extend(lease_jobs(
-                    conn,
-                    "d.id IN (SELECT id FROM deliveries WHERE webhook_id = ?1 AND status = 'pending' \
-                     AND max(next_attempt_at, ifnull(leased_until, 0)) <= ?2 \
-                     ORDER BY max(next_attempt_at, ifnull(leased_until, 0)), id LIMIT ?3)",
-                    params![webhook, now, room as i64],
-                    request.lease_until,
-                )?);
-            }
-            Ok(jobs)
-        })
-        .await
-    }
-
-    async fn record_attempts(&self, records: Vec<AttemptRecord>, context: RecordContext) -> StoreResult<RecordOutcome> {
-        self.write_background(move |conn| record::record(conn, records, context)).await
     }
 
     async fn recover_webhook(
@@ -448,80 +408,6 @@ impl Store for SqliteStore {
             );
             let mut statement = conn.prepare_cached(&sql)?;
             collect(statement.query_map(params![platform, page.after, limit(&page)], lift(decode::notification))?)
-        })
-        .await
-    }
-
-    async fn claim_notifications(
-        &self,
-        now: Timestamp,
-        lease_until: Timestamp,
-        limit: usize,
-    ) -> StoreResult<Vec<Notification>> {
-        self.write_background(move |conn| {
-            let sql = format!(
-                "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?1 \
-                 ORDER BY next_attempt_at LIMIT ?2"
-            );
-            let mut statement = conn.prepare_cached(&sql)?;
-            let due =
-                collect(statement.query_map(params![now.unix_millis(), limit as i64], lift(decode::notification))?)?;
-            let mut lease = conn.prepare_cached("UPDATE notifications SET next_attempt_at = ?2 WHERE id = ?1")?;
-            for notification in &due {
-                lease.execute(params![notification.id.as_str(), lease_until.unix_millis()])?;
-            }
-            Ok(due)
-        })
-        .await
-    }
-
-    async fn finish_notification(
-        &self,
-        id: &NotificationId,
-        result: NotificationResult,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let id = id.to_string();
-        self.write_background(move |conn| {
-            let update = policy::notification_update(result, now);
-            conn.prepare_cached(
-                "UPDATE notifications SET status = ?2, subject = COALESCE(?3, subject), send_error = ?4, \
-                 next_attempt_at = ?5, sent_at = ?6, attempts = attempts + 1 WHERE id = ?1",
-            )?
-            .execute(params![
-                id,
-                update.status,
-                update.subject,
-                update.send_error,
-                update.next_attempt_at,
-                update.sent_at
-            ])?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn renew_leases(&self, deliveries: Vec<DeliveryId>, lease_until: Timestamp) -> StoreResult<u64> {
-        self.write_background(move |conn| {
-            let mut renew = conn.prepare_cached(
-                "UPDATE deliveries SET leased_until = ?2 WHERE id = ?1 AND status = 'pending' AND leased_until IS NOT NULL",
-            )?;
-            let mut renewed = 0;
-            for id in deliveries {
-                renewed += renew.execute(params![id.as_str(), lease_until.unix_millis()])? as u64;
-            }
-            Ok(renewed)
-        })
-        .await
-    }
-
-    async fn release(&self, deliveries: Vec<DeliveryId>) -> StoreResult<()> {
-        self.write_background(move |conn| {
-            let mut release = conn.prepare_cached("UPDATE deliveries SET leased_until = NULL WHERE id = ?1")?;
-            for id in deliveries {
-                release.execute([id.as_str()])?;
-            }
-            Ok(())
         })
         .await
     }

@@ -25,18 +25,19 @@
 //!
 //! TLS to PostgreSQL is not supported yet: connections are plain TCP or a Unix socket.
 
-/// Runs `$body` (an expression using the transaction `$tx`, evaluating to a `StoreResult`) in one transaction
+/// Runs `$body` (an expression using the transaction `$tx`, evaluating to a `DbResult`) in one transaction
 /// on a pooled connection: commits on `Ok`, rolls back on `Err`, and runs it all again (up to `MAX_TRIES`
-/// times) when PostgreSQL aborted it for a deadlock or a serialization failure.
+/// times) when PostgreSQL aborted it for a deadlock or a serialization failure. The body's errors are the
+/// backend's own (`DbResult`); the macro's value is a `StoreResult`.
 macro_rules! transaction {
     ($store:expr, |$tx:ident| $body:expr) => {{
         let mut tries: u32 = 0;
         loop {
             tries += 1;
-            let result: $crate::StoreResult<_> = async {
+            let result: $crate::error::DbResult<_> = async {
                 let mut client = $store.client().await?;
                 let $tx = client.transaction().await?;
-                let result: $crate::StoreResult<_> = async { $body }.await;
+                let result: $crate::error::DbResult<_> = async { $body }.await;
                 match result {
                     Ok(value) => {
                         $tx.commit().await?;
@@ -50,32 +51,35 @@ macro_rules! transaction {
             }
             .await;
             match result {
-                Err(error) if tries < $crate::postgres::MAX_TRIES && $crate::postgres::is_retryable(&error) => {
+                Err(error) if tries < $crate::MAX_TRIES && error.is_retryable() => {
                     tracing::debug!(error = ?error, tries, "transaction aborted by PostgreSQL; trying again");
                     tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(tries))).await;
                 }
-                other => break other,
+                other => break other.map_err(hookline_store::StoreError::from),
             }
         }
     }};
 }
 
+mod error;
 mod fanout;
 mod queries;
+mod queues;
 mod record;
 mod rows;
 mod schema;
 
 use std::time::Duration;
 
-use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use hookline_core::Timestamp;
 use hookline_core::ids::DeliveryId;
-use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-use crate::{StoreError, StoreResult};
+use hookline_store::{StoreError, StoreResult};
+
+use crate::error::{DbResult, Error, database};
 
 /// The pool size when the URL does not say (`?pool_size=N`).
 pub const DEFAULT_POOL_SIZE: usize = 16;
@@ -166,7 +170,7 @@ impl PgOptions {
     }
 }
 
-/// The PostgreSQL implementation of [`crate::Store`].
+/// The PostgreSQL implementation of the store's role traits ([`hookline_store::Store`]).
 pub struct PgStore {
     pool: Pool,
 }
@@ -188,21 +192,21 @@ impl PgStore {
             .recycle_timeout(Some(Duration::from_secs(5)))
             .build()
             .map_err(|e| StoreError::Database(Box::new(e)))?;
-        let mut client = pool.get().await?;
+        let mut client = pool.get().await.map_err(Error::from)?;
         schema::migrate(&mut client).await?;
         drop(client);
         Ok(Self { pool })
     }
 
     /// A pooled connection.
-    pub(crate) async fn client(&self) -> StoreResult<deadpool_postgres::Client> {
+    pub(crate) async fn client(&self) -> DbResult<deadpool_postgres::Client> {
         Ok(self.pool.get().await?)
     }
 
     /// Extends the leases of `deliveries` that are still pending and leased, to `lease_until`; returns how
     /// many were extended. For a node that holds jobs longer than a lease (a long attempt, a long queue): the
     /// engine would call it every third of a lease for every job it holds.
-    pub(super) async fn renew_held_leases(
+    pub(crate) async fn renew_held_leases(
         &self,
         deliveries: Vec<DeliveryId>,
         lease_until: Timestamp,
@@ -220,40 +224,12 @@ impl PgStore {
     }
 }
 
-/// Whether PostgreSQL aborted the transaction in a way that running it again may fix.
-pub(crate) fn is_retryable(error: &StoreError) -> bool {
-    sql_state(error)
-        .is_some_and(|code| *code == SqlState::T_R_DEADLOCK_DETECTED || *code == SqlState::T_R_SERIALIZATION_FAILURE)
-}
-
-/// The SQLSTATE of a database error, if it came from the server.
-pub(crate) fn sql_state(error: &StoreError) -> Option<&SqlState> {
-    let StoreError::Database(source) = error else { return None };
-    source.downcast_ref::<tokio_postgres::Error>()?.code()
-}
-
-impl From<tokio_postgres::Error> for StoreError {
-    fn from(error: tokio_postgres::Error) -> Self {
-        StoreError::Database(Box::new(error))
-    }
-}
-
-impl From<PoolError> for StoreError {
-    fn from(error: PoolError) -> Self {
-        match error {
-            PoolError::Closed => StoreError::Closed,
-            PoolError::Backend(error) => StoreError::Database(Box::new(error)),
-            other => StoreError::Database(Box::new(other)),
-        }
-    }
-}
-
 /// Runs a cached prepared statement and returns its rows.
 pub(crate) async fn query<C: GenericClient>(
     client: &C,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
-) -> StoreResult<Vec<Row>> {
+) -> DbResult<Vec<Row>> {
     let statement = client.prepare_cached(sql).await?;
     Ok(client.query(&statement, params).await?)
 }
@@ -263,7 +239,7 @@ pub(crate) async fn query_opt<C: GenericClient>(
     client: &C,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
-) -> StoreResult<Option<Row>> {
+) -> DbResult<Option<Row>> {
     let statement = client.prepare_cached(sql).await?;
     Ok(client.query_opt(&statement, params).await?)
 }
@@ -273,17 +249,13 @@ pub(crate) async fn query_one<C: GenericClient>(
     client: &C,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
-) -> StoreResult<Row> {
+) -> DbResult<Row> {
     let statement = client.prepare_cached(sql).await?;
     Ok(client.query_one(&statement, params).await?)
 }
 
 /// Runs a cached prepared statement and returns how many rows it changed.
-pub(crate) async fn execute<C: GenericClient>(
-    client: &C,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> StoreResult<u64> {
+pub(crate) async fn execute<C: GenericClient>(client: &C, sql: &str, params: &[&(dyn ToSql + Sync)]) -> DbResult<u64> {
     let statement = client.prepare_cached(sql).await?;
     Ok(client.execute(&statement, params).await?)
 }
@@ -316,12 +288,12 @@ fn check_database_name(name: &str) -> StoreResult<()> {
 
 /// Connects once (no pool) with `options`, runs `sql`, and disconnects.
 async fn run_once(options: &PgOptions, sql: &str) -> StoreResult<()> {
-    let (client, connection) = options.config.connect(NoTls).await?;
+    let (client, connection) = options.config.connect(NoTls).await.map_err(database)?;
     let connection = tokio::spawn(connection);
     let result = client.batch_execute(sql).await;
     drop(client);
     let _ = connection.await;
-    Ok(result?)
+    result.map_err(database)
 }
 
 /// Creates the empty database `name` (lowercase letters, digits, `_`) on the server `admin` connects to. For

@@ -1,41 +1,40 @@
-//! `impl Store for PgStore`: every query of the PostgreSQL backend. Each behaves as its SQLite twin in
-//! `sqlite/queries.rs`; where several nodes need more (locks, `SKIP LOCKED`), the comment says so.
-
-use std::collections::HashSet;
+//! `impl ApiStore for PgStore`: the API's queries on PostgreSQL. Each behaves as its SQLite twin in
+//! `hookline-store-sqlite`'s `queries.rs`; where several nodes need more (locks, `SKIP LOCKED`), the comment
+//! says so.
 
 use async_trait::async_trait;
 use hookline_core::Timestamp;
-use hookline_core::delivery::{AttemptRecord, DeliveryJob, DeliveryStatus};
+use hookline_core::delivery::{DeliveryJob, DeliveryStatus};
 use hookline_core::event::{Event, NewEvent};
-use hookline_core::ids::{DeliveryId, EventId, NotificationId, PlatformId, WebhookId};
+use hookline_core::ids::{DeliveryId, EventId, PlatformId, WebhookId};
 use hookline_core::notification::Notification;
 use hookline_core::platform::{EventType, Platform};
 use hookline_core::secret::{KeyHash, Secret};
 use hookline_core::webhook::{EventFilter, Webhook};
 use tokio_postgres::error::SqlState;
 
-use super::fanout::{self, event_type_exists, find_event, load_webhook, lock_webhook};
-use super::rows::SUMMARY_COLUMNS;
-use super::{PgStore, execute, query, query_opt, record, sql_state};
-use crate::decode::{
-    self, ATTEMPT_COLUMNS, Columns, EVENT_COLUMNS, JOB_COLUMNS, NOTIFICATION_COLUMN_COUNT, NOTIFICATION_COLUMNS,
-    PLATFORM_COLUMNS, WEBHOOK_COLUMNS,
+use hookline_store::decode::{
+    self, ATTEMPT_COLUMNS, EVENT_COLUMNS, NOTIFICATION_COLUMNS, PLATFORM_COLUMNS, WEBHOOK_COLUMNS,
 };
-use crate::policy::{self, page_limit as limit};
-use crate::{
-    ClaimRequest, DeliveryDetail, DeliverySummary, NotificationResult, Page, Published, RecordContext, RecordOutcome,
-    Store, StoreError, StoreResult, Target, WebhookPatch,
+use hookline_store::policy::{self, page_limit as limit};
+use hookline_store::{
+    ApiStore, DeliveryDetail, DeliverySummary, Page, Published, StoreError, StoreResult, Target, WebhookPatch,
 };
+
+use crate::error::DbResult;
+use crate::fanout::{self, event_type_exists, find_event, load_webhook, lock_webhook};
+use crate::rows::{PgRow, SUMMARY_COLUMNS};
+use crate::{PgStore, execute, query, query_opt};
 
 async fn check_filter<C: deadpool_postgres::GenericClient>(
     client: &C,
     platform: &str,
     filter: &EventFilter,
-) -> StoreResult<()> {
+) -> DbResult<()> {
     if let EventFilter::Only(names) = filter {
         for name in names {
             if !event_type_exists(client, platform, name.as_str()).await? {
-                return Err(StoreError::UnknownEventType(name.as_str().to_owned()));
+                return Err(StoreError::UnknownEventType(name.as_str().to_owned()).into());
             }
         }
     }
@@ -46,38 +45,17 @@ async fn load_summary<C: deadpool_postgres::GenericClient>(
     client: &C,
     platform: &str,
     id: &str,
-) -> StoreResult<DeliverySummary> {
+) -> DbResult<DeliverySummary> {
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
          JOIN webhooks w ON w.id = d.webhook_id WHERE d.platform_id = $1 AND d.id = $2"
     );
-    decode::summary(&query_opt(client, &sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?)
+    let row = query_opt(client, &sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?;
+    Ok(decode::summary(&PgRow(&row))?)
 }
 
-/// The claim, in one statement: for each enabled webhook not skipped (in id order), its oldest due deliveries
-/// whose lease has ended, at most `$4` each and `$5` in all, locked with `SKIP LOCKED` (rows another node is
-/// claiming or recording right now are passed over, never waited for) and leased until `$2`.
-///
-/// A row another node claimed and committed after this statement began is re-checked by PostgreSQL against
-/// the lease condition once its lock is free, so it is not taken twice. `GREATEST(next_attempt_at, leased_until)`
-/// is when a pending delivery becomes claimable, written as in the `deliveries_claimable` index.
-const CLAIM_SQL: &str = "WITH picked AS ( \
-       SELECT due.id FROM \
-         (SELECT w.id FROM webhooks w WHERE w.enabled AND NOT (w.id = ANY($3::text[])) ORDER BY w.id) candidates \
-         CROSS JOIN LATERAL ( \
-           SELECT d.id FROM deliveries d \
-           WHERE d.webhook_id = candidates.id AND d.status = 'pending' \
-             AND GREATEST(d.next_attempt_at, d.leased_until) <= $1 \
-           ORDER BY GREATEST(d.next_attempt_at, d.leased_until), d.id LIMIT $4 \
-           FOR UPDATE SKIP LOCKED \
-         ) due \
-       LIMIT $5 \
-     ) \
-     UPDATE deliveries d SET leased_until = $2 FROM picked, events e, webhooks w \
-     WHERE d.id = picked.id AND e.pk = d.event_pk AND w.id = d.webhook_id RETURNING ";
-
 #[async_trait]
-impl Store for PgStore {
+impl ApiStore for PgStore {
     async fn ping(&self) -> StoreResult<()> {
         let client = self.client().await?;
         query(&client, "SELECT 1", &[]).await?;
@@ -106,7 +84,7 @@ impl Store for PgStore {
             PLATFORM_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
         );
         let client = self.client().await?;
-        query_opt(&client, &sql, &[&key_hash.0]).await?.map(|row| decode::platform(&row)).transpose()
+        query_opt(&client, &sql, &[&key_hash.0]).await?.map(|row| decode::platform(&PgRow(&row))).transpose()
     }
 
     async fn list_event_types(&self, platform: &PlatformId) -> StoreResult<Vec<EventType>> {
@@ -119,30 +97,30 @@ impl Store for PgStore {
         )
         .await?;
         for row in &custom {
-            types.push(decode::custom_event_type(row)?);
+            types.push(decode::custom_event_type(&PgRow(row))?);
         }
         Ok(types)
     }
 
     async fn create_event_type(&self, platform: &PlatformId, event_type: EventType, now: Timestamp) -> StoreResult<()> {
         let conflict = || StoreError::Conflict(format!("event type {} already exists", event_type.name));
-        let result = transaction!(self, |tx| {
+        transaction!(self, |tx| {
             if event_type_exists(&tx, platform.as_str(), &event_type.name).await? {
-                return Err(conflict());
+                return Err(conflict().into());
             }
             execute(
                 &tx,
                 "INSERT INTO event_types (platform_id, name, description, created_at) VALUES ($1, $2, $3, $4)",
                 &[&platform.as_str(), &event_type.name, &event_type.description, &now.unix_millis()],
             )
-            .await?;
+            .await
+            .map_err(|error| match error.sql_state() {
+                // Two nodes adding the same name at once: the second insert hits the key.
+                Some(&SqlState::UNIQUE_VIOLATION) => conflict().into(),
+                _ => error,
+            })?;
             Ok(())
-        });
-        // Two nodes adding the same name at once: the second insert hits the key.
-        match result {
-            Err(error) if sql_state(&error) == Some(&SqlState::UNIQUE_VIOLATION) => Err(conflict()),
-            other => other,
-        }
+        })
     }
 
     async fn create_webhook(&self, webhook: Webhook) -> StoreResult<()> {
@@ -185,12 +163,12 @@ impl Store for PgStore {
         );
         let client = self.client().await?;
         let found = query(&client, &sql, &[&platform.as_str(), &page.after, &limit(&page)]).await?;
-        found.iter().map(|row| decode::webhook(row)).collect()
+        found.iter().map(|row| decode::webhook(&PgRow(row))).collect()
     }
 
     async fn get_webhook(&self, platform: &PlatformId, id: &WebhookId) -> StoreResult<Webhook> {
         let client = self.client().await?;
-        load_webhook(&client, platform.as_str(), id.as_str()).await
+        Ok(load_webhook(&client, platform.as_str(), id.as_str()).await?)
     }
 
     async fn update_webhook(
@@ -255,7 +233,7 @@ impl Store for PgStore {
             let deleted =
                 execute(&tx, "DELETE FROM webhooks WHERE platform_id = $1 AND id = $2", &[&platform, &id]).await?;
             if deleted == 0 {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::NotFound.into());
             }
             execute(
                 &tx,
@@ -286,7 +264,7 @@ impl Store for PgStore {
             )
             .await?;
             if changed == 0 {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::NotFound.into());
             }
             load_webhook(&tx, platform, id).await
         })
@@ -311,7 +289,7 @@ impl Store for PgStore {
         );
         let client = self.client().await?;
         let found = query(&client, &sql, &[&platform.as_str(), &page.after, &limit(&page)]).await?;
-        found.iter().map(|row| decode::event(row)).collect()
+        found.iter().map(|row| decode::event(&PgRow(row))).collect()
     }
 
     async fn get_event(&self, platform: &PlatformId, id: &EventId) -> StoreResult<(Event, Vec<DeliverySummary>)> {
@@ -321,8 +299,11 @@ impl Store for PgStore {
             "SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
              JOIN webhooks w ON w.id = d.webhook_id WHERE d.event_pk = $1 ORDER BY d.id"
         );
-        let deliveries =
-            query(&client, &sql, &[&pk]).await?.iter().map(|row| decode::summary(row)).collect::<StoreResult<_>>()?;
+        let deliveries = query(&client, &sql, &[&pk])
+            .await?
+            .iter()
+            .map(|row| decode::summary(&PgRow(row)))
+            .collect::<StoreResult<_>>()?;
         Ok((event, deliveries))
     }
 
@@ -343,7 +324,7 @@ impl Store for PgStore {
         );
         let status = status.map(DeliveryStatus::as_str);
         let found = query(&client, &sql, &[&webhook.as_str(), &status, &page.after, &limit(&page)]).await?;
-        found.iter().map(|row| decode::summary(row)).collect()
+        found.iter().map(|row| decode::summary(&PgRow(row))).collect()
     }
 
     async fn get_delivery(&self, platform: &PlatformId, id: &DeliveryId) -> StoreResult<DeliveryDetail> {
@@ -353,7 +334,7 @@ impl Store for PgStore {
             "SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE delivery_id = $1 ORDER BY attempt_number, started_at, id"
         );
         let found = query(&client, &sql, &[&id.as_str()]).await?;
-        let attempts = found.iter().map(|row| decode::attempt(row)).collect::<StoreResult<_>>()?;
+        let attempts = found.iter().map(|row| decode::attempt(&PgRow(row))).collect::<StoreResult<_>>()?;
         Ok(DeliveryDetail { summary, attempts })
     }
 
@@ -384,31 +365,8 @@ impl Store for PgStore {
             )
             .await?;
             let mut jobs = fanout::lease_jobs(&tx, &[id], lease_until).await?;
-            jobs.pop().ok_or(StoreError::NotFound)
+            Ok(jobs.pop().ok_or(StoreError::NotFound)?)
         })
-    }
-
-    async fn claim_due(&self, request: ClaimRequest) -> StoreResult<Vec<DeliveryJob>> {
-        if request.limit == 0 || request.per_webhook == 0 {
-            return Ok(Vec::new());
-        }
-        let sql = format!("{CLAIM_SQL}{JOB_COLUMNS}, d.next_attempt_at");
-        let skip: Vec<&str> = request.skip.iter().map(WebhookId::as_str).collect::<HashSet<_>>().into_iter().collect();
-        let now = request.now.unix_millis();
-        let lease_until = request.lease_until.unix_millis();
-        let per_webhook = request.per_webhook.min(i64::MAX as usize) as i64;
-        let limit = request.limit.min(i64::MAX as usize) as i64;
-        transaction!(self, |tx| {
-            let claimed = query(&tx, &sql, &[&now, &lease_until, &skip, &per_webhook, &limit]).await?;
-            fanout::jobs_from_rows(&claimed)
-        })
-    }
-
-    async fn record_attempts(&self, records: Vec<AttemptRecord>, context: RecordContext) -> StoreResult<RecordOutcome> {
-        if records.is_empty() {
-            return Ok(RecordOutcome::default());
-        }
-        transaction!(self, |tx| record::record(&tx, records.clone(), context).await)
     }
 
     async fn recover_webhook(
@@ -439,83 +397,6 @@ impl Store for PgStore {
         );
         let client = self.client().await?;
         let found = query(&client, &sql, &[&platform.as_str(), &page.after, &limit(&page)]).await?;
-        found.iter().map(|row| decode::notification(row)).collect()
-    }
-
-    async fn claim_notifications(
-        &self,
-        now: Timestamp,
-        lease_until: Timestamp,
-        limit: usize,
-    ) -> StoreResult<Vec<Notification>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        // `SKIP LOCKED`: two nodes claiming at once never both send one notice.
-        let columns: Vec<String> = NOTIFICATION_COLUMNS.split(", ").map(|c| format!("n.{}", c.trim())).collect();
-        let sql = format!(
-            "WITH due AS (SELECT id, next_attempt_at FROM notifications WHERE status = 'pending' \
-             AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) \
-             UPDATE notifications n SET next_attempt_at = $3 FROM due WHERE n.id = due.id \
-             RETURNING {}, due.next_attempt_at",
-            columns.join(", ")
-        );
-        let limit = limit.min(i64::MAX as usize) as i64;
-        let due = transaction!(self, |tx| {
-            query(&tx, &sql, &[&now.unix_millis(), &limit, &lease_until.unix_millis()]).await
-        })?;
-        let mut claimed = Vec::with_capacity(due.len());
-        for row in &due {
-            claimed.push((row.int(NOTIFICATION_COLUMN_COUNT)?, decode::notification(row)?));
-        }
-        claimed.sort_by(|a, b| (a.0, a.1.id.as_str()).cmp(&(b.0, b.1.id.as_str())));
-        Ok(claimed.into_iter().map(|(_, notification)| notification).collect())
-    }
-
-    async fn finish_notification(
-        &self,
-        id: &NotificationId,
-        result: NotificationResult,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let update = policy::notification_update(result, now);
-        transaction!(self, |tx| {
-            execute(
-                &tx,
-                "UPDATE notifications SET status = $2, subject = COALESCE($3, subject), send_error = $4, \
-                 next_attempt_at = $5, sent_at = $6, attempts = attempts + 1 WHERE id = $1",
-                &[
-                    &id.as_str(),
-                    &update.status,
-                    &update.subject,
-                    &update.send_error,
-                    &update.next_attempt_at,
-                    &update.sent_at,
-                ],
-            )
-            .await?;
-            Ok(())
-        })
-    }
-
-    async fn renew_leases(&self, deliveries: Vec<DeliveryId>, lease_until: Timestamp) -> StoreResult<u64> {
-        self.renew_held_leases(deliveries, lease_until).await
-    }
-
-    async fn release(&self, deliveries: Vec<DeliveryId>) -> StoreResult<()> {
-        if deliveries.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<&str> = deliveries.iter().map(DeliveryId::as_str).collect();
-        transaction!(self, |tx| {
-            execute(
-                &tx,
-                "UPDATE deliveries SET leased_until = NULL WHERE id IN \
-                 (SELECT id FROM deliveries WHERE id = ANY($1) ORDER BY id FOR UPDATE)",
-                &[&ids],
-            )
-            .await?;
-            Ok(())
-        })
+        found.iter().map(|row| decode::notification(&PgRow(row))).collect()
     }
 }
