@@ -308,3 +308,27 @@ pub async fn drop_database(admin: &PgOptions, name: &str) -> StoreResult<()> {
     check_database_name(name)?;
     run_once(admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await
 }
+
+/// The variable that names the PostgreSQL server the tests run against, e.g.
+/// `postgres://postgres@127.0.0.1:5432/postgres`; tests make databases of their own there.
+pub const TEST_SERVER_VAR: &str = "HOOKLINE_TEST_POSTGRES_URL";
+
+/// Whether the PostgreSQL tests can run here, for test harnesses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestServer {
+    /// [`TEST_SERVER_VAR`] names this server.
+    At(String),
+    /// No server is configured: the tests are reported as ignored (they did not run).
+    Missing,
+    /// No server is configured under `CI=true`, where the tests must run: each of them fails.
+    Required,
+}
+
+/// Reads [`TEST_SERVER_VAR`] and `CI`.
+pub fn test_server() -> TestServer {
+    match std::env::var(TEST_SERVER_VAR) {
+        Ok(url) if !url.trim().is_empty() => TestServer::At(url),
+        _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => TestServer::Required,
+        _ => TestServer::Missing,
+    }
+}

@@ -4,7 +4,6 @@ mod api;
 mod bench;
 mod delivery;
 mod failure;
-mod multinode;
 mod process;
 mod smtp;
 mod support;

@@ -4,7 +4,9 @@
 //! once); the other runs without a failure and checks that every event is delivered exactly once.
 //!
 //! Runs when `HOOKLINE_TEST_POSTGRES_URL` names a PostgreSQL server (each test makes a database of its own
-//! there and drops it after); skipped when unset, except under `CI=true`, where it fails.
+//! there and drops it after). Unset, the tests are reported as ignored (they did not run), except under
+//! `CI=true`, where they fail. That is decided at run time, so this binary has its own harness (libtest-mimic,
+//! `harness = false`), apart from the other end-to-end tests in `tests/it`.
 
 // Tests fail by panicking, so unwrapping is the point here rather than a shortcut.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -19,8 +21,8 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use hookline_store_postgres::PgOptions;
-use hookline_store_postgres::{create_database, drop_database, url_with_database};
+use hookline_store_postgres::{PgOptions, TestServer, create_database, drop_database, test_server, url_with_database};
+use libtest_mimic::{Arguments, Trial};
 use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt;
 use tokio::process::{Child, Command};
@@ -44,24 +46,15 @@ struct Database {
 }
 
 impl Database {
-    /// `None` when no server is configured outside CI (the test is then skipped).
-    async fn fresh() -> Option<Self> {
-        let server = match std::env::var("HOOKLINE_TEST_POSTGRES_URL") {
-            Ok(url) if !url.trim().is_empty() => url,
-            _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
-                panic!("HOOKLINE_TEST_POSTGRES_URL is not set, and CI must run the multi-node tests (.ci/run sets it)")
-            }
-            _ => {
-                eprintln!("skipped: HOOKLINE_TEST_POSTGRES_URL is not set");
-                return None;
-            }
-        };
+    /// A fresh database on the configured server (tests run only when there is one).
+    async fn fresh() -> Self {
+        let TestServer::At(server) = test_server() else { panic!("no PostgreSQL server is configured") };
         let admin = PgOptions::parse(&server).expect("HOOKLINE_TEST_POSTGRES_URL is a valid PostgreSQL URL");
         let name = format!("hookline_multinode_{:016x}", fastrand_u64());
         create_database(&admin, &name).await.expect("the test database can be created");
         // A small pool per node: three nodes and the other tests share one server.
         let url = format!("{}?pool_size=8", url_with_database(server.split('?').next().unwrap_or(&server), &name));
-        Some(Self { admin, name, url })
+        Self { admin, name, url }
     }
 }
 
@@ -338,9 +331,44 @@ async fn publish_round_robin(
 // ---------------------------------------------------------------------------------------------------------
 // Tests.
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+fn main() {
+    let arguments = Arguments::from_args();
+    let trials = vec![
+        trial("a_node_killed_mid_stream_loses_no_accepted_event", || {
+            a_node_killed_mid_stream_loses_no_accepted_event()
+        }),
+        trial("without_a_failure_every_event_is_sent_exactly_once", || {
+            without_a_failure_every_event_is_sent_exactly_once()
+        }),
+    ];
+    libtest_mimic::run(&arguments, trials).exit();
+}
+
+/// A test that runs on a runtime of its own when a PostgreSQL server is configured, is reported as ignored
+/// when none is, and fails when none is under `CI=true`.
+fn trial<F, Fut>(name: &str, test: F) -> Trial
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    match test_server() {
+        TestServer::At(_) => Trial::test(name, move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build()?;
+            runtime.block_on(test());
+            Ok(())
+        }),
+        // Run anyway (`--include-ignored`), it fails rather than pass without running.
+        TestServer::Missing => {
+            Trial::test(name, || Err("HOOKLINE_TEST_POSTGRES_URL is not set".into())).with_ignored_flag(true)
+        }
+        TestServer::Required => Trial::test(name, || {
+            Err("HOOKLINE_TEST_POSTGRES_URL is not set, and CI must run the multi-node tests (.ci/run sets it)".into())
+        }),
+    }
+}
+
 async fn a_node_killed_mid_stream_loses_no_accepted_event() {
-    let Some(database) = Database::fresh().await else { return };
+    let database = Database::fresh().await;
     let dir = tempfile::tempdir().unwrap();
     let mut nodes = start_cluster(dir.path(), &database.url).await;
     // A little slow, so that the victim has attempts in flight and jobs queued when it dies.
@@ -406,9 +434,8 @@ async fn a_node_killed_mid_stream_loses_no_accepted_event() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn without_a_failure_every_event_is_sent_exactly_once() {
-    let Some(database) = Database::fresh().await else { return };
+    let database = Database::fresh().await;
     let dir = tempfile::tempdir().unwrap();
     let nodes = start_cluster(dir.path(), &database.url).await;
     let receiver = Receiver::start(Duration::ZERO).await;
