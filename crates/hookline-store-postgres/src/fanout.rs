@@ -11,7 +11,8 @@ use hookline_core::event::{Event, NewEvent};
 use hookline_core::ids::{DeliveryId, PlatformId};
 use hookline_core::webhook::Webhook;
 
-use hookline_store::decode::{self, Columns, EVENT_COLUMNS, JOB_COLUMN_COUNT, JOB_COLUMNS, WEBHOOK_COLUMNS};
+use hookline_store::decode::{self, Columns, JOB_COLUMN_COUNT, JOB_COLUMNS, WEBHOOK_COLUMNS};
+use hookline_store::statements;
 use hookline_store::{Published, StoreError, Target, policy};
 
 use crate::error::DbResult;
@@ -23,16 +24,14 @@ pub(super) async fn event_type_exists<C: GenericClient>(client: &C, platform: &s
     if is_built_in(name) {
         return Ok(true);
     }
-    let found =
-        query_opt(client, "SELECT 1 FROM event_types WHERE platform_id = $1 AND name = $2", &[&platform, &name])
-            .await?;
+    let found = query_opt(client, statements::CUSTOM_EVENT_TYPE_EXISTS.postgres(), &[&platform, &name]).await?;
     Ok(found.is_some())
 }
 
 /// One webhook of the platform.
 pub(super) async fn load_webhook<C: GenericClient>(client: &C, platform: &str, id: &str) -> DbResult<Webhook> {
-    let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = $1 AND id = $2");
-    let row = query_opt(client, &sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?;
+    let sql = statements::WEBHOOK_BY_ID.postgres();
+    let row = query_opt(client, sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?;
     Ok(decode::webhook(&PgRow(&row))?)
 }
 
@@ -50,8 +49,8 @@ pub(super) async fn find_event<C: GenericClient>(
     id: &str,
 ) -> DbResult<Option<(i64, Event)>> {
     // `pk` comes last so that `decode::event` reads the same column positions as everywhere else.
-    let sql = format!("SELECT {EVENT_COLUMNS}, e.pk FROM events e WHERE e.platform_id = $1 AND e.id = $2");
-    match query_opt(client, &sql, &[&platform, &id]).await? {
+    let sql = statements::EVENT_BY_ID.postgres();
+    match query_opt(client, sql, &[&platform, &id]).await? {
         Some(row) => Ok(Some((row.try_get(5)?, decode::event(&PgRow(&row))?))),
         None => Ok(None),
     }
@@ -110,15 +109,14 @@ pub(super) async fn publish(
     // A concurrent publish of the same id (on another node) waits here until that one commits or rolls back.
     let inserted = query_opt(
         tx,
-        "INSERT INTO events (platform_id, id, type, data, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (platform_id, id) DO NOTHING RETURNING pk",
+        statements::INSERT_EVENT.postgres(),
         &[&platform_str, &event.id.as_str(), &event.event_type.as_str(), &event.data, &now.unix_millis()],
     )
     .await?;
     let Some(inserted) = inserted else {
         let (pk, existing) = find_event(tx, platform_str, event.id.as_str()).await?.ok_or(StoreError::NotFound)?;
         let delivery_count: i64 =
-            query_one(tx, "SELECT COUNT(*) FROM deliveries WHERE event_pk = $1", &[&pk]).await?.try_get(0)?;
+            query_one(tx, statements::COUNT_EVENT_DELIVERIES.postgres(), &[&pk]).await?.try_get(0)?;
         return Ok(Published {
             event: existing,
             created: false,
@@ -133,8 +131,8 @@ pub(super) async fn publish(
     let targets: Vec<(Webhook, bool)> = match only {
         Some(webhook) => vec![(webhook, true)],
         None => {
-            let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = $1");
-            let webhooks = query(tx, &sql, &[&platform_str]).await?;
+            let sql = statements::PLATFORM_WEBHOOKS.postgres();
+            let webhooks = query(tx, sql, &[&platform_str]).await?;
             policy::matching(webhooks.iter().map(|row| decode::webhook(&PgRow(row))), &stored.event_type, &target)?
         }
     };

@@ -13,10 +13,9 @@ use hookline_core::secret::{KeyHash, Secret};
 use hookline_core::webhook::{EventFilter, Webhook};
 use tokio_postgres::error::SqlState;
 
-use hookline_store::decode::{
-    self, ATTEMPT_COLUMNS, EVENT_COLUMNS, NOTIFICATION_COLUMNS, PLATFORM_COLUMNS, WEBHOOK_COLUMNS,
-};
+use hookline_store::decode::{self, ATTEMPT_COLUMNS, EVENT_COLUMNS, NOTIFICATION_COLUMNS, WEBHOOK_COLUMNS};
 use hookline_store::policy::{self, page_limit as limit};
+use hookline_store::statements;
 use hookline_store::{
     ApiStore, DeliveryDetail, DeliverySummary, Page, Published, StoreError, StoreResult, Target, WebhookPatch,
 };
@@ -58,44 +57,32 @@ async fn load_summary<C: deadpool_postgres::GenericClient>(
 impl ApiStore for PgStore {
     async fn ping(&self) -> StoreResult<()> {
         let client = self.client().await?;
-        query(&client, "SELECT 1", &[]).await?;
+        query(&client, statements::PING.postgres(), &[]).await?;
         Ok(())
     }
 
     async fn create_platform(&self, platform: Platform, key_hash: KeyHash) -> StoreResult<()> {
-        let sql = format!("INSERT INTO platforms ({PLATFORM_COLUMNS}) VALUES ($1, $2, $3, $4, $5)");
+        let sql = statements::INSERT_PLATFORM.postgres();
         transaction!(self, |tx| {
             let created_at = platform.created_at.unix_millis();
-            execute(&tx, &sql, &[&platform.id.as_str(), &platform.name, &platform.url, &platform.email, &created_at])
+            execute(&tx, sql, &[&platform.id.as_str(), &platform.name, &platform.url, &platform.email, &created_at])
                 .await?;
-            execute(
-                &tx,
-                "INSERT INTO api_keys (key_hash, platform_id, created_at) VALUES ($1, $2, $3)",
-                &[&key_hash.0, &platform.id.as_str(), &created_at],
-            )
-            .await?;
+            execute(&tx, statements::INSERT_API_KEY.postgres(), &[&key_hash.0, &platform.id.as_str(), &created_at])
+                .await?;
             Ok(())
         })
     }
 
     async fn platform_by_key(&self, key_hash: KeyHash) -> StoreResult<Option<Platform>> {
-        let sql = format!(
-            "SELECT {} FROM api_keys k JOIN platforms p ON p.id = k.platform_id WHERE k.key_hash = $1",
-            PLATFORM_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
-        );
+        let sql = statements::PLATFORM_BY_KEY.postgres();
         let client = self.client().await?;
-        query_opt(&client, &sql, &[&key_hash.0]).await?.map(|row| decode::platform(&PgRow(&row))).transpose()
+        query_opt(&client, sql, &[&key_hash.0]).await?.map(|row| decode::platform(&PgRow(&row))).transpose()
     }
 
     async fn list_event_types(&self, platform: &PlatformId) -> StoreResult<Vec<EventType>> {
         let mut types = decode::built_in_event_types();
         let client = self.client().await?;
-        let custom = query(
-            &client,
-            "SELECT name, description FROM event_types WHERE platform_id = $1 ORDER BY name",
-            &[&platform.as_str()],
-        )
-        .await?;
+        let custom = query(&client, statements::CUSTOM_EVENT_TYPES.postgres(), &[&platform.as_str()]).await?;
         for row in &custom {
             types.push(decode::custom_event_type(&PgRow(row))?);
         }
@@ -110,7 +97,7 @@ impl ApiStore for PgStore {
             }
             execute(
                 &tx,
-                "INSERT INTO event_types (platform_id, name, description, created_at) VALUES ($1, $2, $3, $4)",
+                statements::INSERT_EVENT_TYPE.postgres(),
                 &[&platform.as_str(), &event_type.name, &event_type.description, &now.unix_millis()],
             )
             .await
@@ -124,16 +111,13 @@ impl ApiStore for PgStore {
     }
 
     async fn create_webhook(&self, webhook: Webhook) -> StoreResult<()> {
-        let sql = format!(
-            "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        );
+        let sql = statements::INSERT_WEBHOOK.postgres();
         transaction!(self, |tx| {
             check_filter(&tx, webhook.platform_id.as_str(), &webhook.events).await?;
             let previous = webhook.secrets.previous.as_ref();
             execute(
                 &tx,
-                &sql,
+                sql,
                 &[
                     &webhook.id.as_str(),
                     &webhook.platform_id.as_str(),
@@ -188,27 +172,14 @@ impl ApiStore for PgStore {
             if let Some(enabled) = policy::apply_patch(&mut webhook, patch, now) {
                 if enabled {
                     // What was held goes out now, oldest first (the poller claims by due time, then id).
-                    execute(
-                        &tx,
-                        "UPDATE deliveries SET status = 'pending', next_attempt_at = $2, leased_until = NULL, \
-                         updated_at = $2 WHERE webhook_id = $1 AND status = 'held'",
-                        &[&id, &now.unix_millis()],
-                    )
-                    .await?;
+                    execute(&tx, statements::RELEASE_HELD.postgres(), &[&id, &now.unix_millis()]).await?;
                 } else {
-                    execute(
-                        &tx,
-                        "UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = $2 \
-                         WHERE webhook_id = $1 AND status = 'pending'",
-                        &[&id, &now.unix_millis()],
-                    )
-                    .await?;
+                    execute(&tx, statements::HOLD_PENDING.postgres(), &[&id, &now.unix_millis()]).await?;
                 }
             }
             execute(
                 &tx,
-                "UPDATE webhooks SET url = $3, events = $4, description = $5, enabled = $6, disabled_reason = $7, \
-                 updated_at = $8, concurrency = $9, failing_since = $10 WHERE platform_id = $1 AND id = $2",
+                statements::UPDATE_WEBHOOK.postgres(),
                 &[
                     &platform,
                     &id,
@@ -230,18 +201,12 @@ impl ApiStore for PgStore {
     async fn delete_webhook(&self, platform: &PlatformId, id: &WebhookId) -> StoreResult<()> {
         let (platform, id) = (platform.as_str(), id.as_str());
         transaction!(self, |tx| {
-            let deleted =
-                execute(&tx, "DELETE FROM webhooks WHERE platform_id = $1 AND id = $2", &[&platform, &id]).await?;
+            let deleted = execute(&tx, statements::DELETE_WEBHOOK.postgres(), &[&platform, &id]).await?;
             if deleted == 0 {
                 return Err(StoreError::NotFound.into());
             }
-            execute(
-                &tx,
-                "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE webhook_id = $1)",
-                &[&id],
-            )
-            .await?;
-            execute(&tx, "DELETE FROM deliveries WHERE webhook_id = $1", &[&id]).await?;
+            execute(&tx, statements::DELETE_WEBHOOK_ATTEMPTS.postgres(), &[&id]).await?;
+            execute(&tx, statements::DELETE_WEBHOOK_DELIVERIES.postgres(), &[&id]).await?;
             Ok(())
         })
     }
@@ -258,8 +223,7 @@ impl ApiStore for PgStore {
         transaction!(self, |tx| {
             let changed = execute(
                 &tx,
-                "UPDATE webhooks SET previous_secret = secret, previous_secret_until = $3, secret = $4, \
-                 updated_at = $5 WHERE platform_id = $1 AND id = $2",
+                statements::ROTATE_SECRET.postgres(),
                 &[&platform, &id, &overlap_until.unix_millis(), &new_secret.expose(), &now.unix_millis()],
             )
             .await?;
@@ -358,12 +322,7 @@ impl ApiStore for PgStore {
             let (status, leased_until, enabled): (String, Option<i64>, bool) =
                 (state.try_get(0)?, state.try_get(1)?, state.try_get(2)?);
             policy::check_retry(&status, leased_until, enabled, now)?;
-            execute(
-                &tx,
-                "UPDATE deliveries SET status = 'pending', next_attempt_at = $2, updated_at = $2 WHERE id = $1",
-                &[&id, &now.unix_millis()],
-            )
-            .await?;
+            execute(&tx, statements::RETRY_DELIVERY.postgres(), &[&id, &now.unix_millis()]).await?;
             let mut jobs = fanout::lease_jobs(&tx, &[id], lease_until).await?;
             Ok(jobs.pop().ok_or(StoreError::NotFound)?)
         })
@@ -379,13 +338,9 @@ impl ApiStore for PgStore {
         let (platform, id) = (platform.as_str(), id.as_str());
         transaction!(self, |tx| {
             policy::require_enabled(lock_webhook(&tx, platform, id).await?.enabled)?;
-            let recovered = execute(
-                &tx,
-                "UPDATE deliveries SET status = 'pending', next_attempt_at = $3, leased_until = NULL, updated_at = $3 \
-                 WHERE webhook_id = $1 AND status = 'failed' AND created_at >= $2",
-                &[&id, &since.unix_millis(), &now.unix_millis()],
-            )
-            .await?;
+            let recovered =
+                execute(&tx, statements::RECOVER_FAILED.postgres(), &[&id, &since.unix_millis(), &now.unix_millis()])
+                    .await?;
             Ok(recovered as usize)
         })
     }

@@ -10,6 +10,7 @@ use hookline_core::ids::{DeliveryId, NotificationId, WebhookId};
 use hookline_core::notification::Notification;
 use hookline_store::decode::{self, Columns, JOB_COLUMNS, NOTIFICATION_COLUMN_COUNT, NOTIFICATION_COLUMNS};
 use hookline_store::policy;
+use hookline_store::statements;
 use hookline_store::{
     ClaimRequest, DeliveryQueue, NoticeQueue, NotificationResult, RecordContext, RecordOutcome, StoreResult,
 };
@@ -128,8 +129,7 @@ impl NoticeQueue for PgStore {
         transaction!(self, |tx| {
             execute(
                 &tx,
-                "UPDATE notifications SET status = $2, subject = COALESCE($3, subject), send_error = $4, \
-                 next_attempt_at = $5, sent_at = $6, attempts = attempts + 1 WHERE id = $1",
+                statements::FINISH_NOTICE.postgres(),
                 &[
                     &id.as_str(),
                     &update.status,

@@ -25,9 +25,9 @@ use hookline_core::delivery::{Attempt, AttemptRecord, DeliveryStatus};
 use hookline_core::ids::{NotificationId, WebhookId};
 use hookline_core::notification::NotificationKind;
 
-use hookline_store::decode::NOTIFICATION_COLUMNS;
 use hookline_store::policy::plan::{Effect, FailureState, plan};
 use hookline_store::policy::{self, About};
+use hookline_store::statements;
 use hookline_store::{RecordContext, RecordOutcome};
 
 use crate::error::DbResult;
@@ -244,23 +244,13 @@ async fn execute_effect(
 ) -> DbResult<()> {
     match effect {
         Effect::StartFailing(since) => {
-            execute(
-                tx,
-                "UPDATE webhooks SET failing_since = $2 WHERE id = $1",
-                &[&about.webhook_id, &since.unix_millis()],
-            )
-            .await?;
+            execute(tx, statements::START_FAILING.postgres(), &[&about.webhook_id, &since.unix_millis()]).await?;
         }
         Effect::Restore => {
-            execute(
-                tx,
-                "UPDATE webhooks SET failing_since = NULL, degraded = FALSE WHERE id = $1",
-                &[&about.webhook_id],
-            )
-            .await?;
+            execute(tx, statements::RESTORE_WEBHOOK.postgres(), &[&about.webhook_id]).await?;
         }
         Effect::Degrade => {
-            execute(tx, "UPDATE webhooks SET degraded = TRUE WHERE id = $1", &[&about.webhook_id]).await?;
+            execute(tx, statements::DEGRADE_WEBHOOK.postgres(), &[&about.webhook_id]).await?;
         }
         Effect::Disable { reason } => disable(tx, about, &reason, ctx, outcome).await?,
         Effect::Notice { kind, reason } => {
@@ -281,19 +271,8 @@ async fn disable(
     ctx: &RecordContext,
     outcome: &mut RecordOutcome,
 ) -> DbResult<()> {
-    execute(
-        tx,
-        "UPDATE webhooks SET enabled = FALSE, disabled_reason = $2, degraded = TRUE, updated_at = $3 WHERE id = $1",
-        &[&about.webhook_id, &reason, &ctx.now.unix_millis()],
-    )
-    .await?;
-    execute(
-        tx,
-        "UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = $2 \
-         WHERE webhook_id = $1 AND status = 'pending'",
-        &[&about.webhook_id, &ctx.now.unix_millis()],
-    )
-    .await?;
+    execute(tx, statements::DISABLE_WEBHOOK.postgres(), &[&about.webhook_id, &reason, &ctx.now.unix_millis()]).await?;
+    execute(tx, statements::HOLD_PENDING.postgres(), &[&about.webhook_id, &ctx.now.unix_millis()]).await?;
     if let Some(id) = WebhookId::parse(&about.webhook_id) {
         outcome.disabled.push(id);
     }
@@ -313,7 +292,7 @@ async fn emit(
 ) -> DbResult<()> {
     let subscribed = query_opt(
         tx,
-        "SELECT 1 FROM webhooks WHERE platform_id = $1 AND id <> $2 AND (' ' || events || ' ') LIKE $3 LIMIT 1",
+        statements::OPERATIONAL_SUBSCRIBER.postgres(),
         &[&about.platform_id, &about.webhook_id, &format!("% {event_type} %")],
     )
     .await?;
@@ -338,50 +317,32 @@ async fn queue_notice(
 ) -> DbResult<bool> {
     let window_start = ctx.now.minus(ctx.failure.notify_window).unix_millis();
     if kind == NotificationKind::DeliveriesFailed {
-        let recent = query_opt(
-            tx,
-            "SELECT id, status, event_types, event_ids FROM notifications \
-             WHERE webhook_id = $1 AND kind = $2 AND created_at > $3 ORDER BY created_at DESC, id DESC LIMIT 1",
-            &[&about.webhook_id, &kind.as_str(), &window_start],
-        )
-        .await?;
+        let recent =
+            query_opt(tx, statements::RECENT_NOTICE.postgres(), &[&about.webhook_id, &kind.as_str(), &window_start])
+                .await?;
         if let Some(row) = recent {
             let (id, status, types, ids): (String, String, String, String) =
                 (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
             if status == "pending" {
                 let (types, ids) = policy::absorb_failure(&types, &ids, about);
-                execute(
-                    tx,
-                    "UPDATE notifications SET failed_count = failed_count + 1, event_types = $2, event_ids = $3, \
-                     last_error = $4 WHERE id = $1",
-                    &[&id, &types, &ids, &last_error],
-                )
-                .await?;
+                execute(tx, statements::ABSORB_INTO_NOTICE.postgres(), &[&id, &types, &ids, &last_error]).await?;
             }
             return Ok(false);
         }
     }
-    let platform = query_opt(tx, "SELECT email, url FROM platforms WHERE id = $1", &[&about.platform_id]).await?;
+    let platform = query_opt(tx, statements::NOTICE_RECIPIENT.postgres(), &[&about.platform_id]).await?;
     let Some(platform) = platform else { return Ok(false) };
     let (recipient, platform_url): (String, String) = (platform.try_get(0)?, platform.try_get(1)?);
     let failed_count: i64 = match kind {
         NotificationKind::DeliveriesFailed => 1,
-        NotificationKind::WebhookDisabled => query_one(
-            tx,
-            "SELECT COUNT(*) FROM deliveries WHERE webhook_id = $1 AND status IN ('failed', 'held')",
-            &[&about.webhook_id],
-        )
-        .await?
-        .try_get(0)?,
+        NotificationKind::WebhookDisabled => {
+            query_one(tx, statements::COUNT_UNDELIVERED.postgres(), &[&about.webhook_id]).await?.try_get(0)?
+        }
     };
-    let sql = format!(
-        "INSERT INTO notifications ({}, next_attempt_at) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', 0, NULL, NULL, $13, NULL, $13)",
-        NOTIFICATION_COLUMNS
-    );
+    let sql = statements::INSERT_NOTICE.postgres();
     execute(
         tx,
-        &sql,
+        sql,
         &[
             &NotificationId::generate().as_str(),
             &about.platform_id,

@@ -10,7 +10,8 @@ use hookline_core::catalog::is_built_in;
 use hookline_core::event::{Event, NewEvent};
 use hookline_core::ids::{DeliveryId, PlatformId};
 use hookline_core::webhook::Webhook;
-use hookline_store::decode::{self, EVENT_COLUMNS, WEBHOOK_COLUMNS};
+use hookline_store::decode::{self};
+use hookline_store::statements;
 use hookline_store::{Published, StoreError, Target, policy};
 use rusqlite::hooks::Action;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -25,7 +26,7 @@ pub(super) fn event_type_exists(conn: &Connection, platform: &str, name: &str) -
         return Ok(true);
     }
     let found = conn
-        .prepare_cached("SELECT 1 FROM event_types WHERE platform_id = ?1 AND name = ?2")?
+        .prepare_cached(statements::CUSTOM_EVENT_TYPE_EXISTS.sqlite())?
         .query_row(params![platform, name], |_| Ok(()))
         .optional()?;
     Ok(found.is_some())
@@ -69,8 +70,7 @@ impl WebhookCache {
         if let Some(cached) = self.platforms.get(platform) {
             return Ok(Arc::clone(cached));
         }
-        let mut select =
-            conn.prepare_cached(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = ?1"))?;
+        let mut select = conn.prepare_cached(statements::PLATFORM_WEBHOOKS.sqlite())?;
         let webhooks: Vec<Webhook> =
             select.query_map([platform], lift(decode::webhook))?.map(|row| row?).collect::<DbResult<_>>()?;
         let webhooks = Arc::new(webhooks);
@@ -84,7 +84,7 @@ impl WebhookCache {
 }
 
 pub(super) fn load_webhook(conn: &Connection, platform: &str, id: &str) -> DbResult<Webhook> {
-    conn.prepare_cached(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = ?1 AND id = ?2"))?
+    conn.prepare_cached(statements::WEBHOOK_BY_ID.sqlite())?
         .query_row(params![platform, id], lift(decode::webhook))
         .optional()?
         .ok_or(StoreError::NotFound)?
@@ -92,9 +92,9 @@ pub(super) fn load_webhook(conn: &Connection, platform: &str, id: &str) -> DbRes
 
 pub(super) fn find_event(conn: &Connection, platform: &str, id: &str) -> DbResult<Option<(i64, Event)>> {
     // `pk` comes last so that `decode::event` reads the same column positions as everywhere else.
-    let sql = format!("SELECT {EVENT_COLUMNS}, e.pk FROM events e WHERE e.platform_id = ?1 AND e.id = ?2");
+    let sql = statements::EVENT_BY_ID.sqlite();
     let found = conn
-        .prepare_cached(&sql)?
+        .prepare_cached(sql)?
         .query_row(params![platform, id], |row| Ok((row.get::<_, i64>(5)?, decode::event(&SqliteRow(row)))))
         .optional()?;
     Ok(found.map(|(pk, event)| event.map(|event| (pk, event))).transpose()?)
@@ -120,10 +120,7 @@ pub(super) fn publish(
         return Err(StoreError::UnknownEventType(event.event_type.as_str().to_owned()).into());
     }
     let inserted: Option<i64> = conn
-        .prepare_cached(
-            "INSERT INTO events (platform_id, id, type, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT (platform_id, id) DO NOTHING RETURNING pk",
-        )?
+        .prepare_cached(statements::INSERT_EVENT.sqlite())?
         .query_row(
             params![platform_str, event.id.as_str(), event.event_type.as_str(), event.data, now.unix_millis()],
             |row| row.get(0),
@@ -131,9 +128,8 @@ pub(super) fn publish(
         .optional()?;
     let Some(event_pk) = inserted else {
         let (pk, existing) = find_event(conn, platform_str, event.id.as_str())?.ok_or(StoreError::NotFound)?;
-        let delivery_count: i64 = conn
-            .prepare_cached("SELECT COUNT(*) FROM deliveries WHERE event_pk = ?1")?
-            .query_row([pk], |row| row.get(0))?;
+        let delivery_count: i64 =
+            conn.prepare_cached(statements::COUNT_EVENT_DELIVERIES.sqlite())?.query_row([pk], |row| row.get(0))?;
         return Ok(Published {
             event: existing,
             created: false,

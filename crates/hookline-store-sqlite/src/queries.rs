@@ -12,9 +12,10 @@ use hookline_core::webhook::{EventFilter, Webhook};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use hookline_store::decode::{
-    self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS, NOTIFICATION_COLUMNS, PLATFORM_COLUMNS, WEBHOOK_COLUMNS,
+    self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS, NOTIFICATION_COLUMNS, WEBHOOK_COLUMNS,
 };
 use hookline_store::policy::{self, page_limit as limit};
+use hookline_store::statements;
 use hookline_store::{
     ApiStore, DeliveryDetail, DeliverySummary, Page, Published, StoreError, StoreResult, Target, WebhookPatch,
 };
@@ -77,21 +78,23 @@ pub(crate) fn lease_jobs(
 #[async_trait]
 impl ApiStore for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await
+        self.read(|conn| Ok(conn.query_row(statements::PING.sqlite(), [], |_| Ok(()))?)).await
     }
 
     async fn create_platform(&self, platform: Platform, key_hash: KeyHash) -> StoreResult<()> {
         self.write(move |conn| {
-            conn.prepare_cached(&format!("INSERT INTO platforms ({PLATFORM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"))?
-                .execute(params![
-                    platform.id.as_str(),
-                    platform.name,
-                    platform.url,
-                    platform.email,
-                    platform.created_at.unix_millis()
-                ])?;
-            conn.prepare_cached("INSERT INTO api_keys (key_hash, platform_id, created_at) VALUES (?1, ?2, ?3)")?
-                .execute(params![key_hash.0, platform.id.as_str(), platform.created_at.unix_millis()])?;
+            conn.prepare_cached(statements::INSERT_PLATFORM.sqlite())?.execute(params![
+                platform.id.as_str(),
+                platform.name,
+                platform.url,
+                platform.email,
+                platform.created_at.unix_millis()
+            ])?;
+            conn.prepare_cached(statements::INSERT_API_KEY.sqlite())?.execute(params![
+                key_hash.0,
+                platform.id.as_str(),
+                platform.created_at.unix_millis()
+            ])?;
             Ok(())
         })
         .await
@@ -99,11 +102,8 @@ impl ApiStore for SqliteStore {
 
     async fn platform_by_key(&self, key_hash: KeyHash) -> StoreResult<Option<Platform>> {
         self.read(move |conn| {
-            let sql = format!(
-                "SELECT {} FROM api_keys k JOIN platforms p ON p.id = k.platform_id WHERE k.key_hash = ?1",
-                PLATFORM_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
-            );
-            conn.prepare_cached(&sql)?.query_row([key_hash.0], lift(decode::platform)).optional()?.transpose()
+            let sql = statements::PLATFORM_BY_KEY.sqlite();
+            conn.prepare_cached(sql)?.query_row([key_hash.0], lift(decode::platform)).optional()?.transpose()
         })
         .await
     }
@@ -112,8 +112,7 @@ impl ApiStore for SqliteStore {
         let platform = platform.to_string();
         self.read(move |conn| {
             let mut types = decode::built_in_event_types();
-            let mut statement =
-                conn.prepare_cached("SELECT name, description FROM event_types WHERE platform_id = ?1 ORDER BY name")?;
+            let mut statement = conn.prepare_cached(statements::CUSTOM_EVENT_TYPES.sqlite())?;
             types.extend(collect(statement.query_map([platform], lift(decode::custom_event_type))?)?);
             Ok(types)
         })
@@ -126,10 +125,12 @@ impl ApiStore for SqliteStore {
             if event_type_exists(conn, &platform, &event_type.name)? {
                 return Err(StoreError::Conflict(format!("event type {} already exists", event_type.name)).into());
             }
-            conn.prepare_cached(
-                "INSERT INTO event_types (platform_id, name, description, created_at) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![platform, event_type.name, event_type.description, now.unix_millis()])?;
+            conn.prepare_cached(statements::INSERT_EVENT_TYPE.sqlite())?.execute(params![
+                platform,
+                event_type.name,
+                event_type.description,
+                now.unix_millis()
+            ])?;
             Ok(())
         })
         .await
@@ -138,12 +139,9 @@ impl ApiStore for SqliteStore {
     async fn create_webhook(&self, webhook: Webhook) -> StoreResult<()> {
         self.write(move |conn| {
             check_filter(conn, webhook.platform_id.as_str(), &webhook.events)?;
-            let sql = format!(
-                "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-            );
+            let sql = statements::INSERT_WEBHOOK.sqlite();
             let previous = webhook.secrets.previous.as_ref();
-            conn.prepare_cached(&sql)?.execute(params![
+            conn.prepare_cached(sql)?.execute(params![
                 webhook.id.as_str(),
                 webhook.platform_id.as_str(),
                 webhook.url.as_str(),
@@ -198,24 +196,12 @@ impl ApiStore for SqliteStore {
             if let Some(enabled) = policy::apply_patch(&mut webhook, patch, now) {
                 if enabled {
                     // What was held goes out now, oldest first (the poller claims by due time, then id).
-                    conn.prepare_cached(
-                        "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, leased_until = NULL, \
-                         updated_at = ?2 WHERE webhook_id = ?1 AND status = 'held'",
-                    )?
-                    .execute(params![id, now.unix_millis()])?;
+                    conn.prepare_cached(statements::RELEASE_HELD.sqlite())?.execute(params![id, now.unix_millis()])?;
                 } else {
-                    conn.prepare_cached(
-                        "UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = ?2 \
-                         WHERE webhook_id = ?1 AND status = 'pending'",
-                    )?
-                    .execute(params![id, now.unix_millis()])?;
+                    conn.prepare_cached(statements::HOLD_PENDING.sqlite())?.execute(params![id, now.unix_millis()])?;
                 }
             }
-            conn.prepare_cached(
-                "UPDATE webhooks SET url = ?3, events = ?4, description = ?5, enabled = ?6, disabled_reason = ?7, \
-                 updated_at = ?8, concurrency = ?9, failing_since = ?10 WHERE platform_id = ?1 AND id = ?2",
-            )?
-            .execute(params![
+            conn.prepare_cached(statements::UPDATE_WEBHOOK.sqlite())?.execute(params![
                 platform,
                 id,
                 webhook.url.as_str(),
@@ -235,17 +221,12 @@ impl ApiStore for SqliteStore {
     async fn delete_webhook(&self, platform: &PlatformId, id: &WebhookId) -> StoreResult<()> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
-            let deleted = conn
-                .prepare_cached("DELETE FROM webhooks WHERE platform_id = ?1 AND id = ?2")?
-                .execute(params![platform, id])?;
+            let deleted = conn.prepare_cached(statements::DELETE_WEBHOOK.sqlite())?.execute(params![platform, id])?;
             if deleted == 0 {
                 return Err(StoreError::NotFound.into());
             }
-            conn.prepare_cached(
-                "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE webhook_id = ?1)",
-            )?
-            .execute([&id])?;
-            conn.prepare_cached("DELETE FROM deliveries WHERE webhook_id = ?1")?.execute([&id])?;
+            conn.prepare_cached(statements::DELETE_WEBHOOK_ATTEMPTS.sqlite())?.execute([&id])?;
+            conn.prepare_cached(statements::DELETE_WEBHOOK_DELIVERIES.sqlite())?.execute([&id])?;
             Ok(())
         })
         .await
@@ -261,12 +242,13 @@ impl ApiStore for SqliteStore {
     ) -> StoreResult<Webhook> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
-            let changed = conn
-                .prepare_cached(
-                    "UPDATE webhooks SET previous_secret = secret, previous_secret_until = ?3, secret = ?4, \
-                     updated_at = ?5 WHERE platform_id = ?1 AND id = ?2",
-                )?
-                .execute(params![platform, id, overlap_until.unix_millis(), new_secret.expose(), now.unix_millis()])?;
+            let changed = conn.prepare_cached(statements::ROTATE_SECRET.sqlite())?.execute(params![
+                platform,
+                id,
+                overlap_until.unix_millis(),
+                new_secret.expose(),
+                now.unix_millis()
+            ])?;
             if changed == 0 {
                 return Err(StoreError::NotFound.into());
             }
@@ -369,7 +351,7 @@ impl ApiStore for SqliteStore {
             let (status, leased_until, enabled) = state.ok_or(StoreError::NotFound)?;
             policy::check_retry(&status, leased_until, enabled, now)?;
             conn.prepare_cached(
-                "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1",
+                statements::RETRY_DELIVERY.sqlite(),
             )?
             .execute(params![id, now.unix_millis()])?;
             let mut jobs = lease_jobs(conn, "d.id = ?1", [&id], lease_until)?;
@@ -388,12 +370,11 @@ impl ApiStore for SqliteStore {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
             policy::require_enabled(load_webhook(conn, &platform, &id)?.enabled)?;
-            let recovered = conn
-                .prepare_cached(
-                    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?3, leased_until = NULL, updated_at = ?3 \
-                     WHERE webhook_id = ?1 AND status = 'failed' AND created_at >= ?2",
-                )?
-                .execute(params![id, since.unix_millis(), now.unix_millis()])?;
+            let recovered = conn.prepare_cached(statements::RECOVER_FAILED.sqlite())?.execute(params![
+                id,
+                since.unix_millis(),
+                now.unix_millis()
+            ])?;
             Ok(recovered)
         })
         .await

@@ -8,6 +8,7 @@ use hookline_core::ids::{DeliveryId, NotificationId, WebhookId};
 use hookline_core::notification::Notification;
 use hookline_store::decode::{self, NOTIFICATION_COLUMNS};
 use hookline_store::policy;
+use hookline_store::statements;
 use hookline_store::{
     ClaimRequest, DeliveryQueue, NoticeQueue, NotificationResult, RecordContext, RecordOutcome, StoreResult,
 };
@@ -117,11 +118,7 @@ impl NoticeQueue for SqliteStore {
         let id = id.to_string();
         self.write_background(move |conn| {
             let update = policy::notification_update(result, now);
-            conn.prepare_cached(
-                "UPDATE notifications SET status = ?2, subject = COALESCE(?3, subject), send_error = ?4, \
-                 next_attempt_at = ?5, sent_at = ?6, attempts = attempts + 1 WHERE id = ?1",
-            )?
-            .execute(params![
+            conn.prepare_cached(statements::FINISH_NOTICE.sqlite())?.execute(params![
                 id,
                 update.status,
                 update.subject,

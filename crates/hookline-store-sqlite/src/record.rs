@@ -9,9 +9,10 @@ use hookline_core::Timestamp;
 use hookline_core::delivery::{Attempt, AttemptRecord};
 use hookline_core::ids::{NotificationId, WebhookId};
 use hookline_core::notification::NotificationKind;
-use hookline_store::decode::{ATTEMPT_COLUMNS, NOTIFICATION_COLUMNS};
+use hookline_store::decode::ATTEMPT_COLUMNS;
 use hookline_store::policy::plan::{Effect, FailureState, Plan, plan};
 use hookline_store::policy::{self, About};
+use hookline_store::statements;
 use hookline_store::{RecordContext, RecordOutcome};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -117,15 +118,14 @@ fn execute(
     for effect in planned {
         match effect {
             Effect::StartFailing(since) => {
-                conn.prepare_cached("UPDATE webhooks SET failing_since = ?2 WHERE id = ?1")?
+                conn.prepare_cached(statements::START_FAILING.sqlite())?
                     .execute(params![about.webhook_id, since.unix_millis()])?;
             }
             Effect::Restore => {
-                conn.prepare_cached("UPDATE webhooks SET failing_since = NULL, degraded = 0 WHERE id = ?1")?
-                    .execute([&about.webhook_id])?;
+                conn.prepare_cached(statements::RESTORE_WEBHOOK.sqlite())?.execute([&about.webhook_id])?;
             }
             Effect::Degrade => {
-                conn.prepare_cached("UPDATE webhooks SET degraded = 1 WHERE id = ?1")?.execute([&about.webhook_id])?;
+                conn.prepare_cached(statements::DEGRADE_WEBHOOK.sqlite())?.execute([&about.webhook_id])?;
             }
             Effect::Disable { reason } => disable(conn, about, &reason, ctx, outcome)?,
             Effect::Notice { kind, reason } => {
@@ -193,15 +193,13 @@ fn disable(
     ctx: &RecordContext,
     outcome: &mut RecordOutcome,
 ) -> DbResult<()> {
-    conn.prepare_cached(
-        "UPDATE webhooks SET enabled = 0, disabled_reason = ?2, degraded = 1, updated_at = ?3 WHERE id = ?1",
-    )?
-    .execute(params![about.webhook_id, reason, ctx.now.unix_millis()])?;
-    conn.prepare_cached(
-        "UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = ?2 \
-         WHERE webhook_id = ?1 AND status = 'pending'",
-    )?
-    .execute(params![about.webhook_id, ctx.now.unix_millis()])?;
+    conn.prepare_cached(statements::DISABLE_WEBHOOK.sqlite())?.execute(params![
+        about.webhook_id,
+        reason,
+        ctx.now.unix_millis()
+    ])?;
+    conn.prepare_cached(statements::HOLD_PENDING.sqlite())?
+        .execute(params![about.webhook_id, ctx.now.unix_millis()])?;
     if let Some(id) = WebhookId::parse(&about.webhook_id) {
         outcome.disabled.push(id);
     }
@@ -220,9 +218,7 @@ fn emit(
     outcome: &mut RecordOutcome,
 ) -> DbResult<()> {
     let subscribed = conn
-        .prepare_cached(
-            "SELECT 1 FROM webhooks WHERE platform_id = ?1 AND id <> ?2 AND (' ' || events || ' ') LIKE ?3 LIMIT 1",
-        )?
+        .prepare_cached(statements::OPERATIONAL_SUBSCRIBER.sqlite())?
         .query_row(params![about.platform_id, about.webhook_id, format!("% {event_type} %")], |_| Ok(()))
         .optional()?;
     if subscribed.is_none() {
@@ -247,10 +243,7 @@ fn queue_notice(
     let window_start = ctx.now.minus(ctx.failure.notify_window).unix_millis();
     if kind == NotificationKind::DeliveriesFailed {
         let recent: Option<(String, String, String, String)> = conn
-            .prepare_cached(
-                "SELECT id, status, event_types, event_ids FROM notifications \
-                 WHERE webhook_id = ?1 AND kind = ?2 AND created_at > ?3 ORDER BY created_at DESC LIMIT 1",
-            )?
+            .prepare_cached(statements::RECENT_NOTICE.sqlite())?
             .query_row(params![about.webhook_id, kind.as_str(), window_start], |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
             })
@@ -258,32 +251,24 @@ fn queue_notice(
         if let Some((id, status, types, ids)) = recent {
             if status == "pending" {
                 let (types, ids) = policy::absorb_failure(&types, &ids, about);
-                conn.prepare_cached(
-                    "UPDATE notifications SET failed_count = failed_count + 1, event_types = ?2, event_ids = ?3, \
-                     last_error = ?4 WHERE id = ?1",
-                )?
-                .execute(params![id, types, ids, last_error])?;
+                conn.prepare_cached(statements::ABSORB_INTO_NOTICE.sqlite())?
+                    .execute(params![id, types, ids, last_error])?;
             }
             return Ok(false);
         }
     }
     let platform: Option<(String, String)> = conn
-        .prepare_cached("SELECT email, url FROM platforms WHERE id = ?1")?
+        .prepare_cached(statements::NOTICE_RECIPIENT.sqlite())?
         .query_row([&about.platform_id], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
     let Some((recipient, platform_url)) = platform else { return Ok(false) };
     let failed_count: i64 = match kind {
         NotificationKind::DeliveriesFailed => 1,
         NotificationKind::WebhookDisabled => conn
-            .prepare_cached("SELECT COUNT(*) FROM deliveries WHERE webhook_id = ?1 AND status IN ('failed', 'held')")?
+            .prepare_cached(statements::COUNT_UNDELIVERED.sqlite())?
             .query_row([&about.webhook_id], |row| row.get(0))?,
     };
-    conn.prepare_cached(&format!(
-        "INSERT INTO notifications ({}, next_attempt_at) VALUES \
-         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'pending', 0, NULL, NULL, ?13, NULL, ?13)",
-        NOTIFICATION_COLUMNS
-    ))?
-    .execute(params![
+    conn.prepare_cached(statements::INSERT_NOTICE.sqlite())?.execute(params![
         NotificationId::generate().as_str(),
         about.platform_id,
         about.webhook_id,

@@ -15,6 +15,7 @@ pub mod decode;
 mod error;
 pub mod policy;
 mod queues;
+pub mod statements;
 mod types;
 
 pub use crate::api::ApiStore;
