@@ -108,7 +108,7 @@ impl PgOptions {
     /// Besides libpq's parameters that tokio-postgres knows (`connect_timeout`, `application_name`, …) it takes
     /// hookline's own `pool_size` (connections per node, default [`DEFAULT_POOL_SIZE`]).
     pub fn parse(url: &str) -> StoreResult<Self> {
-        let invalid = |message: String| StoreError::Database(message.into());
+        let invalid = |reason: String| StoreError::InvalidUrl { reason, source: None };
         let mut pool_size = DEFAULT_POOL_SIZE;
         let url = match url.split_once('?') {
             Some((base, query)) => {
@@ -129,8 +129,9 @@ impl PgOptions {
             }
             None => url.to_owned(),
         };
-        let mut config: tokio_postgres::Config =
-            url.parse().map_err(|e: tokio_postgres::Error| invalid(format!("invalid PostgreSQL URL: {e}")))?;
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
+            StoreError::InvalidUrl { reason: "it is not a PostgreSQL URL".into(), source: Some(Box::new(e)) }
+        })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
@@ -283,7 +284,11 @@ fn check_database_name(name: &str) -> StoreResult<()> {
         && name.len() <= 63
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         && !name.as_bytes()[0].is_ascii_digit();
-    if valid { Ok(()) } else { Err(StoreError::Database(format!("{name:?} is not a plain database name").into())) }
+    if valid {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidUrl { reason: format!("{name:?} is not a plain database name"), source: None })
+    }
 }
 
 /// Connects once (no pool) with `options`, runs `sql`, and disconnects.

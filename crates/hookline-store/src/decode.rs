@@ -22,15 +22,28 @@ use crate::{DeliverySummary, StoreError, StoreResult};
 /// One result row, read by column position. Integers are 64-bit in both schemas; narrower domain values are
 /// range-checked here.
 pub trait Columns {
+    /// A `TEXT NOT NULL` column.
     fn text(&self, i: usize) -> StoreResult<String>;
+    /// A nullable text column.
     fn opt_text(&self, i: usize) -> StoreResult<Option<String>>;
+    /// An integer column.
     fn int(&self, i: usize) -> StoreResult<i64>;
+    /// A nullable integer column.
     fn opt_int(&self, i: usize) -> StoreResult<Option<i64>>;
+    /// A boolean column (an integer 0/1 on SQLite).
     fn flag(&self, i: usize) -> StoreResult<bool>;
 }
 
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Database(format!("stored {what} does not parse").into())
+/// A stored value that no longer parses: the source of the `StoreError::Database` a decoder returns.
+#[derive(Debug, thiserror::Error)]
+#[error("stored {what} does not parse")]
+pub struct Corrupt {
+    /// What did not parse.
+    pub what: &'static str,
+}
+
+fn corrupt(what: &'static str) -> StoreError {
+    StoreError::Database(Box::new(Corrupt { what }))
 }
 
 fn ts(millis: i64) -> Timestamp {
@@ -38,11 +51,11 @@ fn ts(millis: i64) -> Timestamp {
 }
 
 /// An integer column that holds an unsigned 32-bit value.
-fn u32_of(value: i64, what: &str) -> StoreResult<u32> {
+fn u32_of(value: i64, what: &'static str) -> StoreResult<u32> {
     u32::try_from(value).map_err(|_| corrupt(what))
 }
 
-fn opt_u32(value: Option<i64>, what: &str) -> StoreResult<Option<u32>> {
+fn opt_u32(value: Option<i64>, what: &'static str) -> StoreResult<Option<u32>> {
     value.map(|v| u32_of(v, what)).transpose()
 }
 
@@ -69,6 +82,7 @@ fn webhook_url(text: &str) -> StoreResult<WebhookUrl> {
 /// Columns: id, name, url, email, created_at.
 pub const PLATFORM_COLUMNS: &str = "id, name, url, email, created_at";
 
+/// A platform row ([`PLATFORM_COLUMNS`]).
 pub fn platform(row: &dyn Columns) -> StoreResult<Platform> {
     Ok(Platform {
         id: platform_id(row.text(0)?)?,
@@ -103,6 +117,7 @@ pub fn custom_event_type(row: &dyn Columns) -> StoreResult<EventType> {
 pub const WEBHOOK_COLUMNS: &str = "id, platform_id, url, events, description, secret, previous_secret, \
      previous_secret_until, enabled, disabled_reason, created_at, updated_at, concurrency, failing_since";
 
+/// A webhook row ([`WEBHOOK_COLUMNS`]).
 pub fn webhook(row: &dyn Columns) -> StoreResult<Webhook> {
     Ok(Webhook {
         id: webhook_id(row.text(0)?)?,
@@ -140,6 +155,7 @@ fn decode_filter(text: &str) -> StoreResult<EventFilter> {
 /// Columns: id, platform_id, type, data, created_at (of table `events`, aliased `e`).
 pub const EVENT_COLUMNS: &str = "e.id, e.platform_id, e.type, e.data, e.created_at";
 
+/// An event row ([`EVENT_COLUMNS`]).
 pub fn event(row: &dyn Columns) -> StoreResult<Event> {
     Ok(Event {
         id: event_id(row.text(0)?)?,
@@ -152,6 +168,7 @@ pub fn event(row: &dyn Columns) -> StoreResult<Event> {
 
 /// Columns of a delivery summary (deliveries `d`, events `e`, webhooks `w`), in the order [`summary`] reads;
 /// the last is the last failed attempt's error, the latest by the backend's `ORDER BY` of `attempts a` (given).
+/// For the backend crates.
 #[macro_export]
 macro_rules! summary_columns {
     ($last_attempt_order:literal) => {
@@ -165,6 +182,7 @@ macro_rules! summary_columns {
     };
 }
 
+/// A delivery summary row (`summary_columns!`).
 pub fn summary(row: &dyn Columns) -> StoreResult<DeliverySummary> {
     let status = DeliveryStatus::parse(&row.text(4)?).ok_or_else(|| corrupt("delivery status"))?;
     Ok(DeliverySummary {
@@ -189,6 +207,7 @@ pub fn summary(row: &dyn Columns) -> StoreResult<DeliverySummary> {
 pub const ATTEMPT_COLUMNS: &str =
     "id, delivery_id, attempt_number, started_at, duration_ms, status, error_kind, error_message, response_excerpt";
 
+/// An attempt row ([`ATTEMPT_COLUMNS`]).
 pub fn attempt(row: &dyn Columns) -> StoreResult<Attempt> {
     Ok(Attempt {
         id: AttemptId::parse(&row.text(0)?).ok_or_else(|| corrupt("attempt id"))?,
@@ -213,6 +232,7 @@ pub const JOB_COLUMN_COUNT: usize = 14;
 /// Event bodies already rendered in a batch of jobs, by event key, so each event's body is rendered once.
 pub type Bodies = HashMap<i64, Arc<[u8]>>;
 
+/// A job row ([`JOB_COLUMNS`]), its event body rendered once per batch in `bodies`.
 pub fn job(row: &dyn Columns, bodies: &mut Bodies) -> StoreResult<DeliveryJob> {
     let (event, event_type) = (row.text(5)?, row.text(6)?);
     let body = match bodies.entry(row.int(4)?) {
@@ -243,6 +263,7 @@ pub const NOTIFICATION_COLUMNS: &str = "id, platform_id, webhook_id, kind, recip
 /// How many columns [`NOTIFICATION_COLUMNS`] has: a backend may select more after them.
 pub const NOTIFICATION_COLUMN_COUNT: usize = 18;
 
+/// A notice row ([`NOTIFICATION_COLUMNS`]).
 pub fn notification(row: &dyn Columns) -> StoreResult<Notification> {
     let split = |text: String| text.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect::<Vec<_>>();
     Ok(Notification {

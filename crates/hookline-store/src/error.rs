@@ -27,6 +27,15 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// At open: the database URL, or a setting in it, is not valid.
+    #[error("invalid database URL: {reason}")]
+    InvalidUrl {
+        /// What is wrong with it.
+        reason: String,
+        /// The parser's error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// At open: a newer hookline migrated the database further than this build knows, so its queries may no
     /// longer fit the tables.
     #[error("the database is at schema version {found}, newer than this hookline knows ({known}); upgrade hookline")]

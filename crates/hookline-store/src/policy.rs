@@ -126,10 +126,15 @@ pub fn first_job(delivery_id: DeliveryId, webhook: Webhook, event: &Event, body:
 /// What the failure policy needs to know about the delivery an attempt was for (stored text, as read).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct About {
+    /// The delivery's platform.
     pub platform_id: String,
+    /// The delivery's webhook.
     pub webhook_id: String,
+    /// The webhook's URL.
     pub webhook_url: String,
+    /// The delivery's event.
     pub event_id: String,
+    /// The event's type.
     pub event_type: String,
 }
 
@@ -233,10 +238,15 @@ fn add_word(list: &str, word: &str, max: usize) -> String {
 /// The columns a notice's send outcome sets (times in unix ms). `subject: None` keeps the stored one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotificationUpdate {
+    /// The notice's new status.
     pub status: &'static str,
+    /// The subject sent, if any.
     pub subject: Option<String>,
+    /// Why sending failed.
     pub send_error: Option<String>,
+    /// When to try again.
     pub next_attempt_at: Option<i64>,
+    /// When it was sent or logged.
     pub sent_at: Option<i64>,
 }
 
