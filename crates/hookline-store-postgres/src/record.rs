@@ -219,6 +219,12 @@ pub(super) async fn record(
             event_type: delivery.event_type.clone(),
         };
         let planned = plan(&attempt, next, &webhook.state, &about, &ctx);
+        if planned.is_empty() {
+            // A failure of a webhook already failing (a retry is due later): nothing reads what the batch
+            // wrote, so its writes stay buffered.
+            pending.attempts.push(attempt);
+            continue;
+        }
         let last_error = attempt.error_message.clone();
         pending.attempts.push(attempt);
         // What follows reads or writes rows this batch changed: write them first.
