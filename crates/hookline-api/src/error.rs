@@ -58,6 +58,10 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownEventType(name) => ApiError::UnknownEventType(name, "events"),
             StoreError::Closed => ApiError::Unavailable,
             StoreError::Database(source) => ApiError::Internal(source),
+            // Errors of opening a store: a request never meets them, but they are errors of ours, not the caller's.
+            error @ (StoreError::InUse { .. } | StoreError::SchemaTooNew { .. } | StoreError::InvalidUrl { .. }) => {
+                ApiError::Internal(Box::new(error))
+            }
         }
     }
 }

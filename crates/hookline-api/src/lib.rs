@@ -1,6 +1,6 @@
 //! hookline's HTTP API: the `/v1` JSON routes, health and readiness, and the generated OpenAPI document.
 //!
-//! Invariants: handlers contain no SQL (they call `hookline_store::Store`) and no wire-format logic beyond
+//! Invariants: handlers contain no SQL (they call `hookline_store::ApiStore`) and no wire-format logic beyond
 //! `convert` (the only place proto and domain types meet). Every error leaves as `{"error": {code, message}}`
 //! through [`ApiError`]. Every `/v1` route except `POST /v1/platforms` is scoped to the calling platform, and
 //! a record of another platform is a 404, never a 403.
@@ -19,7 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use hookline_core::webhook::UrlPolicy;
 use hookline_delivery::Engine;
-use hookline_store::Store;
+use hookline_store::ApiStore;
 
 pub use crate::error::ApiError;
 pub use crate::inbox::InboxConfig;
@@ -31,7 +31,7 @@ pub struct AppState {
 }
 
 struct AppInner {
-    store: Arc<dyn Store>,
+    store: Arc<dyn ApiStore>,
     engine: Engine,
     admin_token_hash: Option<hookline_core::secret::KeyHash>,
     url_policy: UrlPolicy,
@@ -76,7 +76,7 @@ impl Default for ApiConfig {
 
 /// Builds the whole HTTP router: `/v1/*`, the inboxes' capture URLs `/in/*`, `/healthz`, `/readyz`,
 /// `/v1/openapi.json`, under the request-id and trace layers.
-pub fn router(config: ApiConfig, store: Arc<dyn Store>, engine: Engine) -> Router {
+pub fn router(config: ApiConfig, store: Arc<dyn ApiStore>, engine: Engine) -> Router {
     let lease = engine.config().lease;
     let state = AppState {
         inner: Arc::new(AppInner {

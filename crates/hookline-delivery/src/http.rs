@@ -247,6 +247,8 @@ fn classify(error: &reqwest::Error) -> SendResult {
             kind = Some(FailureKind::Blocked);
         } else if current.downcast_ref::<DnsFailure>().is_some() && kind.is_none() {
             kind = Some(FailureKind::Dns);
+        } else if is_tls(current) && kind.is_none() {
+            kind = Some(FailureKind::Tls);
         }
         if !chain.is_empty() {
             chain.push_str(": ");
@@ -254,18 +256,29 @@ fn classify(error: &reqwest::Error) -> SendResult {
         chain.push_str(&current.to_string());
         source = current.source();
     }
-    let lower = chain.to_ascii_lowercase();
-    let kind = kind.unwrap_or(if error.is_timeout() {
-        FailureKind::Timeout
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-        FailureKind::Tls
-    } else {
-        FailureKind::Connect
-    });
+    let kind = kind.unwrap_or(if error.is_timeout() { FailureKind::Timeout } else { FailureKind::Connect });
     // reqwest's messages name the URL; keep only the causes, which never contain secrets (they are in headers).
     let message = chain.split(": ").skip(1).collect::<Vec<_>>().join(": ");
     let message = if message.is_empty() { kind.as_str().to_owned() } else { message };
     failed(kind, None, message.chars().take(500).collect())
+}
+
+/// Whether `error` is a TLS failure (a bad certificate, a failed handshake, a peer that does not speak TLS):
+/// rustls's own error, directly or inside the I/O error that carries it up through tokio-rustls and hyper.
+/// Told by type, never by the message's words.
+fn is_tls(error: &(dyn std::error::Error + 'static)) -> bool {
+    if error.is::<rustls::Error>() {
+        return true;
+    }
+    // `io::Error::source` skips the error it wraps, so look inside it by hand.
+    let mut wrapped = error.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref);
+    while let Some(inner) = wrapped {
+        if inner.is::<rustls::Error>() {
+            return true;
+        }
+        wrapped = inner.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref);
+    }
+    false
 }
 
 /// The resolver refused every address of a name because none is public.
@@ -380,6 +393,27 @@ mod tests {
         public.send(&job(&format!("https://hooks.example.invalid/in/{id}")), Timestamp::now()).await;
         assert_eq!(own_connections.load(Ordering::SeqCst), 2);
         assert_eq!(other_connections.load(Ordering::SeqCst), 0);
+    }
+
+    /// A peer that does not speak TLS fails an https:// delivery as `tls`, told by the error's type.
+    #[tokio::test]
+    async fn a_peer_that_does_not_speak_tls_is_a_tls_failure() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                use tokio::io::AsyncWriteExt;
+                let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await;
+                // Keep the connection open: the client must fail on what it read, not on a closed socket.
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        });
+        let sender = HttpSender::new(Duration::from_secs(3), 4096, true).unwrap();
+        let result = sender.send(&job(&format!("https://127.0.0.1:{port}/")), Timestamp::now()).await;
+        match result.outcome {
+            AttemptOutcome::Failed { kind: FailureKind::Tls, .. } => {}
+            other => panic!("expected a TLS failure, got {other:?}"),
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::time::Duration;
 use hookline_core::Timestamp;
 use hookline_core::delivery::{AttemptOutcome, DeliveryJob};
 use hookline_core::retry::RetryPolicy;
-use hookline_store::Store;
+use hookline_store::DeliveryQueue;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -91,7 +91,7 @@ pub struct Engine {
 
 struct Inner {
     config: DeliveryConfig,
-    store: Arc<dyn Store>,
+    store: Arc<dyn DeliveryQueue>,
     sender: HttpSender,
     lanes: lanes::Lanes,
     recorder: recorder::RecorderHandle,
@@ -116,7 +116,7 @@ impl Engine {
     /// threads, the operating system shares the CPU between the two sides and publishing stays responsive.
     pub fn new(
         config: DeliveryConfig,
-        store: Arc<dyn Store>,
+        store: Arc<dyn DeliveryQueue>,
         shutdown: CancellationToken,
         runtime: tokio::runtime::Handle,
     ) -> Result<Self, SendError> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hookline_core::Timestamp;
 use hookline_core::delivery::{AttemptRecord, DeliveryJob, FailurePolicy, NextStep};
-use hookline_store::{RecordContext, Store};
+use hookline_store::{DeliveryQueue, RecordContext};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 
@@ -64,7 +64,7 @@ struct Context {
 
 pub(crate) fn spawn(
     runtime: &tokio::runtime::Handle,
-    store: Arc<dyn Store>,
+    store: Arc<dyn DeliveryQueue>,
     failure: FailurePolicy,
     lease: Duration,
     followups: mpsc::Sender<Followup>,
@@ -78,7 +78,7 @@ pub(crate) fn spawn(
 /// writes a thousand results per transaction (and fsync), between transactions of publishes.
 const MAX_BATCH: usize = 1024;
 
-async fn run(store: Arc<dyn Store>, context: Context, mut receiver: mpsc::Receiver<Message>) {
+async fn run(store: Arc<dyn DeliveryQueue>, context: Context, mut receiver: mpsc::Receiver<Message>) {
     let mut batch = Vec::new();
     let mut waiters = Vec::new();
     while let Some(first) = receiver.recv().await {
@@ -101,7 +101,7 @@ async fn run(store: Arc<dyn Store>, context: Context, mut receiver: mpsc::Receiv
     }
 }
 
-async fn write(store: &Arc<dyn Store>, context: &Context, batch: Vec<AttemptRecord>) {
+async fn write(store: &Arc<dyn DeliveryQueue>, context: &Context, batch: Vec<AttemptRecord>) {
     let first_retry = batch
         .iter()
         .filter_map(|record| match record.next {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use hookline_core::Timestamp;
 use hookline_core::notification::Notification;
-use hookline_store::{NotificationResult, Store};
+use hookline_store::{NoticeQueue, NotificationResult};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio_util::sync::CancellationToken;
@@ -71,7 +71,7 @@ enum Mailer {
 
 /// The background sender.
 pub struct Notifier {
-    store: Arc<dyn Store>,
+    store: Arc<dyn NoticeQueue>,
     config: NotifyConfig,
     mailer: Mailer,
     from: Mailbox,
@@ -79,7 +79,7 @@ pub struct Notifier {
 
 impl Notifier {
     /// Validates the settings and builds the SMTP transport (it connects lazily, per send).
-    pub fn new(store: Arc<dyn Store>, config: NotifyConfig) -> Result<Self, NotifyError> {
+    pub fn new(store: Arc<dyn NoticeQueue>, config: NotifyConfig) -> Result<Self, NotifyError> {
         let from: Mailbox = config.from.parse().map_err(|_| NotifyError::From(config.from.clone()))?;
         let mailer = match &config.smtp_url {
             Some(url) => Mailer::Smtp(

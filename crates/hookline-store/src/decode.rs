@@ -1,4 +1,4 @@
-//! Row decoding for both backends: the column lists (both backends read the same columns in the same order)
+//! For the backend crates: row decoding for both backends: the column lists (both backends read the same columns in the same order)
 //! and the rows-to-domain conversions, written once against [`Columns`], which each backend implements for its
 //! row type (`sqlite/rows.rs`, `postgres/rows.rs`). Stored values were validated when written, so a value that
 //! no longer parses is reported as a database error rather than trusted.
@@ -21,16 +21,29 @@ use crate::{DeliverySummary, StoreError, StoreResult};
 
 /// One result row, read by column position. Integers are 64-bit in both schemas; narrower domain values are
 /// range-checked here.
-pub(crate) trait Columns {
+pub trait Columns {
+    /// A `TEXT NOT NULL` column.
     fn text(&self, i: usize) -> StoreResult<String>;
+    /// A nullable text column.
     fn opt_text(&self, i: usize) -> StoreResult<Option<String>>;
+    /// An integer column.
     fn int(&self, i: usize) -> StoreResult<i64>;
+    /// A nullable integer column.
     fn opt_int(&self, i: usize) -> StoreResult<Option<i64>>;
+    /// A boolean column (an integer 0/1 on SQLite).
     fn flag(&self, i: usize) -> StoreResult<bool>;
 }
 
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Database(format!("stored {what} does not parse").into())
+/// A stored value that no longer parses: the source of the `StoreError::Database` a decoder returns.
+#[derive(Debug, thiserror::Error)]
+#[error("stored {what} does not parse")]
+pub struct Corrupt {
+    /// What did not parse.
+    pub what: &'static str,
+}
+
+fn corrupt(what: &'static str) -> StoreError {
+    StoreError::Database(Box::new(Corrupt { what }))
 }
 
 fn ts(millis: i64) -> Timestamp {
@@ -38,11 +51,11 @@ fn ts(millis: i64) -> Timestamp {
 }
 
 /// An integer column that holds an unsigned 32-bit value.
-fn u32_of(value: i64, what: &str) -> StoreResult<u32> {
+fn u32_of(value: i64, what: &'static str) -> StoreResult<u32> {
     u32::try_from(value).map_err(|_| corrupt(what))
 }
 
-fn opt_u32(value: Option<i64>, what: &str) -> StoreResult<Option<u32>> {
+fn opt_u32(value: Option<i64>, what: &'static str) -> StoreResult<Option<u32>> {
     value.map(|v| u32_of(v, what)).transpose()
 }
 
@@ -67,9 +80,10 @@ fn webhook_url(text: &str) -> StoreResult<WebhookUrl> {
 }
 
 /// Columns: id, name, url, email, created_at.
-pub(crate) const PLATFORM_COLUMNS: &str = "id, name, url, email, created_at";
+pub const PLATFORM_COLUMNS: &str = "id, name, url, email, created_at";
 
-pub(crate) fn platform(row: &dyn Columns) -> StoreResult<Platform> {
+/// A platform row ([`PLATFORM_COLUMNS`]).
+pub fn platform(row: &dyn Columns) -> StoreResult<Platform> {
     Ok(Platform {
         id: platform_id(row.text(0)?)?,
         name: row.text(1)?,
@@ -80,7 +94,7 @@ pub(crate) fn platform(row: &dyn Columns) -> StoreResult<Platform> {
 }
 
 /// The catalog's built-in part: Tradly's types, then the operational ones.
-pub(crate) fn built_in_event_types() -> Vec<EventType> {
+pub fn built_in_event_types() -> Vec<EventType> {
     let built_in = |operational: bool| {
         move |(name, description): &(&str, &str)| EventType {
             name: (*name).to_owned(),
@@ -95,15 +109,16 @@ pub(crate) fn built_in_event_types() -> Vec<EventType> {
 }
 
 /// A platform's own type. Columns: name, description.
-pub(crate) fn custom_event_type(row: &dyn Columns) -> StoreResult<EventType> {
+pub fn custom_event_type(row: &dyn Columns) -> StoreResult<EventType> {
     Ok(EventType { name: row.text(0)?, description: row.text(1)?, built_in: false, operational: false })
 }
 
 /// Columns of a webhook row, in the order [`webhook`] reads them.
-pub(crate) const WEBHOOK_COLUMNS: &str = "id, platform_id, url, events, description, secret, previous_secret, \
+pub const WEBHOOK_COLUMNS: &str = "id, platform_id, url, events, description, secret, previous_secret, \
      previous_secret_until, enabled, disabled_reason, created_at, updated_at, concurrency, failing_since";
 
-pub(crate) fn webhook(row: &dyn Columns) -> StoreResult<Webhook> {
+/// A webhook row ([`WEBHOOK_COLUMNS`]).
+pub fn webhook(row: &dyn Columns) -> StoreResult<Webhook> {
     Ok(Webhook {
         id: webhook_id(row.text(0)?)?,
         platform_id: platform_id(row.text(1)?)?,
@@ -128,7 +143,7 @@ fn secrets(current: String, previous: Option<String>, until: Option<i64>) -> Sig
 }
 
 /// A filter as stored: its names, space-separated.
-pub(crate) fn encode_filter(filter: &EventFilter) -> String {
+pub fn encode_filter(filter: &EventFilter) -> String {
     filter.to_strings().join(" ")
 }
 
@@ -138,9 +153,10 @@ fn decode_filter(text: &str) -> StoreResult<EventFilter> {
 }
 
 /// Columns: id, platform_id, type, data, created_at (of table `events`, aliased `e`).
-pub(crate) const EVENT_COLUMNS: &str = "e.id, e.platform_id, e.type, e.data, e.created_at";
+pub const EVENT_COLUMNS: &str = "e.id, e.platform_id, e.type, e.data, e.created_at";
 
-pub(crate) fn event(row: &dyn Columns) -> StoreResult<Event> {
+/// An event row ([`EVENT_COLUMNS`]).
+pub fn event(row: &dyn Columns) -> StoreResult<Event> {
     Ok(Event {
         id: event_id(row.text(0)?)?,
         platform_id: platform_id(row.text(1)?)?,
@@ -152,6 +168,8 @@ pub(crate) fn event(row: &dyn Columns) -> StoreResult<Event> {
 
 /// Columns of a delivery summary (deliveries `d`, events `e`, webhooks `w`), in the order [`summary`] reads;
 /// the last is the last failed attempt's error, the latest by the backend's `ORDER BY` of `attempts a` (given).
+/// For the backend crates.
+#[macro_export]
 macro_rules! summary_columns {
     ($last_attempt_order:literal) => {
         concat!(
@@ -163,9 +181,9 @@ macro_rules! summary_columns {
         )
     };
 }
-pub(crate) use summary_columns;
 
-pub(crate) fn summary(row: &dyn Columns) -> StoreResult<DeliverySummary> {
+/// A delivery summary row (`summary_columns!`).
+pub fn summary(row: &dyn Columns) -> StoreResult<DeliverySummary> {
     let status = DeliveryStatus::parse(&row.text(4)?).ok_or_else(|| corrupt("delivery status"))?;
     Ok(DeliverySummary {
         delivery: Delivery {
@@ -186,10 +204,11 @@ pub(crate) fn summary(row: &dyn Columns) -> StoreResult<DeliverySummary> {
 
 /// Columns: id, delivery_id, attempt_number, started_at, duration_ms, status, error_kind, error_message,
 /// response_excerpt.
-pub(crate) const ATTEMPT_COLUMNS: &str =
+pub const ATTEMPT_COLUMNS: &str =
     "id, delivery_id, attempt_number, started_at, duration_ms, status, error_kind, error_message, response_excerpt";
 
-pub(crate) fn attempt(row: &dyn Columns) -> StoreResult<Attempt> {
+/// An attempt row ([`ATTEMPT_COLUMNS`]).
+pub fn attempt(row: &dyn Columns) -> StoreResult<Attempt> {
     Ok(Attempt {
         id: AttemptId::parse(&row.text(0)?).ok_or_else(|| corrupt("attempt id"))?,
         delivery_id: delivery_id(row.text(1)?)?,
@@ -204,16 +223,17 @@ pub(crate) fn attempt(row: &dyn Columns) -> StoreResult<Attempt> {
 }
 
 /// Columns of a claimable job (deliveries `d`, events `e`, webhooks `w`), in the order [`job`] reads them.
-pub(crate) const JOB_COLUMNS: &str = "d.id, d.platform_id, d.webhook_id, d.attempt_count, e.pk, e.id, e.type, \
+pub const JOB_COLUMNS: &str = "d.id, d.platform_id, d.webhook_id, d.attempt_count, e.pk, e.id, e.type, \
      e.data, e.created_at, w.url, w.secret, w.previous_secret, w.previous_secret_until, w.concurrency";
 
 /// How many columns [`JOB_COLUMNS`] has: a backend may select more after them.
-pub(crate) const JOB_COLUMN_COUNT: usize = 14;
+pub const JOB_COLUMN_COUNT: usize = 14;
 
 /// Event bodies already rendered in a batch of jobs, by event key, so each event's body is rendered once.
-pub(crate) type Bodies = HashMap<i64, Arc<[u8]>>;
+pub type Bodies = HashMap<i64, Arc<[u8]>>;
 
-pub(crate) fn job(row: &dyn Columns, bodies: &mut Bodies) -> StoreResult<DeliveryJob> {
+/// A job row ([`JOB_COLUMNS`]), its event body rendered once per batch in `bodies`.
+pub fn job(row: &dyn Columns, bodies: &mut Bodies) -> StoreResult<DeliveryJob> {
     let (event, event_type) = (row.text(5)?, row.text(6)?);
     let body = match bodies.entry(row.int(4)?) {
         Entry::Occupied(rendered) => Arc::clone(rendered.get()),
@@ -236,14 +256,15 @@ pub(crate) fn job(row: &dyn Columns, bodies: &mut Bodies) -> StoreResult<Deliver
 }
 
 /// Columns of a notification row, in the order [`notification`] reads them.
-pub(crate) const NOTIFICATION_COLUMNS: &str = "id, platform_id, webhook_id, kind, recipient, platform_url, \
+pub const NOTIFICATION_COLUMNS: &str = "id, platform_id, webhook_id, kind, recipient, platform_url, \
      webhook_url, failed_count, event_types, event_ids, last_error, reason, status, attempts, send_error, subject, \
      created_at, sent_at";
 
 /// How many columns [`NOTIFICATION_COLUMNS`] has: a backend may select more after them.
-pub(crate) const NOTIFICATION_COLUMN_COUNT: usize = 18;
+pub const NOTIFICATION_COLUMN_COUNT: usize = 18;
 
-pub(crate) fn notification(row: &dyn Columns) -> StoreResult<Notification> {
+/// A notice row ([`NOTIFICATION_COLUMNS`]).
+pub fn notification(row: &dyn Columns) -> StoreResult<Notification> {
     let split = |text: String| text.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect::<Vec<_>>();
     Ok(Notification {
         id: NotificationId::parse(&row.text(0)?).ok_or_else(|| corrupt("notification id"))?,

@@ -89,15 +89,15 @@ pub trait InboxStore: Send + Sync + 'static {
 
 /// Columns: id, platform_id, response_status, response_body, response_content_type, response_delay_ms,
 /// created_at, expires_at.
-pub(crate) const INBOX_COLUMNS: &str = "id, platform_id, response_status, response_body, response_content_type, \
+pub const INBOX_COLUMNS: &str = "id, platform_id, response_status, response_body, response_content_type, \
      response_delay_ms, created_at, expires_at";
 
 /// Columns common to both backends, then each backend's own two: `body` (BLOB / BYTEA) and `verified`.
-pub(crate) const REQUEST_COLUMNS: &str = "id, inbox_id, seq, method, path, query, headers, body_truncated, size, \
+pub const REQUEST_COLUMNS: &str = "id, inbox_id, seq, method, path, query, headers, body_truncated, size, \
      received_at, source_ip, verification_code, verification_message, verification_webhook_id, body, verified";
 
 /// The insert's column list, in the order of [`REQUEST_COLUMNS`].
-pub(crate) const REQUEST_INSERT: &str = "INSERT INTO inbox_requests (id, inbox_id, seq, method, path, query, \
+pub const REQUEST_INSERT: &str = "INSERT INTO inbox_requests (id, inbox_id, seq, method, path, query, \
      headers, body_truncated, size, received_at, source_ip, verification_code, verification_message, \
      verification_webhook_id, body, verified)";
 
@@ -105,7 +105,7 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Database(format!("stored {what} does not parse").into())
 }
 
-pub(crate) fn inbox(row: &dyn Columns) -> StoreResult<Inbox> {
+pub fn inbox(row: &dyn Columns) -> StoreResult<Inbox> {
     Ok(Inbox {
         id: InboxId::parse(&row.text(0)?).ok_or_else(|| corrupt("inbox id"))?,
         platform_id: PlatformId::parse(&row.text(1)?).ok_or_else(|| corrupt("platform id"))?,
@@ -121,7 +121,7 @@ pub(crate) fn inbox(row: &dyn Columns) -> StoreResult<Inbox> {
 }
 
 /// Decodes the shared columns of a request row; the backend reads `body` and `verified` itself.
-pub(crate) fn request(row: &dyn Columns, body: Vec<u8>, verified: Option<bool>) -> StoreResult<CapturedRequest> {
+pub fn request(row: &dyn Columns, body: Vec<u8>, verified: Option<bool>) -> StoreResult<CapturedRequest> {
     let headers: Vec<(String, String)> = serde_json::from_str(&row.text(6)?).map_err(|_| corrupt("request headers"))?;
     let note = match row.opt_text(11)? {
         Some(code) => Some(VerdictNote {
@@ -152,12 +152,12 @@ pub(crate) fn request(row: &dyn Columns, body: Vec<u8>, verified: Option<bool>) 
 }
 
 /// Headers as stored: a JSON array of `[name, value]` pairs.
-pub(crate) fn headers_json(headers: &[(String, String)]) -> StoreResult<String> {
+pub fn headers_json(headers: &[(String, String)]) -> StoreResult<String> {
     serde_json::to_string(headers).map_err(|e| StoreError::Database(Box::new(e)))
 }
 
 /// A webhook's secrets from its `secret, previous_secret, previous_secret_until` columns (after its id).
-pub(crate) fn webhook_secrets(row: &dyn Columns) -> StoreResult<WebhookSecrets> {
+pub fn webhook_secrets(row: &dyn Columns) -> StoreResult<WebhookSecrets> {
     let previous = match (row.opt_text(2)?, row.opt_int(3)?) {
         (Some(secret), Some(until)) => Some((Secret::from_stored(secret), Timestamp::from_unix_millis(until))),
         _ => None,

@@ -151,7 +151,7 @@ pub struct Overrides {
 #[derive(Clone)]
 pub enum Database {
     /// A SQLite file.
-    Sqlite { path: PathBuf, synchronous: hookline_store::sqlite::Synchronous },
+    Sqlite { path: PathBuf, synchronous: hookline_store_sqlite::Synchronous },
     /// A PostgreSQL database, shared by any number of hookline processes: `postgres://user:password@host:port/db`
     /// (`?pool_size=N` sets the connections per process).
     Postgres { url: String },
@@ -165,7 +165,8 @@ impl std::fmt::Debug for Database {
                 f.debug_struct("Sqlite").field("path", path).field("synchronous", synchronous).finish()
             }
             Self::Postgres { url } => {
-                let described = hookline_store::PgOptions::parse(url).map(|o| o.describe()).unwrap_or_default();
+                let described =
+                    hookline_store_postgres::PgOptions::parse(url).map(|o| o.describe()).unwrap_or_default();
                 f.debug_struct("Postgres").field("url", &described).finish()
             }
         }
@@ -343,15 +344,15 @@ fn parse_database(storage: &RawStorage) -> anyhow::Result<Database> {
             bail!("database_url {url:?} names no file");
         }
         let synchronous = match storage.sqlite_synchronous.as_str() {
-            "full" => hookline_store::sqlite::Synchronous::Full,
-            "normal" => hookline_store::sqlite::Synchronous::Normal,
+            "full" => hookline_store_sqlite::Synchronous::Full,
+            "normal" => hookline_store_sqlite::Synchronous::Normal,
             other => bail!("sqlite_synchronous = {other:?}: use full or normal"),
         };
         return Ok(Database::Sqlite { path: PathBuf::from(path), synchronous });
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         // Checked now, so a bad URL is a configuration error at start, not a connection error later.
-        hookline_store::PgOptions::parse(url)
+        hookline_store_postgres::PgOptions::parse(url)
             .map_err(|e| anyhow::anyhow!("database_url: {:#}", anyhow::Error::new(e)))?;
         return Ok(Database::Postgres { url: url.to_owned() });
     }

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use hookline_core::inbox::InboxBase;
 use hookline_delivery::{Engine, OwnInboxes};
-use hookline_store::sqlite::{SqliteOptions, SqliteStore};
-use hookline_store::{PgOptions, PgStore, Store};
+use hookline_store::{DeliveryQueue, NoticeQueue, Store};
+use hookline_store_postgres::{PgOptions, PgStore};
+use hookline_store_sqlite::{SqliteOptions, SqliteStore};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -44,7 +45,7 @@ impl Server {
     }
 }
 
-/// Opens the configured store: a SQLite file, or a PostgreSQL database (connecting, and migrating it under an
+/// Opens the configured store (the backend crate is picked by the URL's scheme): a SQLite file, or a PostgreSQL database (connecting, and migrating it under an
 /// advisory lock, so several nodes may start at once).
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     match &config.database {
@@ -64,7 +65,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
-/// Starts serving on `listener` with `store`; returns once the server accepts requests.
+/// Starts serving on `listener` with `store`; returns once the server accepts requests. Each part gets only
+/// its own role of the store: the engine the delivery queue, the notifier the notice queue, the API its
+/// operations.
 pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> anyhow::Result<Server> {
     let addr = listener.local_addr().context("listener has no address")?;
     let shutdown = CancellationToken::new();
@@ -85,7 +88,10 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
     };
     let mut delivery = config.delivery.clone();
     delivery.own_inboxes = Some(OwnInboxes { base: inbox_base.clone(), listener: addr });
-    let engine = Engine::new(delivery, Arc::clone(&store), engine_shutdown.clone(), engine_runtime.handle().clone())
+    // Each part gets its own role of the one store (trait upcasting: the same object, a narrower view).
+    let delivery_queue: Arc<dyn DeliveryQueue> = store.clone();
+    let notice_queue: Arc<dyn NoticeQueue> = store.clone();
+    let engine = Engine::new(delivery, delivery_queue, engine_shutdown.clone(), engine_runtime.handle().clone())
         .context("failed to build the delivery engine")?;
     let (engine_done, engine_task) = tokio::sync::oneshot::channel::<()>();
     let engine_for_thread = engine.clone();
@@ -98,8 +104,8 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
             let _ = engine_done.send(());
         })
         .context("failed to start the delivery thread")?;
-    let notifier = hookline_notify::Notifier::new(Arc::clone(&store), config.notify.clone())
-        .context("invalid notification settings")?;
+    let notifier =
+        hookline_notify::Notifier::new(notice_queue, config.notify.clone()).context("invalid notification settings")?;
     let notifier_shutdown = CancellationToken::new();
     let notifier_task = tokio::spawn(notifier.run(notifier_shutdown.clone()));
     let pruner_shutdown = CancellationToken::new();

@@ -24,7 +24,7 @@ use futures_util::stream::{self, Stream};
 use hookline_core::Timestamp;
 use hookline_core::ids::{InboxId, PlatformId};
 use hookline_core::inbox::CapturedRequest;
-use hookline_store::{Page, Store, StoreError};
+use hookline_store::{ApiStore, Page, StoreError};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -81,7 +81,7 @@ pub(super) async fn stream_requests(
 
 /// The state of one stream.
 struct Follower {
-    store: Arc<dyn Store>,
+    store: Arc<dyn ApiStore>,
     platform: PlatformId,
     inbox: InboxId,
     /// The `seq` of the last request sent (or the newest at the start).

@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use hookline_store::sqlite::{SqliteOptions, SqliteStore};
-use hookline_store::{PgOptions, PgStore};
 use hookline_store::{Store, StoreResult};
+use hookline_store_postgres::{PgOptions, PgStore, TestServer, test_server};
+use hookline_store_sqlite::{SqliteOptions, SqliteStore};
+use libtest_mimic::Trial;
 use tempfile::TempDir;
 
 /// A database that outlives the stores opened on it.
@@ -39,21 +40,43 @@ impl Backend for Sqlite {
     }
 }
 
-/// The variable that names the PostgreSQL server the suite runs against, e.g.
-/// `postgres://postgres@127.0.0.1:5432/postgres`. Each test makes a database of its own there and drops it
-/// after. Unset, the PostgreSQL tests are skipped, except under `CI=true`, where they fail.
-pub const POSTGRES_URL_VAR: &str = "HOOKLINE_TEST_POSTGRES_URL";
+/// Whether a backend's stories can run here.
+pub enum Availability {
+    /// They run.
+    Run,
+    /// They cannot run here, and are reported as ignored: not run, not passed.
+    Ignore(&'static str),
+    /// They cannot run, and must (under `CI=true`): each fails.
+    Fail(&'static str),
+}
 
-/// The PostgreSQL server's URL, or `None` (the caller skips) when it is not configured outside CI.
-pub fn postgres_server_url() -> Option<String> {
-    match std::env::var(POSTGRES_URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
-            panic!("{POSTGRES_URL_VAR} is not set, and CI must run the PostgreSQL tests (.ci/run sets it)")
+impl Availability {
+    /// PostgreSQL's, from `HOOKLINE_TEST_POSTGRES_URL` and `CI`.
+    pub fn of_postgres() -> Self {
+        match test_server() {
+            TestServer::At(_) => Availability::Run,
+            TestServer::Missing => Availability::Ignore("HOOKLINE_TEST_POSTGRES_URL is not set"),
+            TestServer::Required => Availability::Fail(
+                "HOOKLINE_TEST_POSTGRES_URL is not set, and CI must run the PostgreSQL tests (.ci/run sets it)",
+            ),
         }
-        _ => {
-            eprintln!("skipped: {POSTGRES_URL_VAR} is not set");
-            None
+    }
+
+    /// A trial that runs `story` on a runtime of its own, as `#[tokio::test(flavor = "multi_thread")]` would.
+    pub fn trial<F, Fut>(&self, name: &str, story: F) -> Trial
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()>,
+    {
+        match *self {
+            Availability::Run => Trial::test(name, move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+                runtime.block_on(story());
+                Ok(())
+            }),
+            // Run anyway (`--include-ignored`), it fails rather than pass without running.
+            Availability::Ignore(why) => Trial::test(name, move || Err(why.into())).with_ignored_flag(true),
+            Availability::Fail(why) => Trial::test(name, move || Err(why.into())),
         }
     }
 }
@@ -68,14 +91,14 @@ pub struct Postgres {
 }
 
 impl Postgres {
-    /// A new, empty database, or `None` when no server is configured (see [`POSTGRES_URL_VAR`]).
-    pub async fn fresh() -> Option<Self> {
-        let server = postgres_server_url()?;
+    /// A new, empty database on the configured server (stories run only when there is one).
+    pub async fn fresh() -> Self {
+        let TestServer::At(server) = test_server() else { panic!("no PostgreSQL server is configured") };
         let admin = PgOptions::parse(&server).expect("HOOKLINE_TEST_POSTGRES_URL is a valid PostgreSQL URL");
         let name = format!("hookline_test_{:016x}", fastrand::u64(..));
-        hookline_store::postgres::create_database(&admin, &name).await.expect("the test database can be created");
-        let url = hookline_store::postgres::url_with_database(&server, &name);
-        Some(Self { admin, name, url })
+        hookline_store_postgres::create_database(&admin, &name).await.expect("the test database can be created");
+        let url = hookline_store_postgres::url_with_database(&server, &name);
+        Self { admin, name, url }
     }
 
     /// Opens the concrete store, for stories about what only PostgreSQL offers. A small pool: tests run in
@@ -100,7 +123,7 @@ impl Drop for Postgres {
         let (admin, name) = (self.admin.clone(), self.name.clone());
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(hookline_store::postgres::drop_database(&admin, &name)).map_err(std::io::Error::other)
+            runtime.block_on(hookline_store_postgres::drop_database(&admin, &name)).map_err(std::io::Error::other)
         })
         .join();
         if !matches!(dropped, Ok(Ok(()))) {

@@ -3,6 +3,7 @@
 use hookline_core::delivery::NextStep;
 use hookline_core::platform::Platform;
 use hookline_core::secret::ApiKey;
+use hookline_store::StoreError;
 
 use crate::harness::Backend;
 use crate::support::{LEASE_MS, add_webhook, at, claim, context, ok_attempt, only_job, publish, record};
@@ -46,10 +47,15 @@ pub async fn leases_left_by_a_previous_process_are_cleared(backend: &dyn Backend
     assert_eq!(claimed[0].delivery_id, delivery);
 }
 
-/// While one store has the database open, opening it again fails; once the first is closed, it succeeds.
+/// While one store has the database open, opening it again fails (as `InUse`, an error of opening, not a
+/// `Conflict` that would read as a 409); once the first is closed, it succeeds.
 pub async fn a_second_opener_of_the_same_file_is_refused(backend: &dyn Backend) {
     let first = backend.open().await.unwrap();
-    assert!(backend.open().await.is_err(), "a second store opened the same file");
+    match backend.open().await {
+        Err(StoreError::InUse { .. }) => {}
+        Err(other) => panic!("expected InUse, got {other:?}"),
+        Ok(_) => panic!("a second store opened the same file"),
+    }
     first.ping().await.unwrap();
     drop(first);
     backend.open().await.unwrap().ping().await.unwrap();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use hookline_core::delivery::{DeliveryStatus, FailurePolicy, NextStep};
 use hookline_core::ids::{DeliveryId, NotificationId};
 use hookline_core::notification::NotificationKind;
-use hookline_store::{ClaimRequest, Page, RecordContext, Store};
+use hookline_store::{ApiStore, ClaimRequest, DeliveryQueue, Page, RecordContext, Store};
 
 use crate::harness::{Backend, Postgres};
 use crate::support::{

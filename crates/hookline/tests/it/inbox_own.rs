@@ -8,7 +8,7 @@ use hookline_core::Timestamp;
 use hookline_core::ids::{InboxId, PlatformId};
 use hookline_core::inbox::{Inbox, InboxResponse};
 use hookline_store::Store;
-use hookline_store::sqlite::{SqliteOptions, SqliteStore};
+use hookline_store_sqlite::{SqliteOptions, SqliteStore};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 

@@ -10,7 +10,6 @@ mod failure;
 mod inbox;
 mod inbox_own;
 mod inbox_stream;
-mod multinode;
 mod process;
 mod smtp;
 mod support;

@@ -1,33 +1,34 @@
-//! Recording attempts and applying the failure policy, all inside the writer's transaction: an attempt, the
-//! delivery's new state, the webhook's failure tracking, a disable, a notice and the operational events either
-//! all commit or none do. The decisions themselves are `policy.rs`'s.
+//! Recording attempts, all inside the writer's transaction: an attempt, the delivery's new state, and the
+//! effects the failure policy plans for it (`hookline_store::policy::plan`: the webhook's failure tracking, a
+//! disable, a notice, the operational events) either all commit or none do. This file decides nothing; it
+//! reads the state the plan needs and executes the plan.
 
-use hookline_core::Timestamp;
-use hookline_core::catalog::{DELIVERY_FAILED, WEBHOOK_DISABLED, WEBHOOK_RECOVERED, is_operational};
 use std::collections::HashMap;
 
-use hookline_core::delivery::{Attempt, AttemptRecord, NextStep};
+use hookline_core::Timestamp;
+use hookline_core::delivery::{Attempt, AttemptRecord};
 use hookline_core::ids::{NotificationId, WebhookId};
 use hookline_core::notification::NotificationKind;
+use hookline_store::decode::ATTEMPT_COLUMNS;
+use hookline_store::policy::plan::{Effect, FailureState, Plan, plan};
+use hookline_store::policy::{self, About};
+use hookline_store::statements;
+use hookline_store::{RecordContext, RecordOutcome};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::fanout;
-use crate::decode::{ATTEMPT_COLUMNS, NOTIFICATION_COLUMNS};
-use crate::policy::{self, About};
-use crate::{RecordContext, RecordOutcome, StoreResult};
+use crate::error::DbResult;
+use crate::{Writer, fanout};
 
 /// The state of a delivery and its webhook at recording time.
 struct Current {
     about: About,
-    enabled: bool,
-    failing_since: Option<i64>,
-    degraded: bool,
+    state: FailureState,
 }
 
 /// Whether a webhook has failure state that a success must clear, as read within one recorder batch.
 type Clean = HashMap<String, bool>;
 
-pub(super) fn record(conn: &Connection, records: Vec<AttemptRecord>, ctx: RecordContext) -> StoreResult<RecordOutcome> {
+pub(super) fn record(conn: &mut Writer, records: Vec<AttemptRecord>, ctx: RecordContext) -> DbResult<RecordOutcome> {
     let mut outcome = RecordOutcome::default();
     // Per webhook: whether it has no failure state to clear. A batch holds hundreds of successes for a handful
     // of webhooks; each success then costs one UPDATE and one INSERT, and the webhook is read once.
@@ -42,7 +43,7 @@ pub(super) fn record(conn: &Connection, records: Vec<AttemptRecord>, ctx: Record
         let Some(current) = load_current(conn, attempt.delivery_id.as_str())? else { continue };
         // This path changes the webhook's failure state: read it again for the next success.
         clean.remove(&current.about.webhook_id);
-        let (status, next_at) = policy::delivery_status(next, current.enabled);
+        let (status, next_at) = policy::delivery_status(next, current.state.enabled);
         conn.prepare_cached(
             "UPDATE deliveries SET status = ?2, attempt_count = ?3, next_attempt_at = ?4, leased_until = NULL, \
              updated_at = ?5 WHERE id = ?1",
@@ -55,36 +56,8 @@ pub(super) fn record(conn: &Connection, records: Vec<AttemptRecord>, ctx: Record
             ctx.now.unix_millis()
         ])?;
         insert_attempt(conn, &attempt)?;
-        let about = &current.about;
-        let since = match current.failing_since {
-            Some(since) => since,
-            None => {
-                let since = attempt.started_at.unix_millis();
-                conn.prepare_cached("UPDATE webhooks SET failing_since = ?2 WHERE id = ?1")?
-                    .execute(params![about.webhook_id, since])?;
-                since
-            }
-        };
-        let last_error = attempt.error_message.clone();
-        if next == NextStep::Failed {
-            conn.prepare_cached("UPDATE webhooks SET degraded = 1 WHERE id = ?1")?.execute([&about.webhook_id])?;
-            if queue_notice(conn, NotificationKind::DeliveriesFailed, about, last_error.as_deref(), None, &ctx)? {
-                outcome.notices += 1;
-            }
-            if !is_operational(&about.event_type) {
-                let data = policy::delivery_failed(
-                    about,
-                    attempt.delivery_id.as_str(),
-                    attempt.attempt_number,
-                    last_error.as_deref(),
-                );
-                emit(conn, about, DELIVERY_FAILED, data, &ctx, &mut outcome)?;
-            }
-        }
-        let reason = policy::disable_reason(next, Timestamp::from_unix_millis(since), ctx.now, &ctx.failure);
-        if let Some(reason) = reason.filter(|_| current.enabled) {
-            disable(conn, about, &reason, last_error.as_deref(), &ctx, &mut outcome)?;
-        }
+        let planned = plan(&attempt, next, &current.state, &current.about, &ctx);
+        execute(conn, planned, &current.about, attempt.error_message.as_deref(), &ctx, &mut outcome)?;
     }
     Ok(outcome)
 }
@@ -92,12 +65,12 @@ pub(super) fn record(conn: &Connection, records: Vec<AttemptRecord>, ctx: Record
 /// Records a delivered attempt: the delivery's new state and the attempt, then (only if the webhook has any)
 /// clears the webhook's failure state.
 fn record_delivered(
-    conn: &Connection,
+    conn: &mut Writer,
     attempt: &Attempt,
     ctx: &RecordContext,
     clean: &mut Clean,
     outcome: &mut RecordOutcome,
-) -> StoreResult<()> {
+) -> DbResult<()> {
     let webhook_id: Option<String> = conn
         .prepare_cached(
             "UPDATE deliveries SET status = 'delivered', attempt_count = ?2, next_attempt_at = NULL, \
@@ -126,14 +99,48 @@ fn record_delivered(
         return Ok(());
     }
     if let Some(current) = load_current(conn, attempt.delivery_id.as_str())? {
-        on_success(conn, &current, ctx, outcome)?;
+        let planned = plan(attempt, hookline_core::delivery::NextStep::Delivered, &current.state, &current.about, ctx);
+        execute(conn, planned, &current.about, None, ctx, outcome)?;
     }
     clean.insert(webhook_id, true);
     Ok(())
 }
 
+/// Executes the failure policy's plan for one attempt of the delivery `about`, whose error was `last_error`.
+fn execute(
+    conn: &mut Writer,
+    planned: Plan,
+    about: &About,
+    last_error: Option<&str>,
+    ctx: &RecordContext,
+    outcome: &mut RecordOutcome,
+) -> DbResult<()> {
+    for effect in planned {
+        match effect {
+            Effect::StartFailing(since) => {
+                conn.prepare_cached(statements::START_FAILING.sqlite())?
+                    .execute(params![about.webhook_id, since.unix_millis()])?;
+            }
+            Effect::Restore => {
+                conn.prepare_cached(statements::RESTORE_WEBHOOK.sqlite())?.execute([&about.webhook_id])?;
+            }
+            Effect::Degrade => {
+                conn.prepare_cached(statements::DEGRADE_WEBHOOK.sqlite())?.execute([&about.webhook_id])?;
+            }
+            Effect::Disable { reason } => disable(conn, about, &reason, ctx, outcome)?,
+            Effect::Notice { kind, reason } => {
+                if queue_notice(conn, kind, about, last_error, reason.as_deref(), ctx)? {
+                    outcome.notices += 1;
+                }
+            }
+            Effect::Publish { event_type, data } => emit(conn, about, event_type, data, ctx, outcome)?,
+        }
+    }
+    Ok(())
+}
+
 /// The delivery's event and webhook, for the failure policy; `None` if the delivery is gone.
-fn load_current(conn: &Connection, delivery_id: &str) -> StoreResult<Option<Current>> {
+fn load_current(conn: &Connection, delivery_id: &str) -> DbResult<Option<Current>> {
     let current = conn
         .prepare_cached(
             "SELECT d.platform_id, d.webhook_id, w.url, w.enabled, w.failing_since, w.degraded, e.id, e.type \
@@ -149,16 +156,18 @@ fn load_current(conn: &Connection, delivery_id: &str) -> StoreResult<Option<Curr
                     event_id: row.get(6)?,
                     event_type: row.get(7)?,
                 },
-                enabled: row.get(3)?,
-                failing_since: row.get(4)?,
-                degraded: row.get(5)?,
+                state: FailureState {
+                    enabled: row.get(3)?,
+                    failing_since: row.get::<_, Option<i64>>(4)?.map(Timestamp::from_unix_millis),
+                    degraded: row.get(5)?,
+                },
             })
         })
         .optional()?;
     Ok(current)
 }
 
-fn insert_attempt(conn: &Connection, attempt: &Attempt) -> StoreResult<()> {
+fn insert_attempt(conn: &Connection, attempt: &Attempt) -> DbResult<()> {
     conn.prepare_cached(&format!(
         "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
     ))?
@@ -176,49 +185,21 @@ fn insert_attempt(conn: &Connection, attempt: &Attempt) -> StoreResult<()> {
     Ok(())
 }
 
-fn on_success(
-    conn: &Connection,
-    current: &Current,
-    ctx: &RecordContext,
-    outcome: &mut RecordOutcome,
-) -> StoreResult<()> {
-    if current.failing_since.is_none() && !current.degraded {
-        return Ok(());
-    }
-    conn.prepare_cached("UPDATE webhooks SET failing_since = NULL, degraded = 0 WHERE id = ?1")?
-        .execute([&current.about.webhook_id])?;
-    if current.degraded {
-        let data = policy::webhook_recovered(&current.about, ctx.now);
-        emit(conn, &current.about, WEBHOOK_RECOVERED, data, ctx, outcome)?;
-    }
-    Ok(())
-}
-
-/// Disables the webhook, holds its pending deliveries, raises a notice and `webhook.disabled`.
+/// Disables the webhook and holds its pending deliveries (the plan adds the notice and `webhook.disabled`).
 fn disable(
-    conn: &Connection,
+    conn: &mut Writer,
     about: &About,
     reason: &str,
-    last_error: Option<&str>,
     ctx: &RecordContext,
     outcome: &mut RecordOutcome,
-) -> StoreResult<()> {
-    // Fan-out reads `enabled` from the writer's cache; `failing_since` and `degraded` it does not read.
-    super::fanout::forget_webhooks();
-    conn.prepare_cached(
-        "UPDATE webhooks SET enabled = 0, disabled_reason = ?2, degraded = 1, updated_at = ?3 WHERE id = ?1",
-    )?
-    .execute(params![about.webhook_id, reason, ctx.now.unix_millis()])?;
-    conn.prepare_cached(
-        "UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = ?2 \
-         WHERE webhook_id = ?1 AND status = 'pending'",
-    )?
-    .execute(params![about.webhook_id, ctx.now.unix_millis()])?;
-    if queue_notice(conn, NotificationKind::WebhookDisabled, about, last_error, Some(reason), ctx)? {
-        outcome.notices += 1;
-    }
-    let data = policy::webhook_disabled(about, reason, ctx.now);
-    emit(conn, about, WEBHOOK_DISABLED, data, ctx, outcome)?;
+) -> DbResult<()> {
+    conn.prepare_cached(statements::DISABLE_WEBHOOK.sqlite())?.execute(params![
+        about.webhook_id,
+        reason,
+        ctx.now.unix_millis()
+    ])?;
+    conn.prepare_cached(statements::HOLD_PENDING.sqlite())?
+        .execute(params![about.webhook_id, ctx.now.unix_millis()])?;
     if let Some(id) = WebhookId::parse(&about.webhook_id) {
         outcome.disabled.push(id);
     }
@@ -229,17 +210,15 @@ fn disable(
 /// Publishes an operational event to the platform's webhooks that subscribe to it, never to the webhook it is
 /// about. Nothing is stored when no webhook subscribes.
 fn emit(
-    conn: &Connection,
+    conn: &mut Writer,
     about: &About,
     event_type: &str,
     data: serde_json::Value,
     ctx: &RecordContext,
     outcome: &mut RecordOutcome,
-) -> StoreResult<()> {
+) -> DbResult<()> {
     let subscribed = conn
-        .prepare_cached(
-            "SELECT 1 FROM webhooks WHERE platform_id = ?1 AND id <> ?2 AND (' ' || events || ' ') LIKE ?3 LIMIT 1",
-        )?
+        .prepare_cached(statements::OPERATIONAL_SUBSCRIBER.sqlite())?
         .query_row(params![about.platform_id, about.webhook_id, format!("% {event_type} %")], |_| Ok(()))
         .optional()?;
     if subscribed.is_none() {
@@ -260,14 +239,11 @@ fn queue_notice(
     last_error: Option<&str>,
     reason: Option<&str>,
     ctx: &RecordContext,
-) -> StoreResult<bool> {
+) -> DbResult<bool> {
     let window_start = ctx.now.minus(ctx.failure.notify_window).unix_millis();
     if kind == NotificationKind::DeliveriesFailed {
         let recent: Option<(String, String, String, String)> = conn
-            .prepare_cached(
-                "SELECT id, status, event_types, event_ids FROM notifications \
-                 WHERE webhook_id = ?1 AND kind = ?2 AND created_at > ?3 ORDER BY created_at DESC LIMIT 1",
-            )?
+            .prepare_cached(statements::RECENT_NOTICE.sqlite())?
             .query_row(params![about.webhook_id, kind.as_str(), window_start], |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
             })
@@ -275,32 +251,24 @@ fn queue_notice(
         if let Some((id, status, types, ids)) = recent {
             if status == "pending" {
                 let (types, ids) = policy::absorb_failure(&types, &ids, about);
-                conn.prepare_cached(
-                    "UPDATE notifications SET failed_count = failed_count + 1, event_types = ?2, event_ids = ?3, \
-                     last_error = ?4 WHERE id = ?1",
-                )?
-                .execute(params![id, types, ids, last_error])?;
+                conn.prepare_cached(statements::ABSORB_INTO_NOTICE.sqlite())?
+                    .execute(params![id, types, ids, last_error])?;
             }
             return Ok(false);
         }
     }
     let platform: Option<(String, String)> = conn
-        .prepare_cached("SELECT email, url FROM platforms WHERE id = ?1")?
+        .prepare_cached(statements::NOTICE_RECIPIENT.sqlite())?
         .query_row([&about.platform_id], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
     let Some((recipient, platform_url)) = platform else { return Ok(false) };
     let failed_count: i64 = match kind {
         NotificationKind::DeliveriesFailed => 1,
         NotificationKind::WebhookDisabled => conn
-            .prepare_cached("SELECT COUNT(*) FROM deliveries WHERE webhook_id = ?1 AND status IN ('failed', 'held')")?
+            .prepare_cached(statements::COUNT_UNDELIVERED.sqlite())?
             .query_row([&about.webhook_id], |row| row.get(0))?,
     };
-    conn.prepare_cached(&format!(
-        "INSERT INTO notifications ({}, next_attempt_at) VALUES \
-         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'pending', 0, NULL, NULL, ?13, NULL, ?13)",
-        NOTIFICATION_COLUMNS
-    ))?
-    .execute(params![
+    conn.prepare_cached(statements::INSERT_NOTICE.sqlite())?.execute(params![
         NotificationId::generate().as_str(),
         about.platform_id,
         about.webhook_id,

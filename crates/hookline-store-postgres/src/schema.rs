@@ -8,7 +8,9 @@
 
 use deadpool_postgres::Client;
 
-use crate::StoreResult;
+use hookline_store::StoreError;
+
+use crate::error::DbResult;
 
 /// The advisory lock key of migrations: "hookline" in ASCII.
 const MIGRATION_LOCK: i64 = 0x686f_6f6b_6c69_6e65;
@@ -179,7 +181,7 @@ CREATE INDEX inbox_requests_id ON inbox_requests (id);
 
 /// Applies every migration the database has not seen, all in one transaction under the migration lock.
 /// Refuses a database migrated by a newer hookline (more scripts than this build knows).
-pub(super) async fn migrate(client: &mut Client) -> StoreResult<()> {
+pub(super) async fn migrate(client: &mut Client) -> DbResult<()> {
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
     tx.batch_execute(
@@ -189,13 +191,7 @@ pub(super) async fn migrate(client: &mut Client) -> StoreResult<()> {
     .await?;
     let applied: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM hookline_schema", &[]).await?.try_get(0)?;
     if applied as usize > MIGRATIONS.len() {
-        return Err(crate::StoreError::Database(
-            format!(
-                "the database is at schema version {applied}, newer than this hookline knows ({}); upgrade hookline",
-                MIGRATIONS.len()
-            )
-            .into(),
-        ));
+        return Err(StoreError::SchemaTooNew { found: applied, known: MIGRATIONS.len() as i64 }.into());
     }
     for (index, script) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
         tx.batch_execute(script).await?;

@@ -10,9 +10,11 @@
 //! poller taking work the dispatcher already holds; at start, leases left by a dead process are cleared. A lock
 //! file beside the database enforces the single process.
 
+mod error;
 mod fanout;
 mod inbox;
 mod queries;
+mod queues;
 mod record;
 mod rows;
 mod schema;
@@ -26,7 +28,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Semaphore, oneshot};
 
-use crate::{StoreError, StoreResult};
+use hookline_store::{StoreError, StoreResult};
+
+use crate::error::{DbResult, Error};
 
 /// How durable a commit is before the caller is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,7 +60,7 @@ impl SqliteOptions {
     }
 }
 
-/// The SQLite implementation of [`crate::Store`].
+/// The SQLite implementation of the store's role traits ([`hookline_store::Store`]).
 pub struct SqliteStore {
     writer: Arc<WriteQueue>,
     readers: Arc<ReaderPool>,
@@ -68,6 +72,10 @@ impl SqliteStore {
     /// Opens (creating and migrating if needed) the database, clears leases left by a previous process, and
     /// starts the writer thread.
     pub fn open(options: &SqliteOptions) -> StoreResult<Self> {
+        Ok(Self::open_inner(options)?)
+    }
+
+    fn open_inner(options: &SqliteOptions) -> DbResult<Self> {
         if let Some(dir) = options.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(Box::new(e)))?;
         }
@@ -91,10 +99,11 @@ impl SqliteStore {
             .name("hookline-sqlite-checkpoint".into())
             .spawn(move || run_checkpointer(checkpointer, checkpoint_queue))
             .map_err(|e| StoreError::Database(Box::new(e)))?;
+        let writer = Writer::new(writer_conn)?;
         let writer_queue = Arc::clone(&queue);
         std::thread::Builder::new()
             .name("hookline-sqlite-writer".into())
-            .spawn(move || run_writer(writer_conn, writer_queue))
+            .spawn(move || run_writer(writer, writer_queue))
             .map_err(|e| StoreError::Database(Box::new(e)))?;
         Ok(Self { writer: queue, readers: Arc::new(ReaderPool::new(readers)), _lock: lock })
     }
@@ -107,7 +116,7 @@ impl SqliteStore {
     pub(crate) async fn write<T, F>(&self, op: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut Writer) -> DbResult<T> + Send + 'static,
     {
         self.write_with(Priority::Interactive, op).await
     }
@@ -116,7 +125,7 @@ impl SqliteStore {
     pub(crate) async fn write_background<T, F>(&self, op: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut Writer) -> DbResult<T> + Send + 'static,
     {
         self.write_with(Priority::Background, op).await
     }
@@ -124,7 +133,7 @@ impl SqliteStore {
     async fn write_with<T, F>(&self, priority: Priority, op: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut Writer) -> DbResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let op = Box::new(Op { op: Some(op), result: None, reply: Some(reply) });
@@ -136,7 +145,7 @@ impl SqliteStore {
     pub(crate) async fn read<T, F>(&self, op: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
     {
         self.readers.run(op).await
     }
@@ -149,7 +158,7 @@ impl Drop for SqliteStore {
     }
 }
 
-fn acquire_lock(db_path: &Path) -> StoreResult<File> {
+fn acquire_lock(db_path: &Path) -> DbResult<File> {
     let mut lock_path = db_path.as_os_str().to_owned();
     lock_path.push(".lock");
     let file = File::options()
@@ -158,16 +167,20 @@ fn acquire_lock(db_path: &Path) -> StoreResult<File> {
         .write(true)
         .open(PathBuf::from(lock_path))
         .map_err(|e| StoreError::Database(Box::new(e)))?;
-    file.try_lock().map_err(|_| {
-        StoreError::Conflict(format!(
-            "{} is in use by another hookline process (SQLite serves one process; use PostgreSQL for several)",
-            db_path.display()
-        ))
-    })?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(Error::Store(StoreError::InUse {
+                database: db_path.display().to_string(),
+                source: std::fs::TryLockError::WouldBlock.into(),
+            }));
+        }
+        Err(std::fs::TryLockError::Error(error)) => return Err(Error::Store(StoreError::Database(Box::new(error)))),
+    }
     Ok(file)
 }
 
-fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> StoreResult<Connection> {
+fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> DbResult<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
@@ -201,36 +214,51 @@ fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> St
 trait WriteOp: Send {
     /// Runs the operation inside the open transaction; returns whether it failed in a way that leaves partial
     /// writes (a database error), which poisons the whole transaction.
-    fn apply(&mut self, conn: &Connection) -> bool;
+    fn apply(&mut self, writer: &mut Writer) -> bool;
     /// Answers the caller once the transaction's fate is known.
-    fn complete(self: Box<Self>, commit: Result<(), String>);
+    fn complete(self: Box<Self>, commit: Result<(), BatchFailure>);
+}
+
+/// Why a group-committed transaction did not commit. Every operation in it shares the one failure, so the
+/// driver's error is shared too (`Arc`), as the source of each caller's `StoreError::Database`.
+#[derive(Debug, Clone, thiserror::Error)]
+enum BatchFailure {
+    /// Another operation of the transaction failed part-way, so the whole transaction was rolled back.
+    #[error("another operation in this transaction failed, so the whole transaction was rolled back")]
+    RolledBack,
+    /// `BEGIN` or `COMMIT` failed.
+    #[error("the transaction could not {0}")]
+    Sqlite(&'static str, #[source] Arc<rusqlite::Error>),
 }
 
 struct Op<T, F> {
     op: Option<F>,
-    result: Option<StoreResult<T>>,
+    result: Option<DbResult<T>>,
     reply: Option<oneshot::Sender<StoreResult<T>>>,
 }
 
 impl<T, F> WriteOp for Op<T, F>
 where
     T: Send,
-    F: FnOnce(&Connection) -> StoreResult<T> + Send,
+    F: FnOnce(&mut Writer) -> DbResult<T> + Send,
 {
-    fn apply(&mut self, conn: &Connection) -> bool {
+    fn apply(&mut self, writer: &mut Writer) -> bool {
         let Some(op) = self.op.take() else { return false };
-        let result = op(conn);
+        let result = op(writer);
         // Every operation checks its business rules (NotFound, Conflict, UnknownEventType) before its first
         // write, so those errors leave nothing behind. Only a database error can strand a half-done operation.
-        let poisons = matches!(result, Err(StoreError::Database(_)));
+        let poisons = result.as_ref().is_err_and(Error::leaves_partial_writes);
         self.result = Some(result);
         poisons
     }
 
-    fn complete(mut self: Box<Self>, commit: Result<(), String>) {
+    fn complete(mut self: Box<Self>, commit: Result<(), BatchFailure>) {
         let result = match (commit, self.result.take()) {
-            (Ok(()), Some(result)) => result,
-            (Err(message), _) => Err(StoreError::Database(message.into())),
+            (Ok(()), Some(result)) => result.map_err(StoreError::from),
+            // The operation that poisoned the transaction answers with its own error; the others with the
+            // rollback it caused.
+            (Err(BatchFailure::RolledBack), Some(Err(error))) if error.leaves_partial_writes() => Err(error.into()),
+            (Err(failure), _) => Err(StoreError::Database(Box::new(failure))),
             (Ok(()), None) => Err(StoreError::Closed),
         };
         if let Some(reply) = self.reply.take() {
@@ -356,35 +384,67 @@ fn run_checkpointer(conn: Connection, queue: Arc<WriteQueue>) {
 }
 
 /// Runs a parameterless statement through the statement cache (no re-parsing per transaction).
-fn execute_cached(conn: &Connection, sql: &str) -> Result<(), String> {
-    conn.prepare_cached(sql).and_then(|mut statement| statement.execute([])).map(|_| ()).map_err(|e| e.to_string())
+fn execute_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
 }
 
-fn run_writer(conn: Connection, queue: Arc<WriteQueue>) {
+/// The writer thread's state: the only write connection, and what the writer caches beside it. Write
+/// operations receive it (`&mut Writer`) and use it as a connection.
+pub(crate) struct Writer {
+    conn: Connection,
+    /// Each platform's decoded webhooks, for fan-out. It refreshes itself when a row of `webhooks` changes;
+    /// the writer clears it after a rollback.
+    pub(crate) webhooks: fanout::WebhookCache,
+}
+
+impl std::ops::Deref for Writer {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl Writer {
+    fn new(mut conn: Connection) -> DbResult<Self> {
+        let webhooks = fanout::WebhookCache::watching(&mut conn)?;
+        Ok(Self { conn, webhooks })
+    }
+
+    /// Runs `batch` in one transaction and commits it, or rolls all of it back.
+    fn run_batch(&mut self, batch: &mut [Box<dyn WriteOp>]) -> Result<(), BatchFailure> {
+        execute_cached(&self.conn, "BEGIN IMMEDIATE").map_err(|e| BatchFailure::Sqlite("begin", Arc::new(e)))?;
+        let mut poisoned = false;
+        for op in batch.iter_mut() {
+            poisoned |= op.apply(self);
+        }
+        if poisoned {
+            // One operation failed half-way: undo the whole transaction rather than commit a fragment.
+            self.rollback();
+            return Err(BatchFailure::RolledBack);
+        }
+        execute_cached(&self.conn, "COMMIT").map_err(|e| {
+            self.rollback();
+            BatchFailure::Sqlite("commit", Arc::new(e))
+        })
+    }
+
+    fn rollback(&mut self) {
+        if let Err(error) = execute_cached(&self.conn, "ROLLBACK") {
+            tracing::warn!(error = %error, "sqlite rollback failed");
+        }
+        // The cache may hold rows read inside the transaction that never committed.
+        self.webhooks.clear();
+    }
+}
+
+fn run_writer(mut writer: Writer, queue: Arc<WriteQueue>) {
     let mut batch: Vec<Box<dyn WriteOp>> = Vec::with_capacity(MAX_BATCH);
     while queue.next_batch(&mut batch) {
-        let commit = match execute_cached(&conn, "BEGIN IMMEDIATE") {
-            Ok(()) => {
-                let mut poisoned = false;
-                for op in batch.iter_mut() {
-                    poisoned |= op.apply(&conn);
-                }
-                if poisoned {
-                    // One operation failed half-way: undo the whole transaction rather than commit a fragment.
-                    let _ = execute_cached(&conn, "ROLLBACK");
-                    fanout::forget_webhooks();
-                    Err("a database error rolled back this batch".to_owned())
-                } else {
-                    execute_cached(&conn, "COMMIT").inspect_err(|_| {
-                        let _ = execute_cached(&conn, "ROLLBACK");
-                        fanout::forget_webhooks();
-                    })
-                }
-            }
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(message) = &commit {
-            tracing::error!(error = %message, operations = batch.len(), "sqlite transaction failed");
+        let commit = writer.run_batch(&mut batch);
+        if let Err(failure) = &commit {
+            tracing::error!(error = ?failure, operations = batch.len(), "sqlite transaction failed");
         }
         for op in batch.drain(..) {
             op.complete(commit.clone());
@@ -407,13 +467,13 @@ impl ReaderPool {
     async fn run<T, F>(self: &Arc<Self>, op: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
     {
         let permit = self.permits.acquire().await.map_err(|_| StoreError::Closed)?;
         let conn = self.connections.lock().map_err(|_| StoreError::Closed)?.pop().ok_or(StoreError::Closed)?;
         let pool = Arc::clone(self);
         let result = tokio::task::spawn_blocking(move || {
-            let result = op(&conn);
+            let result = op(&conn).map_err(StoreError::from);
             if let Ok(mut connections) = pool.connections.lock() {
                 connections.push(conn);
             }

@@ -11,43 +11,47 @@ use hookline_core::event::{Event, NewEvent};
 use hookline_core::ids::{DeliveryId, PlatformId};
 use hookline_core::webhook::Webhook;
 
-use super::{query, query_one, query_opt};
-use crate::decode::{self, Columns, EVENT_COLUMNS, JOB_COLUMN_COUNT, JOB_COLUMNS, WEBHOOK_COLUMNS};
-use crate::{Published, StoreError, StoreResult, Target, policy};
+use hookline_store::decode::{self, Columns, JOB_COLUMN_COUNT, JOB_COLUMNS, WEBHOOK_COLUMNS};
+use hookline_store::statements;
+use hookline_store::{Published, StoreError, Target, policy};
+
+use crate::error::DbResult;
+use crate::rows::PgRow;
+use crate::{query, query_one, query_opt};
 
 /// Whether `name` is in the platform's catalog (built in, or added by the platform).
-pub(super) async fn event_type_exists<C: GenericClient>(client: &C, platform: &str, name: &str) -> StoreResult<bool> {
+pub(super) async fn event_type_exists<C: GenericClient>(client: &C, platform: &str, name: &str) -> DbResult<bool> {
     if is_built_in(name) {
         return Ok(true);
     }
-    let found =
-        query_opt(client, "SELECT 1 FROM event_types WHERE platform_id = $1 AND name = $2", &[&platform, &name])
-            .await?;
+    let found = query_opt(client, statements::CUSTOM_EVENT_TYPE_EXISTS.postgres(), &[&platform, &name]).await?;
     Ok(found.is_some())
 }
 
 /// One webhook of the platform.
-pub(super) async fn load_webhook<C: GenericClient>(client: &C, platform: &str, id: &str) -> StoreResult<Webhook> {
-    let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = $1 AND id = $2");
-    decode::webhook(&query_opt(client, &sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?)
+pub(super) async fn load_webhook<C: GenericClient>(client: &C, platform: &str, id: &str) -> DbResult<Webhook> {
+    let sql = statements::WEBHOOK_BY_ID.postgres();
+    let row = query_opt(client, sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?;
+    Ok(decode::webhook(&PgRow(&row))?)
 }
 
 /// One webhook of the platform, locked until the transaction ends (every change to a webhook and to its
 /// deliveries' hold state goes through this lock, so concurrent nodes apply them one after the other).
-pub(super) async fn lock_webhook(tx: &Transaction<'_>, platform: &str, id: &str) -> StoreResult<Webhook> {
+pub(super) async fn lock_webhook(tx: &Transaction<'_>, platform: &str, id: &str) -> DbResult<Webhook> {
     let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = $1 AND id = $2 FOR UPDATE");
-    decode::webhook(&query_opt(tx, &sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?)
+    let row = query_opt(tx, &sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?;
+    Ok(decode::webhook(&PgRow(&row))?)
 }
 
 pub(super) async fn find_event<C: GenericClient>(
     client: &C,
     platform: &str,
     id: &str,
-) -> StoreResult<Option<(i64, Event)>> {
+) -> DbResult<Option<(i64, Event)>> {
     // `pk` comes last so that `decode::event` reads the same column positions as everywhere else.
-    let sql = format!("SELECT {EVENT_COLUMNS}, e.pk FROM events e WHERE e.platform_id = $1 AND e.id = $2");
-    match query_opt(client, &sql, &[&platform, &id]).await? {
-        Some(row) => Ok(Some((row.try_get(5)?, decode::event(&row)?))),
+    let sql = statements::EVENT_BY_ID.postgres();
+    match query_opt(client, sql, &[&platform, &id]).await? {
+        Some(row) => Ok(Some((row.try_get(5)?, decode::event(&PgRow(&row))?))),
         None => Ok(None),
     }
 }
@@ -58,7 +62,7 @@ pub(super) async fn lease_jobs(
     tx: &Transaction<'_>,
     ids: &[&str],
     lease_until: Timestamp,
-) -> StoreResult<Vec<DeliveryJob>> {
+) -> DbResult<Vec<DeliveryJob>> {
     let sql = format!(
         "UPDATE deliveries d SET leased_until = $2 FROM events e, webhooks w \
          WHERE d.id = ANY($1) AND e.pk = d.event_pk AND w.id = d.webhook_id \
@@ -70,12 +74,15 @@ pub(super) async fn lease_jobs(
 
 /// Decodes job rows (`JOB_COLUMNS`, then the due time), earliest due first (then by delivery id), rendering
 /// each event's body once.
-pub(super) fn jobs_from_rows(rows: &[tokio_postgres::Row]) -> StoreResult<Vec<DeliveryJob>> {
+pub(super) fn jobs_from_rows(rows: &[tokio_postgres::Row]) -> DbResult<Vec<DeliveryJob>> {
     let mut bodies = decode::Bodies::new();
     let mut jobs = rows
         .iter()
-        .map(|row| Ok((row.opt_int(JOB_COLUMN_COUNT)?, decode::job(row, &mut bodies)?)))
-        .collect::<StoreResult<Vec<_>>>()?;
+        .map(|row| {
+            let row = PgRow(row);
+            Ok((row.opt_int(JOB_COLUMN_COUNT)?, decode::job(&row, &mut bodies)?))
+        })
+        .collect::<DbResult<Vec<_>>>()?;
     jobs.sort_by(|(a_due, a), (b_due, b)| (a_due, a.delivery_id.as_str()).cmp(&(b_due, b.delivery_id.as_str())));
     Ok(jobs.into_iter().map(|(_, job)| job).collect())
 }
@@ -90,27 +97,26 @@ pub(super) async fn publish(
     target: Target,
     now: Timestamp,
     lease_until: Option<Timestamp>,
-) -> StoreResult<Published> {
+) -> DbResult<Published> {
     let platform_str = platform.as_str();
     let only = match &target {
         Target::Only(id) => Some(load_webhook(tx, platform_str, id.as_str()).await?),
         _ => None,
     };
     if !event_type_exists(tx, platform_str, event.event_type.as_str()).await? {
-        return Err(StoreError::UnknownEventType(event.event_type.as_str().to_owned()));
+        return Err(StoreError::UnknownEventType(event.event_type.as_str().to_owned()).into());
     }
     // A concurrent publish of the same id (on another node) waits here until that one commits or rolls back.
     let inserted = query_opt(
         tx,
-        "INSERT INTO events (platform_id, id, type, data, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (platform_id, id) DO NOTHING RETURNING pk",
+        statements::INSERT_EVENT.postgres(),
         &[&platform_str, &event.id.as_str(), &event.event_type.as_str(), &event.data, &now.unix_millis()],
     )
     .await?;
     let Some(inserted) = inserted else {
         let (pk, existing) = find_event(tx, platform_str, event.id.as_str()).await?.ok_or(StoreError::NotFound)?;
         let delivery_count: i64 =
-            query_one(tx, "SELECT COUNT(*) FROM deliveries WHERE event_pk = $1", &[&pk]).await?.try_get(0)?;
+            query_one(tx, statements::COUNT_EVENT_DELIVERIES.postgres(), &[&pk]).await?.try_get(0)?;
         return Ok(Published {
             event: existing,
             created: false,
@@ -125,9 +131,9 @@ pub(super) async fn publish(
     let targets: Vec<(Webhook, bool)> = match only {
         Some(webhook) => vec![(webhook, true)],
         None => {
-            let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = $1");
-            let webhooks = query(tx, &sql, &[&platform_str]).await?;
-            policy::matching(webhooks.iter().map(|row| decode::webhook(row)), &stored.event_type, &target)?
+            let sql = statements::PLATFORM_WEBHOOKS.postgres();
+            let webhooks = query(tx, sql, &[&platform_str]).await?;
+            policy::matching(webhooks.iter().map(|row| decode::webhook(&PgRow(row))), &stored.event_type, &target)?
         }
     };
     let delivery_count = targets.len();

@@ -1,7 +1,7 @@
 //! Recording attempts and applying the failure policy, all in one transaction: an attempt, the delivery's new
 //! state, the webhook's failure tracking, a disable, a notice and the operational events either all commit or
-//! none do. The PostgreSQL twin of `sqlite/record.rs`, with the same effects in the same order (the decisions
-//! themselves are `policy.rs`'s), plus what several nodes need:
+//! none do. The effects are the failure policy's plan (`hookline_store::policy::plan`), which this file only
+//! executes, as the SQLite backend does; what is PostgreSQL's own is what several nodes need:
 //!
 //! - the batch's deliveries are locked (`FOR UPDATE`, in id order) and read in one statement; the webhooks the
 //!   batch may change (one with a failure in the batch, or a failing or degraded one that a success restores)
@@ -21,15 +21,17 @@ use std::collections::{HashMap, HashSet};
 
 use deadpool_postgres::Transaction;
 use hookline_core::Timestamp;
-use hookline_core::catalog::{DELIVERY_FAILED, WEBHOOK_DISABLED, WEBHOOK_RECOVERED, is_operational};
-use hookline_core::delivery::{Attempt, AttemptRecord, DeliveryStatus, NextStep};
+use hookline_core::delivery::{Attempt, AttemptRecord, DeliveryStatus};
 use hookline_core::ids::{NotificationId, WebhookId};
 use hookline_core::notification::NotificationKind;
 
-use super::{execute, fanout, query, query_one, query_opt};
-use crate::decode::NOTIFICATION_COLUMNS;
-use crate::policy::{self, About};
-use crate::{RecordContext, RecordOutcome, StoreResult};
+use hookline_store::policy::plan::{Effect, FailureState, plan};
+use hookline_store::policy::{self, About};
+use hookline_store::statements;
+use hookline_store::{RecordContext, RecordOutcome};
+
+use crate::error::DbResult;
+use crate::{execute, fanout, query, query_one, query_opt};
 
 /// A delivery of the batch, as read under its lock.
 struct Delivery {
@@ -40,12 +42,24 @@ struct Delivery {
     attempt_count: i64,
 }
 
-/// A webhook's failure tracking, kept current as the batch is applied.
+/// A webhook's URL and failure tracking, kept current as the batch is applied.
 struct WebhookState {
     url: String,
-    enabled: bool,
-    failing_since: Option<i64>,
-    degraded: bool,
+    state: FailureState,
+}
+
+impl WebhookState {
+    /// Reads columns url, enabled, failing_since, degraded from `first` on.
+    fn read(row: &tokio_postgres::Row, first: usize) -> DbResult<Self> {
+        Ok(Self {
+            url: row.try_get(first)?,
+            state: FailureState {
+                enabled: row.try_get(first + 1)?,
+                failing_since: row.try_get::<_, Option<i64>>(first + 2)?.map(Timestamp::from_unix_millis),
+                degraded: row.try_get(first + 3)?,
+            },
+        })
+    }
 }
 
 /// Delivery updates and attempt inserts not yet written.
@@ -73,7 +87,7 @@ impl Pending {
         self.next_at.push(next_at.map(Timestamp::unix_millis));
     }
 
-    async fn flush(&mut self, tx: &Transaction<'_>, now: Timestamp) -> StoreResult<()> {
+    async fn flush(&mut self, tx: &Transaction<'_>, now: Timestamp) -> DbResult<()> {
         if !self.ids.is_empty() {
             execute(
                 tx,
@@ -119,7 +133,7 @@ pub(super) async fn record(
     tx: &Transaction<'_>,
     records: Vec<AttemptRecord>,
     ctx: RecordContext,
-) -> StoreResult<RecordOutcome> {
+) -> DbResult<RecordOutcome> {
     let mut outcome = RecordOutcome::default();
     let ids: Vec<&str> = records.iter().map(|r| r.attempt.delivery_id.as_str()).collect();
     // Every delivery of the batch, locked in id order, with its webhook's and event's state. A delivery whose
@@ -143,13 +157,7 @@ pub(super) async fn record(
             attempt_count: row.try_get(9)?,
         };
         if !webhooks.contains_key(&delivery.webhook_id) {
-            let state = WebhookState {
-                url: row.try_get(3)?,
-                enabled: row.try_get(4)?,
-                failing_since: row.try_get(5)?,
-                degraded: row.try_get(6)?,
-            };
-            webhooks.insert(delivery.webhook_id.clone(), state);
+            webhooks.insert(delivery.webhook_id.clone(), WebhookState::read(row, 3)?);
         }
         deliveries.insert(row.try_get(0)?, delivery);
     }
@@ -162,7 +170,7 @@ pub(super) async fn record(
         .collect();
     let mut to_lock: Vec<String> = webhooks
         .iter()
-        .filter(|(id, state)| state.failing_since.is_some() || state.degraded || failing.contains(id.as_str()))
+        .filter(|(id, webhook)| !webhook.state.is_healthy() || failing.contains(id.as_str()))
         .map(|(id, _)| id.clone())
         .collect();
     to_lock.sort_unstable();
@@ -174,13 +182,7 @@ pub(super) async fn record(
         )
         .await?;
         for row in &locked {
-            let state = WebhookState {
-                url: row.try_get(1)?,
-                enabled: row.try_get(2)?,
-                failing_since: row.try_get(3)?,
-                degraded: row.try_get(4)?,
-            };
-            webhooks.insert(row.try_get(0)?, state);
+            webhooks.insert(row.try_get(0)?, WebhookState::read(row, 1)?);
         }
     }
 
@@ -198,23 +200,17 @@ pub(super) async fn record(
             pending.attempts.push(attempt);
             continue;
         }
-        let (status, next_at) = policy::delivery_status(next, webhook.enabled);
+        let (status, next_at) = policy::delivery_status(next, webhook.state.enabled);
         delivery.attempt_count = i64::from(attempt.attempt_number);
         if pending.has_delivery(attempt.delivery_id.as_str()) {
             pending.flush(tx, ctx.now).await?;
         }
         pending.delivery(attempt.delivery_id.as_str(), status, delivery.attempt_count, next_at);
-        let failed = attempt.error_kind.is_some();
-        if !failed && webhook.failing_since.is_none() && !webhook.degraded {
+        if attempt.error_kind.is_none() && webhook.state.is_healthy() {
+            // The hot path: a success that the failure policy has nothing to plan for.
             pending.attempts.push(attempt);
             continue;
         }
-        // What follows reads or writes rows this batch changed: write them first.
-        let delivery_id = attempt.delivery_id.as_str().to_owned();
-        let (started_at, attempts_made, last_error) =
-            (attempt.started_at.unix_millis(), attempt.attempt_number, attempt.error_message.clone());
-        pending.attempts.push(attempt);
-        pending.flush(tx, ctx.now).await?;
         let about = About {
             platform_id: delivery.platform_id.clone(),
             webhook_id: delivery.webhook_id.clone(),
@@ -222,89 +218,67 @@ pub(super) async fn record(
             event_id: delivery.event_id.clone(),
             event_type: delivery.event_type.clone(),
         };
-        if !failed {
-            on_success(tx, &about, webhook, &ctx, &mut outcome).await?;
+        let planned = plan(&attempt, next, &webhook.state, &about, &ctx);
+        if planned.is_empty() {
+            // A failure of a webhook already failing (a retry is due later): nothing reads what the batch
+            // wrote, so its writes stay buffered.
+            pending.attempts.push(attempt);
             continue;
         }
-        let since = match webhook.failing_since {
-            Some(since) => since,
-            None => {
-                execute(tx, "UPDATE webhooks SET failing_since = $2 WHERE id = $1", &[&about.webhook_id, &started_at])
-                    .await?;
-                webhook.failing_since = Some(started_at);
-                started_at
-            }
-        };
-        if next == NextStep::Failed {
-            execute(tx, "UPDATE webhooks SET degraded = TRUE WHERE id = $1", &[&about.webhook_id]).await?;
-            webhook.degraded = true;
-            if queue_notice(tx, NotificationKind::DeliveriesFailed, &about, last_error.as_deref(), None, &ctx).await? {
-                outcome.notices += 1;
-            }
-            if !is_operational(&about.event_type) {
-                let data = policy::delivery_failed(&about, &delivery_id, attempts_made, last_error.as_deref());
-                emit(tx, &about, DELIVERY_FAILED, data, &ctx, &mut outcome).await?;
-            }
-        }
-        let reason = policy::disable_reason(next, Timestamp::from_unix_millis(since), ctx.now, &ctx.failure);
-        if let Some(reason) = reason.filter(|_| webhook.enabled) {
-            disable(tx, &about, &reason, last_error.as_deref(), &ctx, &mut outcome).await?;
-            webhook.enabled = false;
-            webhook.degraded = true;
+        let last_error = attempt.error_message.clone();
+        pending.attempts.push(attempt);
+        // What follows reads or writes rows this batch changed: write them first.
+        pending.flush(tx, ctx.now).await?;
+        for effect in planned {
+            webhook.state.apply(&effect);
+            execute_effect(tx, effect, &about, last_error.as_deref(), &ctx, &mut outcome).await?;
         }
     }
     pending.flush(tx, ctx.now).await?;
     Ok(outcome)
 }
 
-/// A delivery of a failing or degraded webhook succeeded: the webhook is healthy again, and if it was degraded,
-/// `webhook.recovered` is published.
-async fn on_success(
+/// Executes one effect of the failure policy's plan for an attempt of the delivery `about`, whose error was
+/// `last_error`.
+async fn execute_effect(
     tx: &Transaction<'_>,
+    effect: Effect,
     about: &About,
-    webhook: &mut WebhookState,
+    last_error: Option<&str>,
     ctx: &RecordContext,
     outcome: &mut RecordOutcome,
-) -> StoreResult<()> {
-    execute(tx, "UPDATE webhooks SET failing_since = NULL, degraded = FALSE WHERE id = $1", &[&about.webhook_id])
-        .await?;
-    let was_degraded = webhook.degraded;
-    webhook.failing_since = None;
-    webhook.degraded = false;
-    if was_degraded {
-        let data = policy::webhook_recovered(about, ctx.now);
-        emit(tx, about, WEBHOOK_RECOVERED, data, ctx, outcome).await?;
+) -> DbResult<()> {
+    match effect {
+        Effect::StartFailing(since) => {
+            execute(tx, statements::START_FAILING.postgres(), &[&about.webhook_id, &since.unix_millis()]).await?;
+        }
+        Effect::Restore => {
+            execute(tx, statements::RESTORE_WEBHOOK.postgres(), &[&about.webhook_id]).await?;
+        }
+        Effect::Degrade => {
+            execute(tx, statements::DEGRADE_WEBHOOK.postgres(), &[&about.webhook_id]).await?;
+        }
+        Effect::Disable { reason } => disable(tx, about, &reason, ctx, outcome).await?,
+        Effect::Notice { kind, reason } => {
+            if queue_notice(tx, kind, about, last_error, reason.as_deref(), ctx).await? {
+                outcome.notices += 1;
+            }
+        }
+        Effect::Publish { event_type, data } => emit(tx, about, event_type, data, ctx, outcome).await?,
     }
     Ok(())
 }
 
-/// Disables the webhook, holds its pending deliveries, raises a notice and `webhook.disabled`.
+/// Disables the webhook and holds its pending deliveries (the plan adds the notice and `webhook.disabled`).
 async fn disable(
     tx: &Transaction<'_>,
     about: &About,
     reason: &str,
-    last_error: Option<&str>,
     ctx: &RecordContext,
     outcome: &mut RecordOutcome,
-) -> StoreResult<()> {
-    execute(
-        tx,
-        "UPDATE webhooks SET enabled = FALSE, disabled_reason = $2, degraded = TRUE, updated_at = $3 WHERE id = $1",
-        &[&about.webhook_id, &reason, &ctx.now.unix_millis()],
-    )
-    .await?;
-    execute(
-        tx,
-        "UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = $2 \
-         WHERE webhook_id = $1 AND status = 'pending'",
-        &[&about.webhook_id, &ctx.now.unix_millis()],
-    )
-    .await?;
-    if queue_notice(tx, NotificationKind::WebhookDisabled, about, last_error, Some(reason), ctx).await? {
-        outcome.notices += 1;
-    }
-    let data = policy::webhook_disabled(about, reason, ctx.now);
-    emit(tx, about, WEBHOOK_DISABLED, data, ctx, outcome).await?;
+) -> DbResult<()> {
+    execute(tx, statements::DISABLE_WEBHOOK.postgres(), &[&about.webhook_id, &reason, &ctx.now.unix_millis()]).await?;
+    execute(tx, statements::HOLD_PENDING.postgres(), &[&about.webhook_id, &ctx.now.unix_millis()]).await?;
     if let Some(id) = WebhookId::parse(&about.webhook_id) {
         outcome.disabled.push(id);
     }
@@ -321,10 +295,10 @@ async fn emit(
     data: serde_json::Value,
     ctx: &RecordContext,
     outcome: &mut RecordOutcome,
-) -> StoreResult<()> {
+) -> DbResult<()> {
     let subscribed = query_opt(
         tx,
-        "SELECT 1 FROM webhooks WHERE platform_id = $1 AND id <> $2 AND (' ' || events || ' ') LIKE $3 LIMIT 1",
+        statements::OPERATIONAL_SUBSCRIBER.postgres(),
         &[&about.platform_id, &about.webhook_id, &format!("% {event_type} %")],
     )
     .await?;
@@ -346,53 +320,35 @@ async fn queue_notice(
     last_error: Option<&str>,
     reason: Option<&str>,
     ctx: &RecordContext,
-) -> StoreResult<bool> {
+) -> DbResult<bool> {
     let window_start = ctx.now.minus(ctx.failure.notify_window).unix_millis();
     if kind == NotificationKind::DeliveriesFailed {
-        let recent = query_opt(
-            tx,
-            "SELECT id, status, event_types, event_ids FROM notifications \
-             WHERE webhook_id = $1 AND kind = $2 AND created_at > $3 ORDER BY created_at DESC, id DESC LIMIT 1",
-            &[&about.webhook_id, &kind.as_str(), &window_start],
-        )
-        .await?;
+        let recent =
+            query_opt(tx, statements::RECENT_NOTICE.postgres(), &[&about.webhook_id, &kind.as_str(), &window_start])
+                .await?;
         if let Some(row) = recent {
             let (id, status, types, ids): (String, String, String, String) =
                 (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
             if status == "pending" {
                 let (types, ids) = policy::absorb_failure(&types, &ids, about);
-                execute(
-                    tx,
-                    "UPDATE notifications SET failed_count = failed_count + 1, event_types = $2, event_ids = $3, \
-                     last_error = $4 WHERE id = $1",
-                    &[&id, &types, &ids, &last_error],
-                )
-                .await?;
+                execute(tx, statements::ABSORB_INTO_NOTICE.postgres(), &[&id, &types, &ids, &last_error]).await?;
             }
             return Ok(false);
         }
     }
-    let platform = query_opt(tx, "SELECT email, url FROM platforms WHERE id = $1", &[&about.platform_id]).await?;
+    let platform = query_opt(tx, statements::NOTICE_RECIPIENT.postgres(), &[&about.platform_id]).await?;
     let Some(platform) = platform else { return Ok(false) };
     let (recipient, platform_url): (String, String) = (platform.try_get(0)?, platform.try_get(1)?);
     let failed_count: i64 = match kind {
         NotificationKind::DeliveriesFailed => 1,
-        NotificationKind::WebhookDisabled => query_one(
-            tx,
-            "SELECT COUNT(*) FROM deliveries WHERE webhook_id = $1 AND status IN ('failed', 'held')",
-            &[&about.webhook_id],
-        )
-        .await?
-        .try_get(0)?,
+        NotificationKind::WebhookDisabled => {
+            query_one(tx, statements::COUNT_UNDELIVERED.postgres(), &[&about.webhook_id]).await?.try_get(0)?
+        }
     };
-    let sql = format!(
-        "INSERT INTO notifications ({}, next_attempt_at) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', 0, NULL, NULL, $13, NULL, $13)",
-        NOTIFICATION_COLUMNS
-    );
+    let sql = statements::INSERT_NOTICE.postgres();
     execute(
         tx,
-        &sql,
+        sql,
         &[
             &NotificationId::generate().as_str(),
             &about.platform_id,

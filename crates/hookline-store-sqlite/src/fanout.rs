@@ -1,107 +1,126 @@
 //! Storing an event and fanning it out: shared by publishing and by the operational events that recording
 //! attempts can raise.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use hookline_core::Timestamp;
 use hookline_core::catalog::is_built_in;
 use hookline_core::event::{Event, NewEvent};
 use hookline_core::ids::{DeliveryId, PlatformId};
 use hookline_core::webhook::Webhook;
+use hookline_store::decode::{self};
+use hookline_store::statements;
+use hookline_store::{Published, StoreError, Target, policy};
+use rusqlite::hooks::Action;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::rows::lift;
-use crate::decode::{self, EVENT_COLUMNS, WEBHOOK_COLUMNS};
-use crate::{Published, StoreError, StoreResult, Target, policy};
+use crate::Writer;
+use crate::error::DbResult;
+use crate::rows::{SqliteRow, lift};
 
 /// Whether `name` is in the platform's catalog (built in, or added by the platform).
-pub(super) fn event_type_exists(conn: &Connection, platform: &str, name: &str) -> StoreResult<bool> {
+pub(super) fn event_type_exists(conn: &Connection, platform: &str, name: &str) -> DbResult<bool> {
     if is_built_in(name) {
         return Ok(true);
     }
     let found = conn
-        .prepare_cached("SELECT 1 FROM event_types WHERE platform_id = ?1 AND name = ?2")?
+        .prepare_cached(statements::CUSTOM_EVENT_TYPE_EXISTS.sqlite())?
         .query_row(params![platform, name], |_| Ok(()))
         .optional()?;
     Ok(found.is_some())
 }
 
-thread_local! {
-    /// The decoded webhooks of each platform, for fan-out. Only the writer thread publishes, so this is the
-    /// writer's cache: decoding 100 webhooks (URL, filter, secrets) on every publish was a fifth of the
-    /// server's CPU in a wide fan-out. Every write to `webhooks` calls [`forget_webhooks`], and so does a
-    /// rolled-back transaction (which may have filled the cache with rows that never committed).
-    static WEBHOOKS: RefCell<HashMap<String, Rc<Vec<Webhook>>>> = RefCell::new(HashMap::new());
+/// The writer's cache of each platform's decoded webhooks, for fan-out: decoding 100 webhooks (URL, filter,
+/// secrets) on every publish was a fifth of the server's CPU in a wide fan-out.
+///
+/// Nothing has to remember to invalidate it: SQLite's update hook on the write connection marks it stale
+/// whenever any row of `webhooks` is inserted, updated or deleted (by any statement, present or future), and the
+/// next lookup starts afresh. The writer clears it after a rollback, which may have undone rows it cached.
+pub(crate) struct WebhookCache {
+    platforms: HashMap<String, Arc<Vec<Webhook>>>,
+    /// Set by the update hook, taken by the next lookup.
+    stale: Arc<AtomicBool>,
 }
 
-/// Drops the fan-out cache: call after any change to `webhooks`, and after a rollback.
-pub(super) fn forget_webhooks() {
-    WEBHOOKS.with(|cache| cache.borrow_mut().clear());
-}
-
-fn platform_webhooks(conn: &Connection, platform: &str) -> StoreResult<Rc<Vec<Webhook>>> {
-    if let Some(cached) = WEBHOOKS.with(|cache| cache.borrow().get(platform).cloned()) {
-        return Ok(cached);
+impl WebhookCache {
+    /// An empty cache that `conn`'s update hook keeps honest. `conn` must be the only connection that writes.
+    pub(crate) fn watching(conn: &mut Connection) -> DbResult<Self> {
+        let stale = Arc::new(AtomicBool::new(false));
+        let hook = Arc::clone(&stale);
+        // Fires for rowid tables only (`webhooks` is one); called synchronously on the writer thread for each row.
+        conn.update_hook(Some(move |_: Action, _: &str, table: &str, _: i64| {
+            if table == "webhooks" {
+                hook.store(true, Ordering::Relaxed);
+            }
+        }))?;
+        Ok(Self { platforms: HashMap::new(), stale })
     }
-    let mut select = conn.prepare_cached(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = ?1"))?;
-    let webhooks: Vec<Webhook> =
-        select.query_map([platform], lift(decode::webhook))?.map(|row| row?).collect::<StoreResult<_>>()?;
-    let webhooks = Rc::new(webhooks);
-    WEBHOOKS.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        // A bound on memory for hosts with very many platforms; the cache simply refills.
-        if cache.len() >= 1024 {
-            cache.clear();
+
+    /// Forgets everything (after a rollback).
+    pub(crate) fn clear(&mut self) {
+        self.platforms.clear();
+    }
+
+    fn platform(&mut self, conn: &Connection, platform: &str) -> DbResult<Arc<Vec<Webhook>>> {
+        if self.stale.swap(false, Ordering::Relaxed) {
+            self.platforms.clear();
         }
-        cache.insert(platform.to_owned(), Rc::clone(&webhooks));
-    });
-    Ok(webhooks)
+        if let Some(cached) = self.platforms.get(platform) {
+            return Ok(Arc::clone(cached));
+        }
+        let mut select = conn.prepare_cached(statements::PLATFORM_WEBHOOKS.sqlite())?;
+        let webhooks: Vec<Webhook> =
+            select.query_map([platform], lift(decode::webhook))?.map(|row| row?).collect::<DbResult<_>>()?;
+        let webhooks = Arc::new(webhooks);
+        // A bound on memory for hosts with very many platforms; the cache simply refills.
+        if self.platforms.len() >= 1024 {
+            self.platforms.clear();
+        }
+        self.platforms.insert(platform.to_owned(), Arc::clone(&webhooks));
+        Ok(webhooks)
+    }
 }
 
-pub(super) fn load_webhook(conn: &Connection, platform: &str, id: &str) -> StoreResult<Webhook> {
-    conn.prepare_cached(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = ?1 AND id = ?2"))?
+pub(super) fn load_webhook(conn: &Connection, platform: &str, id: &str) -> DbResult<Webhook> {
+    conn.prepare_cached(statements::WEBHOOK_BY_ID.sqlite())?
         .query_row(params![platform, id], lift(decode::webhook))
         .optional()?
         .ok_or(StoreError::NotFound)?
 }
 
-pub(super) fn find_event(conn: &Connection, platform: &str, id: &str) -> StoreResult<Option<(i64, Event)>> {
+pub(super) fn find_event(conn: &Connection, platform: &str, id: &str) -> DbResult<Option<(i64, Event)>> {
     // `pk` comes last so that `decode::event` reads the same column positions as everywhere else.
-    let sql = format!("SELECT {EVENT_COLUMNS}, e.pk FROM events e WHERE e.platform_id = ?1 AND e.id = ?2");
+    let sql = statements::EVENT_BY_ID.sqlite();
     let found = conn
-        .prepare_cached(&sql)?
-        .query_row(params![platform, id], |row| Ok((row.get::<_, i64>(5)?, decode::event(row))))
+        .prepare_cached(sql)?
+        .query_row(params![platform, id], |row| Ok((row.get::<_, i64>(5)?, decode::event(&SqliteRow(row)))))
         .optional()?;
-    found.map(|(pk, event)| event.map(|event| (pk, event))).transpose()
+    Ok(found.map(|(pk, event)| event.map(|event| (pk, event))).transpose()?)
 }
 
 /// Stores `event` and one delivery per target: enabled targets get a pending delivery, leased to the caller
 /// and returned as a job when there is a `lease_until` (else left for the poller), disabled ones a `held`
 /// delivery. A repeated id returns the stored event.
 pub(super) fn publish(
-    conn: &Connection,
+    conn: &mut Writer,
     platform: &PlatformId,
     event: NewEvent,
     target: Target,
     now: Timestamp,
     lease_until: Option<Timestamp>,
-) -> StoreResult<Published> {
+) -> DbResult<Published> {
     let platform_str = platform.as_str();
     let only = match &target {
         Target::Only(id) => Some(load_webhook(conn, platform_str, id.as_str())?),
         _ => None,
     };
     if !event_type_exists(conn, platform_str, event.event_type.as_str())? {
-        return Err(StoreError::UnknownEventType(event.event_type.as_str().to_owned()));
+        return Err(StoreError::UnknownEventType(event.event_type.as_str().to_owned()).into());
     }
     let inserted: Option<i64> = conn
-        .prepare_cached(
-            "INSERT INTO events (platform_id, id, type, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT (platform_id, id) DO NOTHING RETURNING pk",
-        )?
+        .prepare_cached(statements::INSERT_EVENT.sqlite())?
         .query_row(
             params![platform_str, event.id.as_str(), event.event_type.as_str(), event.data, now.unix_millis()],
             |row| row.get(0),
@@ -109,9 +128,8 @@ pub(super) fn publish(
         .optional()?;
     let Some(event_pk) = inserted else {
         let (pk, existing) = find_event(conn, platform_str, event.id.as_str())?.ok_or(StoreError::NotFound)?;
-        let delivery_count: i64 = conn
-            .prepare_cached("SELECT COUNT(*) FROM deliveries WHERE event_pk = ?1")?
-            .query_row([pk], |row| row.get(0))?;
+        let delivery_count: i64 =
+            conn.prepare_cached(statements::COUNT_EVENT_DELIVERIES.sqlite())?.query_row([pk], |row| row.get(0))?;
         return Ok(Published {
             event: existing,
             created: false,
@@ -125,7 +143,7 @@ pub(super) fn publish(
     let targets: Vec<(Webhook, bool)> = match only {
         Some(webhook) => vec![(webhook, true)],
         None => {
-            let webhooks = platform_webhooks(conn, platform_str)?;
+            let webhooks = conn.webhooks.platform(&conn.conn, platform_str)?;
             let candidates = webhooks.iter().filter(|w| w.events.matches(&stored.event_type)).cloned().map(Ok);
             policy::matching(candidates, &stored.event_type, &target)?
         }

@@ -4,7 +4,9 @@
 //! once); the other runs without a failure and checks that every event is delivered exactly once.
 //!
 //! Runs when `HOOKLINE_TEST_POSTGRES_URL` names a PostgreSQL server (each test makes a database of its own
-//! there and drops it after); skipped when unset, except under `CI=true`, where it fails.
+//! there and drops it after). Unset, the tests are reported as ignored (they did not run), except under
+//! `CI=true`, where they fail. That is decided at run time, so this binary has its own harness (libtest-mimic,
+//! `harness = false`), apart from the other end-to-end tests in `tests/it`.
 
 // Tests fail by panicking, so unwrapping is the point here rather than a shortcut.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -19,8 +21,8 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use hookline_store::PgOptions;
-use hookline_store::postgres::{create_database, drop_database, url_with_database};
+use hookline_store_postgres::{PgOptions, TestServer, create_database, drop_database, test_server, url_with_database};
+use libtest_mimic::{Arguments, Trial};
 use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt;
 use tokio::process::{Child, Command};
@@ -37,31 +39,22 @@ const NODES: usize = 3;
 // The database.
 
 /// A fresh database on the configured server, dropped (with its connections) when the value is dropped.
-pub(crate) struct Database {
+struct Database {
     admin: PgOptions,
     name: String,
-    pub(crate) url: String,
+    url: String,
 }
 
 impl Database {
-    /// `None` when no server is configured outside CI (the test is then skipped).
-    pub(crate) async fn fresh() -> Option<Self> {
-        let server = match std::env::var("HOOKLINE_TEST_POSTGRES_URL") {
-            Ok(url) if !url.trim().is_empty() => url,
-            _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
-                panic!("HOOKLINE_TEST_POSTGRES_URL is not set, and CI must run the multi-node tests (.ci/run sets it)")
-            }
-            _ => {
-                eprintln!("skipped: HOOKLINE_TEST_POSTGRES_URL is not set");
-                return None;
-            }
-        };
+    /// A fresh database on the configured server (tests run only when there is one).
+    async fn fresh() -> Self {
+        let TestServer::At(server) = test_server() else { panic!("no PostgreSQL server is configured") };
         let admin = PgOptions::parse(&server).expect("HOOKLINE_TEST_POSTGRES_URL is a valid PostgreSQL URL");
         let name = format!("hookline_multinode_{:016x}", fastrand_u64());
         create_database(&admin, &name).await.expect("the test database can be created");
         // A small pool per node: three nodes and the other tests share one server.
         let url = format!("{}?pool_size=8", url_with_database(server.split('?').next().unwrap_or(&server), &name));
-        Some(Self { admin, name, url })
+        Self { admin, name, url }
     }
 }
 
@@ -338,9 +331,47 @@ async fn publish_round_robin(
 // ---------------------------------------------------------------------------------------------------------
 // Tests.
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+fn main() {
+    let arguments = Arguments::from_args();
+    let trials = vec![
+        trial("a_node_killed_mid_stream_loses_no_accepted_event", || {
+            a_node_killed_mid_stream_loses_no_accepted_event()
+        }),
+        trial("without_a_failure_every_event_is_sent_exactly_once", || {
+            without_a_failure_every_event_is_sent_exactly_once()
+        }),
+        trial("an_inbox_stream_on_one_node_sees_captures_taken_by_another", || {
+            an_inbox_stream_on_one_node_sees_captures_taken_by_another()
+        }),
+    ];
+    libtest_mimic::run(&arguments, trials).exit();
+}
+
+/// A test that runs on a runtime of its own when a PostgreSQL server is configured, is reported as ignored
+/// when none is, and fails when none is under `CI=true`.
+fn trial<F, Fut>(name: &str, test: F) -> Trial
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    match test_server() {
+        TestServer::At(_) => Trial::test(name, move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build()?;
+            runtime.block_on(test());
+            Ok(())
+        }),
+        // Run anyway (`--include-ignored`), it fails rather than pass without running.
+        TestServer::Missing => {
+            Trial::test(name, || Err("HOOKLINE_TEST_POSTGRES_URL is not set".into())).with_ignored_flag(true)
+        }
+        TestServer::Required => Trial::test(name, || {
+            Err("HOOKLINE_TEST_POSTGRES_URL is not set, and CI must run the multi-node tests (.ci/run sets it)".into())
+        }),
+    }
+}
+
 async fn a_node_killed_mid_stream_loses_no_accepted_event() {
-    let Some(database) = Database::fresh().await else { return };
+    let database = Database::fresh().await;
     let dir = tempfile::tempdir().unwrap();
     let mut nodes = start_cluster(dir.path(), &database.url).await;
     // A little slow, so that the victim has attempts in flight and jobs queued when it dies.
@@ -406,9 +437,8 @@ async fn a_node_killed_mid_stream_loses_no_accepted_event() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn without_a_failure_every_event_is_sent_exactly_once() {
-    let Some(database) = Database::fresh().await else { return };
+    let database = Database::fresh().await;
     let dir = tempfile::tempdir().unwrap();
     let nodes = start_cluster(dir.path(), &database.url).await;
     let receiver = Receiver::start(Duration::ZERO).await;
@@ -441,4 +471,58 @@ async fn without_a_failure_every_event_is_sent_exactly_once() {
     for node in nodes {
         node.stop().await;
     }
+}
+
+/// The inspector across nodes: a live stream opened on node A delivers, once each and in capture order, the
+/// requests node B captured for the same inbox (found by A's poll of the shared store, since nothing on A wakes
+/// its stream for them), then one A captured itself.
+async fn an_inbox_stream_on_one_node_sees_captures_taken_by_another() {
+    let database = Database::fresh().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = database.url.clone();
+    let (dir_a, dir_b) = (dir.path().join("a"), dir.path().join("b"));
+    let (a, b) =
+        tokio::join!(Node::start("node-a", &dir_a, &database_url), Node::start("node-b", &dir_b, &database_url));
+    let http = reqwest::Client::new();
+    let body = json!({"name": "inspect", "url": "https://inspect.example.com", "email": "ops@inspect.example.com"});
+    let (status, platform) = call(&http, &a.base, "/v1/platforms", ADMIN, body).await.unwrap();
+    assert_eq!(status, 201, "{platform}");
+    let key = platform["api_key"].as_str().unwrap().to_owned();
+    let (status, inbox) = call(&http, &a.base, "/v1/inboxes", &key, json!({})).await.unwrap();
+    assert_eq!(status, 201, "{inbox}");
+    let id = inbox["id"].as_str().unwrap().to_owned();
+
+    let mut stream =
+        http.get(format!("{}/v1/inboxes/{id}/requests/stream", a.base)).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    for n in 1..=3 {
+        let answer = http.post(format!("{}/in/{id}/from-b/{n}", b.base)).body("hello").send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    let mut paths = Vec::new();
+    let mut buffer = String::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while paths.len() < 4 {
+        if paths.len() == 3 && !buffer.contains("from-a") {
+            let answer = http.post(format!("{}/in/{id}/from-a", a.base)).body("hi").send().await.unwrap();
+            assert_eq!(answer.status(), 200);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let chunk = tokio::time::timeout(left, stream.chunk()).await.expect("the stream delivers in time");
+        buffer.push_str(&String::from_utf8_lossy(&chunk.unwrap().expect("the stream stays open")));
+        // Server-sent events end with a blank line; each capture is one `data:` line of JSON.
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            for line in event.lines() {
+                if let Some(data) = line.strip_prefix("data:") {
+                    let request: Value = serde_json::from_str(data.trim()).unwrap();
+                    paths.push(request["path"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    assert_eq!(paths, ["/from-b/1", "/from-b/2", "/from-b/3", "/from-a"], "each once, in capture order");
+    drop(stream);
+    b.stop().await;
+    a.stop().await;
 }

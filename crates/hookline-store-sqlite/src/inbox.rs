@@ -7,31 +7,33 @@ use hookline_core::ids::{InboxId, PlatformId, RequestId};
 use hookline_core::inbox::{CapturedRequest, Inbox, InboxResponse, WebhookSecrets};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::SqliteStore;
-use super::rows::lift;
-use crate::inbox::{self, INBOX_COLUMNS, REQUEST_COLUMNS, REQUEST_INSERT};
-use crate::policy::page_limit;
-use crate::{InboxStore, Page, StoreError, StoreResult};
+use hookline_store::inbox::{self, INBOX_COLUMNS, REQUEST_COLUMNS, REQUEST_INSERT};
+use hookline_store::policy::page_limit;
+use hookline_store::{InboxStore, Page, StoreError, StoreResult};
 
-fn request_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<CapturedRequest>> {
+use crate::SqliteStore;
+use crate::error::DbResult;
+use crate::rows::{SqliteRow, lift};
+
+fn request_row(row: &Row<'_>) -> rusqlite::Result<DbResult<CapturedRequest>> {
     let body: Vec<u8> = row.get(14)?;
     let verified: Option<bool> = row.get(15)?;
-    Ok(inbox::request(row, body, verified))
+    Ok(inbox::request(&SqliteRow(row), body, verified).map_err(Into::into))
 }
 
-fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<StoreResult<T>>>) -> StoreResult<Vec<T>> {
+fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<DbResult<T>>>) -> DbResult<Vec<T>> {
     rows.map(|row| row?).collect()
 }
 
-fn load_inbox(conn: &Connection, platform: Option<&str>, id: &str, now: i64) -> StoreResult<Option<Inbox>> {
+fn load_inbox(conn: &Connection, platform: Option<&str>, id: &str, now: i64) -> DbResult<Option<Inbox>> {
     let sql = format!(
         "SELECT {INBOX_COLUMNS} FROM inboxes WHERE id = ?1 AND expires_at > ?2 AND (?3 IS NULL OR platform_id = ?3)"
     );
     conn.prepare_cached(&sql)?.query_row(params![id, now, platform], lift(inbox::inbox)).optional()?.transpose()
 }
 
-fn live_inbox(conn: &Connection, platform: &str, id: &str, now: i64) -> StoreResult<Inbox> {
-    load_inbox(conn, Some(platform), id, now)?.ok_or(StoreError::NotFound)
+fn live_inbox(conn: &Connection, platform: &str, id: &str, now: i64) -> DbResult<Inbox> {
+    load_inbox(conn, Some(platform), id, now)?.ok_or(StoreError::NotFound.into())
 }
 
 #[async_trait]
@@ -112,7 +114,7 @@ impl InboxStore for SqliteStore {
                 .prepare_cached("DELETE FROM inboxes WHERE id = ?1 AND platform_id = ?2")?
                 .execute(params![id, platform])?;
             if deleted == 0 {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::NotFound.into());
             }
             conn.prepare_cached("DELETE FROM inbox_requests WHERE inbox_id = ?1")?.execute([&id])?;
             Ok(())

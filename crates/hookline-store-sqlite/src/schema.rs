@@ -2,7 +2,9 @@
 
 use rusqlite::Connection;
 
-use crate::StoreResult;
+use hookline_store::StoreError;
+
+use crate::error::DbResult;
 
 /// The scripts, in order. Never edit one that has shipped; add a new one.
 const MIGRATIONS: &[&str] = &[
@@ -217,8 +219,14 @@ CREATE INDEX inbox_requests_id ON inbox_requests (id);
 ];
 
 /// Applies every migration the database has not seen, each in its own transaction.
-pub(super) fn migrate(conn: &mut Connection) -> StoreResult<()> {
-    let applied: usize = conn.query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))? as usize;
+pub(super) fn migrate(conn: &mut Connection) -> DbResult<()> {
+    let applied: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if applied > known {
+        // A newer hookline migrated this file: its tables may no longer be what these queries expect.
+        return Err(StoreError::SchemaTooNew { found: applied, known }.into());
+    }
+    let applied = applied.max(0) as usize;
     for (index, script) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction()?;
         tx.execute_batch(script)?;
@@ -227,3 +235,6 @@ pub(super) fn migrate(conn: &mut Connection) -> StoreResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,45 +1,47 @@
-//! `impl Store for SqliteStore`: every query of the SQLite backend.
+//! The role traits for `SqliteStore`: every query of the SQLite backend.
 
 use async_trait::async_trait;
 use hookline_core::Timestamp;
-use hookline_core::delivery::{AttemptRecord, DeliveryJob, DeliveryStatus};
+use hookline_core::delivery::{DeliveryJob, DeliveryStatus};
 use hookline_core::event::{Event, NewEvent};
-use hookline_core::ids::{DeliveryId, EventId, NotificationId, PlatformId, WebhookId};
+use hookline_core::ids::{DeliveryId, EventId, PlatformId, WebhookId};
 use hookline_core::notification::Notification;
 use hookline_core::platform::{EventType, Platform};
 use hookline_core::secret::{KeyHash, Secret};
 use hookline_core::webhook::{EventFilter, Webhook};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::fanout::{event_type_exists, find_event, load_webhook};
-use super::rows::{SUMMARY_COLUMNS, lift};
-use super::{SqliteStore, fanout, record};
-use crate::decode::{
-    self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS, NOTIFICATION_COLUMNS, PLATFORM_COLUMNS, WEBHOOK_COLUMNS,
+use hookline_store::decode::{
+    self, ATTEMPT_COLUMNS, EVENT_COLUMNS, JOB_COLUMNS, NOTIFICATION_COLUMNS, WEBHOOK_COLUMNS,
 };
-use crate::policy::{self, page_limit as limit};
-use crate::{
-    ClaimRequest, DeliveryDetail, DeliverySummary, NotificationResult, Page, Published, RecordContext, RecordOutcome,
-    Store, StoreError, StoreResult, Target, WebhookPatch,
+use hookline_store::policy::{self, page_limit as limit};
+use hookline_store::statements;
+use hookline_store::{
+    ApiStore, DeliveryDetail, DeliverySummary, Page, Published, StoreError, StoreResult, Target, WebhookPatch,
 };
 
+use crate::error::DbResult;
+use crate::fanout::{event_type_exists, find_event, load_webhook};
+use crate::rows::{SUMMARY_COLUMNS, SqliteRow, lift};
+use crate::{SqliteStore, fanout};
+
 /// Collects the nested results of [`lift`]ed decoders.
-fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<StoreResult<T>>>) -> StoreResult<Vec<T>> {
+pub(crate) fn collect<T>(rows: impl Iterator<Item = rusqlite::Result<DbResult<T>>>) -> DbResult<Vec<T>> {
     rows.map(|row| row?).collect()
 }
 
-fn check_filter(conn: &Connection, platform: &str, filter: &EventFilter) -> StoreResult<()> {
+fn check_filter(conn: &Connection, platform: &str, filter: &EventFilter) -> DbResult<()> {
     if let EventFilter::Only(names) = filter {
         for name in names {
             if !event_type_exists(conn, platform, name.as_str())? {
-                return Err(StoreError::UnknownEventType(name.as_str().to_owned()));
+                return Err(StoreError::UnknownEventType(name.as_str().to_owned()).into());
             }
         }
     }
     Ok(())
 }
 
-fn load_summary(conn: &Connection, platform: &str, id: &str) -> StoreResult<DeliverySummary> {
+fn load_summary(conn: &Connection, platform: &str, id: &str) -> DbResult<DeliverySummary> {
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
          JOIN webhooks w ON w.id = d.webhook_id WHERE d.platform_id = ?1 AND d.id = ?2"
@@ -52,19 +54,20 @@ fn load_summary(conn: &Connection, platform: &str, id: &str) -> StoreResult<Deli
 
 /// Loads jobs for rows selected by `where_clause` (bound to `params`), earliest due first, leases them until
 /// `lease_until`, and renders each event's body once.
-fn lease_jobs(
+pub(crate) fn lease_jobs(
     conn: &Connection,
     where_clause: &str,
     params: impl rusqlite::Params,
     lease_until: Timestamp,
-) -> StoreResult<Vec<DeliveryJob>> {
+) -> DbResult<Vec<DeliveryJob>> {
     let sql = format!(
         "SELECT {JOB_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
          JOIN webhooks w ON w.id = d.webhook_id WHERE {where_clause} ORDER BY d.next_attempt_at, d.id"
     );
     let mut bodies = decode::Bodies::new();
     let mut select = conn.prepare_cached(&sql)?;
-    let jobs = collect(select.query_map(params, |row| Ok(decode::job(row, &mut bodies)))?)?;
+    let jobs =
+        collect(select.query_map(params, |row| Ok(decode::job(&SqliteRow(row), &mut bodies).map_err(Into::into)))?)?;
     let mut lease = conn.prepare_cached("UPDATE deliveries SET leased_until = ?2 WHERE id = ?1")?;
     for job in &jobs {
         lease.execute(params![job.delivery_id.as_str(), lease_until.unix_millis()])?;
@@ -73,23 +76,25 @@ fn lease_jobs(
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl ApiStore for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await
+        self.read(|conn| Ok(conn.query_row(statements::PING.sqlite(), [], |_| Ok(()))?)).await
     }
 
     async fn create_platform(&self, platform: Platform, key_hash: KeyHash) -> StoreResult<()> {
         self.write(move |conn| {
-            conn.prepare_cached(&format!("INSERT INTO platforms ({PLATFORM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"))?
-                .execute(params![
-                    platform.id.as_str(),
-                    platform.name,
-                    platform.url,
-                    platform.email,
-                    platform.created_at.unix_millis()
-                ])?;
-            conn.prepare_cached("INSERT INTO api_keys (key_hash, platform_id, created_at) VALUES (?1, ?2, ?3)")?
-                .execute(params![key_hash.0, platform.id.as_str(), platform.created_at.unix_millis()])?;
+            conn.prepare_cached(statements::INSERT_PLATFORM.sqlite())?.execute(params![
+                platform.id.as_str(),
+                platform.name,
+                platform.url,
+                platform.email,
+                platform.created_at.unix_millis()
+            ])?;
+            conn.prepare_cached(statements::INSERT_API_KEY.sqlite())?.execute(params![
+                key_hash.0,
+                platform.id.as_str(),
+                platform.created_at.unix_millis()
+            ])?;
             Ok(())
         })
         .await
@@ -97,11 +102,8 @@ impl Store for SqliteStore {
 
     async fn platform_by_key(&self, key_hash: KeyHash) -> StoreResult<Option<Platform>> {
         self.read(move |conn| {
-            let sql = format!(
-                "SELECT {} FROM api_keys k JOIN platforms p ON p.id = k.platform_id WHERE k.key_hash = ?1",
-                PLATFORM_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
-            );
-            conn.prepare_cached(&sql)?.query_row([key_hash.0], lift(decode::platform)).optional()?.transpose()
+            let sql = statements::PLATFORM_BY_KEY.sqlite();
+            conn.prepare_cached(sql)?.query_row([key_hash.0], lift(decode::platform)).optional()?.transpose()
         })
         .await
     }
@@ -110,8 +112,7 @@ impl Store for SqliteStore {
         let platform = platform.to_string();
         self.read(move |conn| {
             let mut types = decode::built_in_event_types();
-            let mut statement =
-                conn.prepare_cached("SELECT name, description FROM event_types WHERE platform_id = ?1 ORDER BY name")?;
+            let mut statement = conn.prepare_cached(statements::CUSTOM_EVENT_TYPES.sqlite())?;
             types.extend(collect(statement.query_map([platform], lift(decode::custom_event_type))?)?);
             Ok(types)
         })
@@ -122,12 +123,14 @@ impl Store for SqliteStore {
         let platform = platform.to_string();
         self.write(move |conn| {
             if event_type_exists(conn, &platform, &event_type.name)? {
-                return Err(StoreError::Conflict(format!("event type {} already exists", event_type.name)));
+                return Err(StoreError::Conflict(format!("event type {} already exists", event_type.name)).into());
             }
-            conn.prepare_cached(
-                "INSERT INTO event_types (platform_id, name, description, created_at) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![platform, event_type.name, event_type.description, now.unix_millis()])?;
+            conn.prepare_cached(statements::INSERT_EVENT_TYPE.sqlite())?.execute(params![
+                platform,
+                event_type.name,
+                event_type.description,
+                now.unix_millis()
+            ])?;
             Ok(())
         })
         .await
@@ -135,14 +138,10 @@ impl Store for SqliteStore {
 
     async fn create_webhook(&self, webhook: Webhook) -> StoreResult<()> {
         self.write(move |conn| {
-            fanout::forget_webhooks();
             check_filter(conn, webhook.platform_id.as_str(), &webhook.events)?;
-            let sql = format!(
-                "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-            );
+            let sql = statements::INSERT_WEBHOOK.sqlite();
             let previous = webhook.secrets.previous.as_ref();
-            conn.prepare_cached(&sql)?.execute(params![
+            conn.prepare_cached(sql)?.execute(params![
                 webhook.id.as_str(),
                 webhook.platform_id.as_str(),
                 webhook.url.as_str(),
@@ -190,7 +189,6 @@ impl Store for SqliteStore {
     ) -> StoreResult<Webhook> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
-            fanout::forget_webhooks();
             let mut webhook = load_webhook(conn, &platform, &id)?;
             if let Some(events) = &patch.events {
                 check_filter(conn, &platform, events)?;
@@ -198,24 +196,12 @@ impl Store for SqliteStore {
             if let Some(enabled) = policy::apply_patch(&mut webhook, patch, now) {
                 if enabled {
                     // What was held goes out now, oldest first (the poller claims by due time, then id).
-                    conn.prepare_cached(
-                        "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, leased_until = NULL, \
-                         updated_at = ?2 WHERE webhook_id = ?1 AND status = 'held'",
-                    )?
-                    .execute(params![id, now.unix_millis()])?;
+                    conn.prepare_cached(statements::RELEASE_HELD.sqlite())?.execute(params![id, now.unix_millis()])?;
                 } else {
-                    conn.prepare_cached(
-                        "UPDATE deliveries SET status = 'held', next_attempt_at = NULL, updated_at = ?2 \
-                         WHERE webhook_id = ?1 AND status = 'pending'",
-                    )?
-                    .execute(params![id, now.unix_millis()])?;
+                    conn.prepare_cached(statements::HOLD_PENDING.sqlite())?.execute(params![id, now.unix_millis()])?;
                 }
             }
-            conn.prepare_cached(
-                "UPDATE webhooks SET url = ?3, events = ?4, description = ?5, enabled = ?6, disabled_reason = ?7, \
-                 updated_at = ?8, concurrency = ?9, failing_since = ?10 WHERE platform_id = ?1 AND id = ?2",
-            )?
-            .execute(params![
+            conn.prepare_cached(statements::UPDATE_WEBHOOK.sqlite())?.execute(params![
                 platform,
                 id,
                 webhook.url.as_str(),
@@ -235,18 +221,12 @@ impl Store for SqliteStore {
     async fn delete_webhook(&self, platform: &PlatformId, id: &WebhookId) -> StoreResult<()> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
-            fanout::forget_webhooks();
-            let deleted = conn
-                .prepare_cached("DELETE FROM webhooks WHERE platform_id = ?1 AND id = ?2")?
-                .execute(params![platform, id])?;
+            let deleted = conn.prepare_cached(statements::DELETE_WEBHOOK.sqlite())?.execute(params![platform, id])?;
             if deleted == 0 {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::NotFound.into());
             }
-            conn.prepare_cached(
-                "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE webhook_id = ?1)",
-            )?
-            .execute([&id])?;
-            conn.prepare_cached("DELETE FROM deliveries WHERE webhook_id = ?1")?.execute([&id])?;
+            conn.prepare_cached(statements::DELETE_WEBHOOK_ATTEMPTS.sqlite())?.execute([&id])?;
+            conn.prepare_cached(statements::DELETE_WEBHOOK_DELIVERIES.sqlite())?.execute([&id])?;
             Ok(())
         })
         .await
@@ -262,15 +242,15 @@ impl Store for SqliteStore {
     ) -> StoreResult<Webhook> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
-            fanout::forget_webhooks();
-            let changed = conn
-                .prepare_cached(
-                    "UPDATE webhooks SET previous_secret = secret, previous_secret_until = ?3, secret = ?4, \
-                     updated_at = ?5 WHERE platform_id = ?1 AND id = ?2",
-                )?
-                .execute(params![platform, id, overlap_until.unix_millis(), new_secret.expose(), now.unix_millis()])?;
+            let changed = conn.prepare_cached(statements::ROTATE_SECRET.sqlite())?.execute(params![
+                platform,
+                id,
+                overlap_until.unix_millis(),
+                new_secret.expose(),
+                now.unix_millis()
+            ])?;
             if changed == 0 {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::NotFound.into());
             }
             load_webhook(conn, &platform, &id)
         })
@@ -371,51 +351,13 @@ impl Store for SqliteStore {
             let (status, leased_until, enabled) = state.ok_or(StoreError::NotFound)?;
             policy::check_retry(&status, leased_until, enabled, now)?;
             conn.prepare_cached(
-                "UPDATE deliveries SET status = 'pending', next_attempt_at = ?2, updated_at = ?2 WHERE id = ?1",
+                statements::RETRY_DELIVERY.sqlite(),
             )?
             .execute(params![id, now.unix_millis()])?;
             let mut jobs = lease_jobs(conn, "d.id = ?1", [&id], lease_until)?;
-            jobs.pop().ok_or(StoreError::NotFound)
+            Ok(jobs.pop().ok_or(StoreError::NotFound)?)
         })
         .await
-    }
-
-    async fn claim_due(&self, request: ClaimRequest) -> StoreResult<Vec<DeliveryJob>> {
-        self.write_background(move |conn| {
-            let now = request.now.unix_millis();
-            // Webhooks with claimable work; each is then claimed on its own, oldest due first, so a large backlog
-            // of one webhook never stands in front of another's. `max(next_attempt_at, ifnull(leased_until, 0))`
-            // is when a pending delivery becomes claimable: it must be written exactly as in the
-            // `deliveries_claimable` index, or SQLite does not use the index.
-            let mut candidates = conn.prepare_cached(
-                "SELECT w.id FROM webhooks w WHERE w.enabled = 1 AND EXISTS (SELECT 1 FROM deliveries d \
-                 WHERE d.webhook_id = w.id AND d.status = 'pending' \
-                 AND max(d.next_attempt_at, ifnull(d.leased_until, 0)) <= ?1)",
-            )?;
-            let webhooks: Vec<String> = candidates.query_map([now], |row| row.get(0))?.collect::<Result<_, _>>()?;
-            let skip: std::collections::HashSet<&str> = request.skip.iter().map(WebhookId::as_str).collect();
-            let mut jobs = Vec::new();
-            for webhook in webhooks.iter().filter(|w| !skip.contains(w.as_str())) {
-                let room = request.limit.saturating_sub(jobs.len()).min(request.per_webhook);
-                if room == 0 {
-                    break;
-                }
-                jobs.extend(lease_jobs(
-                    conn,
-                    "d.id IN (SELECT id FROM deliveries WHERE webhook_id = ?1 AND status = 'pending' \
-                     AND max(next_attempt_at, ifnull(leased_until, 0)) <= ?2 \
-                     ORDER BY max(next_attempt_at, ifnull(leased_until, 0)), id LIMIT ?3)",
-                    params![webhook, now, room as i64],
-                    request.lease_until,
-                )?);
-            }
-            Ok(jobs)
-        })
-        .await
-    }
-
-    async fn record_attempts(&self, records: Vec<AttemptRecord>, context: RecordContext) -> StoreResult<RecordOutcome> {
-        self.write_background(move |conn| record::record(conn, records, context)).await
     }
 
     async fn recover_webhook(
@@ -428,12 +370,11 @@ impl Store for SqliteStore {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
             policy::require_enabled(load_webhook(conn, &platform, &id)?.enabled)?;
-            let recovered = conn
-                .prepare_cached(
-                    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?3, leased_until = NULL, updated_at = ?3 \
-                     WHERE webhook_id = ?1 AND status = 'failed' AND created_at >= ?2",
-                )?
-                .execute(params![id, since.unix_millis(), now.unix_millis()])?;
+            let recovered = conn.prepare_cached(statements::RECOVER_FAILED.sqlite())?.execute(params![
+                id,
+                since.unix_millis(),
+                now.unix_millis()
+            ])?;
             Ok(recovered)
         })
         .await
@@ -448,80 +389,6 @@ impl Store for SqliteStore {
             );
             let mut statement = conn.prepare_cached(&sql)?;
             collect(statement.query_map(params![platform, page.after, limit(&page)], lift(decode::notification))?)
-        })
-        .await
-    }
-
-    async fn claim_notifications(
-        &self,
-        now: Timestamp,
-        lease_until: Timestamp,
-        limit: usize,
-    ) -> StoreResult<Vec<Notification>> {
-        self.write_background(move |conn| {
-            let sql = format!(
-                "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE status = 'pending' AND next_attempt_at <= ?1 \
-                 ORDER BY next_attempt_at LIMIT ?2"
-            );
-            let mut statement = conn.prepare_cached(&sql)?;
-            let due =
-                collect(statement.query_map(params![now.unix_millis(), limit as i64], lift(decode::notification))?)?;
-            let mut lease = conn.prepare_cached("UPDATE notifications SET next_attempt_at = ?2 WHERE id = ?1")?;
-            for notification in &due {
-                lease.execute(params![notification.id.as_str(), lease_until.unix_millis()])?;
-            }
-            Ok(due)
-        })
-        .await
-    }
-
-    async fn finish_notification(
-        &self,
-        id: &NotificationId,
-        result: NotificationResult,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let id = id.to_string();
-        self.write_background(move |conn| {
-            let update = policy::notification_update(result, now);
-            conn.prepare_cached(
-                "UPDATE notifications SET status = ?2, subject = COALESCE(?3, subject), send_error = ?4, \
-                 next_attempt_at = ?5, sent_at = ?6, attempts = attempts + 1 WHERE id = ?1",
-            )?
-            .execute(params![
-                id,
-                update.status,
-                update.subject,
-                update.send_error,
-                update.next_attempt_at,
-                update.sent_at
-            ])?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn renew_leases(&self, deliveries: Vec<DeliveryId>, lease_until: Timestamp) -> StoreResult<u64> {
-        self.write_background(move |conn| {
-            let mut renew = conn.prepare_cached(
-                "UPDATE deliveries SET leased_until = ?2 WHERE id = ?1 AND status = 'pending' AND leased_until IS NOT NULL",
-            )?;
-            let mut renewed = 0;
-            for id in deliveries {
-                renewed += renew.execute(params![id.as_str(), lease_until.unix_millis()])? as u64;
-            }
-            Ok(renewed)
-        })
-        .await
-    }
-
-    async fn release(&self, deliveries: Vec<DeliveryId>) -> StoreResult<()> {
-        self.write_background(move |conn| {
-            let mut release = conn.prepare_cached("UPDATE deliveries SET leased_until = NULL WHERE id = ?1")?;
-            for id in deliveries {
-                release.execute([id.as_str()])?;
-            }
-            Ok(())
         })
         .await
     }

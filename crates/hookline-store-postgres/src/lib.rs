@@ -25,18 +25,19 @@
 //!
 //! TLS to PostgreSQL is not supported yet: connections are plain TCP or a Unix socket.
 
-/// Runs `$body` (an expression using the transaction `$tx`, evaluating to a `StoreResult`) in one transaction
+/// Runs `$body` (an expression using the transaction `$tx`, evaluating to a `DbResult`) in one transaction
 /// on a pooled connection: commits on `Ok`, rolls back on `Err`, and runs it all again (up to `MAX_TRIES`
-/// times) when PostgreSQL aborted it for a deadlock or a serialization failure.
+/// times) when PostgreSQL aborted it for a deadlock or a serialization failure. The body's errors are the
+/// backend's own (`DbResult`); the macro's value is a `StoreResult`.
 macro_rules! transaction {
     ($store:expr, |$tx:ident| $body:expr) => {{
         let mut tries: u32 = 0;
         loop {
             tries += 1;
-            let result: $crate::StoreResult<_> = async {
+            let result: $crate::error::DbResult<_> = async {
                 let mut client = $store.client().await?;
                 let $tx = client.transaction().await?;
-                let result: $crate::StoreResult<_> = async { $body }.await;
+                let result: $crate::error::DbResult<_> = async { $body }.await;
                 match result {
                     Ok(value) => {
                         $tx.commit().await?;
@@ -50,33 +51,36 @@ macro_rules! transaction {
             }
             .await;
             match result {
-                Err(error) if tries < $crate::postgres::MAX_TRIES && $crate::postgres::is_retryable(&error) => {
+                Err(error) if tries < $crate::MAX_TRIES && error.is_retryable() => {
                     tracing::debug!(error = ?error, tries, "transaction aborted by PostgreSQL; trying again");
                     tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(tries))).await;
                 }
-                other => break other,
+                other => break other.map_err(hookline_store::StoreError::from),
             }
         }
     }};
 }
 
+mod error;
 mod fanout;
 mod inbox;
 mod queries;
+mod queues;
 mod record;
 mod rows;
 mod schema;
 
 use std::time::Duration;
 
-use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use hookline_core::Timestamp;
 use hookline_core::ids::DeliveryId;
-use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-use crate::{StoreError, StoreResult};
+use hookline_store::{StoreError, StoreResult};
+
+use crate::error::{DbResult, Error, database};
 
 /// The pool size when the URL does not say (`?pool_size=N`).
 pub const DEFAULT_POOL_SIZE: usize = 16;
@@ -105,7 +109,7 @@ impl PgOptions {
     /// Besides libpq's parameters that tokio-postgres knows (`connect_timeout`, `application_name`, …) it takes
     /// hookline's own `pool_size` (connections per node, default [`DEFAULT_POOL_SIZE`]).
     pub fn parse(url: &str) -> StoreResult<Self> {
-        let invalid = |message: String| StoreError::Database(message.into());
+        let invalid = |reason: String| StoreError::InvalidUrl { reason, source: None };
         let mut pool_size = DEFAULT_POOL_SIZE;
         let url = match url.split_once('?') {
             Some((base, query)) => {
@@ -126,8 +130,9 @@ impl PgOptions {
             }
             None => url.to_owned(),
         };
-        let mut config: tokio_postgres::Config =
-            url.parse().map_err(|e: tokio_postgres::Error| invalid(format!("invalid PostgreSQL URL: {e}")))?;
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
+            StoreError::InvalidUrl { reason: "it is not a PostgreSQL URL".into(), source: Some(Box::new(e)) }
+        })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
@@ -167,7 +172,7 @@ impl PgOptions {
     }
 }
 
-/// The PostgreSQL implementation of [`crate::Store`].
+/// The PostgreSQL implementation of the store's role traits ([`hookline_store::Store`]).
 pub struct PgStore {
     pool: Pool,
 }
@@ -189,21 +194,21 @@ impl PgStore {
             .recycle_timeout(Some(Duration::from_secs(5)))
             .build()
             .map_err(|e| StoreError::Database(Box::new(e)))?;
-        let mut client = pool.get().await?;
+        let mut client = pool.get().await.map_err(Error::from)?;
         schema::migrate(&mut client).await?;
         drop(client);
         Ok(Self { pool })
     }
 
     /// A pooled connection.
-    pub(crate) async fn client(&self) -> StoreResult<deadpool_postgres::Client> {
+    pub(crate) async fn client(&self) -> DbResult<deadpool_postgres::Client> {
         Ok(self.pool.get().await?)
     }
 
     /// Extends the leases of `deliveries` that are still pending and leased, to `lease_until`; returns how
     /// many were extended. For a node that holds jobs longer than a lease (a long attempt, a long queue): the
     /// engine would call it every third of a lease for every job it holds.
-    pub(super) async fn renew_held_leases(
+    pub(crate) async fn renew_held_leases(
         &self,
         deliveries: Vec<DeliveryId>,
         lease_until: Timestamp,
@@ -221,40 +226,12 @@ impl PgStore {
     }
 }
 
-/// Whether PostgreSQL aborted the transaction in a way that running it again may fix.
-pub(crate) fn is_retryable(error: &StoreError) -> bool {
-    sql_state(error)
-        .is_some_and(|code| *code == SqlState::T_R_DEADLOCK_DETECTED || *code == SqlState::T_R_SERIALIZATION_FAILURE)
-}
-
-/// The SQLSTATE of a database error, if it came from the server.
-pub(crate) fn sql_state(error: &StoreError) -> Option<&SqlState> {
-    let StoreError::Database(source) = error else { return None };
-    source.downcast_ref::<tokio_postgres::Error>()?.code()
-}
-
-impl From<tokio_postgres::Error> for StoreError {
-    fn from(error: tokio_postgres::Error) -> Self {
-        StoreError::Database(Box::new(error))
-    }
-}
-
-impl From<PoolError> for StoreError {
-    fn from(error: PoolError) -> Self {
-        match error {
-            PoolError::Closed => StoreError::Closed,
-            PoolError::Backend(error) => StoreError::Database(Box::new(error)),
-            other => StoreError::Database(Box::new(other)),
-        }
-    }
-}
-
 /// Runs a cached prepared statement and returns its rows.
 pub(crate) async fn query<C: GenericClient>(
     client: &C,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
-) -> StoreResult<Vec<Row>> {
+) -> DbResult<Vec<Row>> {
     let statement = client.prepare_cached(sql).await?;
     Ok(client.query(&statement, params).await?)
 }
@@ -264,7 +241,7 @@ pub(crate) async fn query_opt<C: GenericClient>(
     client: &C,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
-) -> StoreResult<Option<Row>> {
+) -> DbResult<Option<Row>> {
     let statement = client.prepare_cached(sql).await?;
     Ok(client.query_opt(&statement, params).await?)
 }
@@ -274,17 +251,13 @@ pub(crate) async fn query_one<C: GenericClient>(
     client: &C,
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
-) -> StoreResult<Row> {
+) -> DbResult<Row> {
     let statement = client.prepare_cached(sql).await?;
     Ok(client.query_one(&statement, params).await?)
 }
 
 /// Runs a cached prepared statement and returns how many rows it changed.
-pub(crate) async fn execute<C: GenericClient>(
-    client: &C,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> StoreResult<u64> {
+pub(crate) async fn execute<C: GenericClient>(client: &C, sql: &str, params: &[&(dyn ToSql + Sync)]) -> DbResult<u64> {
     let statement = client.prepare_cached(sql).await?;
     Ok(client.execute(&statement, params).await?)
 }
@@ -312,17 +285,21 @@ fn check_database_name(name: &str) -> StoreResult<()> {
         && name.len() <= 63
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         && !name.as_bytes()[0].is_ascii_digit();
-    if valid { Ok(()) } else { Err(StoreError::Database(format!("{name:?} is not a plain database name").into())) }
+    if valid {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidUrl { reason: format!("{name:?} is not a plain database name"), source: None })
+    }
 }
 
 /// Connects once (no pool) with `options`, runs `sql`, and disconnects.
 async fn run_once(options: &PgOptions, sql: &str) -> StoreResult<()> {
-    let (client, connection) = options.config.connect(NoTls).await?;
+    let (client, connection) = options.config.connect(NoTls).await.map_err(database)?;
     let connection = tokio::spawn(connection);
     let result = client.batch_execute(sql).await;
     drop(client);
     let _ = connection.await;
-    Ok(result?)
+    result.map_err(database)
 }
 
 /// Creates the empty database `name` (lowercase letters, digits, `_`) on the server `admin` connects to. For
@@ -336,4 +313,28 @@ pub async fn create_database(admin: &PgOptions, name: &str) -> StoreResult<()> {
 pub async fn drop_database(admin: &PgOptions, name: &str) -> StoreResult<()> {
     check_database_name(name)?;
     run_once(admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await
+}
+
+/// The variable that names the PostgreSQL server the tests run against, e.g.
+/// `postgres://postgres@127.0.0.1:5432/postgres`; tests make databases of their own there.
+pub const TEST_SERVER_VAR: &str = "HOOKLINE_TEST_POSTGRES_URL";
+
+/// Whether the PostgreSQL tests can run here, for test harnesses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestServer {
+    /// [`TEST_SERVER_VAR`] names this server.
+    At(String),
+    /// No server is configured: the tests are reported as ignored (they did not run).
+    Missing,
+    /// No server is configured under `CI=true`, where the tests must run: each of them fails.
+    Required,
+}
+
+/// Reads [`TEST_SERVER_VAR`] and `CI`.
+pub fn test_server() -> TestServer {
+    match std::env::var(TEST_SERVER_VAR) {
+        Ok(url) if !url.trim().is_empty() => TestServer::At(url),
+        _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => TestServer::Required,
+        _ => TestServer::Missing,
+    }
 }

@@ -9,15 +9,18 @@ use hookline_core::ids::{InboxId, PlatformId, RequestId};
 use hookline_core::inbox::{CapturedRequest, Inbox, InboxResponse, WebhookSecrets};
 use tokio_postgres::Row;
 
-use super::{PgStore, execute, query, query_opt};
-use crate::inbox::{self, INBOX_COLUMNS, REQUEST_COLUMNS, REQUEST_INSERT};
-use crate::policy::page_limit;
-use crate::{InboxStore, Page, StoreError, StoreResult};
+use hookline_store::inbox::{self, INBOX_COLUMNS, REQUEST_COLUMNS, REQUEST_INSERT};
+use hookline_store::policy::page_limit;
+use hookline_store::{InboxStore, Page, StoreError, StoreResult};
+
+use crate::error::database;
+use crate::rows::PgRow;
+use crate::{PgStore, execute, query, query_opt};
 
 fn request_row(row: &Row) -> StoreResult<CapturedRequest> {
-    let body: Vec<u8> = row.try_get(14)?;
-    let verified: Option<bool> = row.try_get(15)?;
-    inbox::request(row, body, verified)
+    let body: Vec<u8> = row.try_get(14).map_err(database)?;
+    let verified: Option<bool> = row.try_get(15).map_err(database)?;
+    inbox::request(&PgRow(row), body, verified)
 }
 
 async fn load_inbox<C: GenericClient>(
@@ -30,7 +33,7 @@ async fn load_inbox<C: GenericClient>(
         "SELECT {INBOX_COLUMNS} FROM inboxes WHERE id = $1 AND expires_at > $2 \
          AND ($3::text IS NULL OR platform_id = $3)"
     );
-    query_opt(client, &sql, &[&id, &now, &platform]).await?.map(|row| inbox::inbox(&row)).transpose()
+    query_opt(client, &sql, &[&id, &now, &platform]).await?.map(|row| inbox::inbox(&PgRow(&row))).transpose()
 }
 
 async fn live_inbox<C: GenericClient>(client: &C, platform: &str, id: &str, now: i64) -> StoreResult<Inbox> {
@@ -68,7 +71,7 @@ impl InboxStore for PgStore {
         let client = self.client().await?;
         let rows =
             query(&client, &sql, &[&platform.as_str(), &now.unix_millis(), &page.after, &page_limit(&page)]).await?;
-        rows.iter().map(|row| inbox::inbox(row)).collect()
+        rows.iter().map(|row| inbox::inbox(&PgRow(row))).collect()
     }
 
     async fn get_inbox(&self, platform: &PlatformId, id: &InboxId, now: Timestamp) -> StoreResult<Inbox> {
@@ -108,7 +111,7 @@ impl InboxStore for PgStore {
         )
         .await?
         .ok_or(StoreError::NotFound)?;
-        inbox::inbox(&row)
+        inbox::inbox(&PgRow(&row))
     }
 
     async fn delete_inbox(&self, platform: &PlatformId, id: &InboxId) -> StoreResult<()> {
@@ -117,7 +120,7 @@ impl InboxStore for PgStore {
             // The inbox row first: it waits for a capture holding the row, so that capture's request is committed
             // (and visible to the next statement, which takes a new snapshot) before the requests are deleted.
             if execute(&tx, "DELETE FROM inboxes WHERE id = $1 AND platform_id = $2", &[&id, &platform]).await? == 0 {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::NotFound.into());
             }
             execute(&tx, "DELETE FROM inbox_requests WHERE inbox_id = $1", &[&id]).await?;
             Ok(())
@@ -133,7 +136,7 @@ impl InboxStore for PgStore {
             &[&platform.as_str(), &inbox_url],
         )
         .await?;
-        rows.iter().map(|row| inbox::webhook_secrets(row)).collect()
+        rows.iter().map(|row| inbox::webhook_secrets(&PgRow(row))).collect()
     }
 
     async fn capture_request(&self, request: CapturedRequest, keep: usize, now: Timestamp) -> StoreResult<i64> {
@@ -205,7 +208,7 @@ impl InboxStore for PgStore {
             Some(after) => {
                 query_opt(&client, "SELECT seq FROM inbox_requests WHERE inbox_id = $1 AND id = $2", &[&inbox, after])
                     .await?
-                    .map(|row| row.try_get(0))
+                    .map(|row| row.try_get(0).map_err(database))
                     .transpose()?
                     .unwrap_or(0)
             }
@@ -258,7 +261,7 @@ impl InboxStore for PgStore {
                 query(&tx, "DELETE FROM inboxes WHERE expires_at <= $1 RETURNING id", &[&now.unix_millis()])
                     .await?
                     .iter()
-                    .map(|row| row.try_get(0))
+                    .map(|row| row.try_get(0).map_err(database))
                     .collect::<Result<_, _>>()?;
             if !gone.is_empty() {
                 execute(&tx, "DELETE FROM inbox_requests WHERE inbox_id = ANY($1)", &[&gone]).await?;
