@@ -4,6 +4,7 @@
 //! Invariant: nothing depends on this crate.
 
 pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod dev;
 pub mod serve;
