@@ -2,6 +2,9 @@
 
 mod api;
 mod bench;
+mod cli;
+mod cli_trigger;
+mod cli_verify;
 mod delivery;
 mod failure;
 mod multinode;
