@@ -43,7 +43,7 @@ pub struct CliError {
     /// What to do about it.
     pub hint: Option<String>,
     /// The server's error, when it gave one (printed as is under `--json`).
-    pub detail: Option<ErrorDetail>,
+    pub detail: Option<Box<ErrorDetail>>,
 }
 
 impl CliError {
@@ -83,7 +83,7 @@ impl CliError {
             return self.exit_code;
         }
         if json {
-            let detail = self.detail.clone().unwrap_or_else(|| ErrorDetail {
+            let detail = self.detail.clone().map(|detail| *detail).unwrap_or_else(|| ErrorDetail {
                 code: "cli_error".into(),
                 message: self.message.clone(),
                 field: None,
@@ -120,7 +120,7 @@ impl From<Error> for CliError {
                     500.. => (code::UNAVAILABLE, "the server failed: its log has the details; try again later"),
                     _ => (code::REJECTED, "fix the request as the message says and run the command again"),
                 };
-                Self { exit_code, message, hint: Some(hint.into()), detail: Some(detail) }
+                Self { exit_code, message, hint: Some(hint.into()), detail: Some(Box::new(detail)) }
             }
             Error::Transport { url, source } => {
                 let cause = std::error::Error::source(&source).map(|cause| format!(": {cause}")).unwrap_or_default();

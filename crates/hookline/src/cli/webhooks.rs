@@ -151,7 +151,11 @@ pub async fn run(args: Args) -> Result<(), CliError> {
                 return Err(CliError::local("not deleted"));
             }
             client.delete_webhook(&id).await?;
-            if global.json { output::json(&serde_json::json!({"deleted": id})) } else { Ok(println!("Deleted {id}.")) }
+            if global.json {
+                return output::json(&serde_json::json!({"deleted": id}));
+            }
+            println!("Deleted {id}.");
+            Ok(())
         }
         Command::Secret { id } => secret(&global, &client.webhook_secret(&id).await?),
         Command::RotateSecret { id } => secret(&global, &client.rotate_secret(&id).await?),
