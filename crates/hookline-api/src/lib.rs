@@ -20,6 +20,7 @@ use hookline_delivery::Engine;
 use hookline_store::Store;
 
 pub use crate::error::ApiError;
+pub use crate::routes::openapi_document;
 
 /// Everything a handler may use.
 #[derive(Clone)]
