@@ -10,4 +10,5 @@ mod failure;
 mod multinode;
 mod process;
 mod smtp;
+mod snippets;
 mod support;
