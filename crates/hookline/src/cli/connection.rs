@@ -12,7 +12,7 @@ pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 /// Flags every client command takes, anywhere on its command line.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct Global {
-    /// The hookline server, e.g. https://hooks.example.com [default: the profile's, else http://127.0.0.1:8080].
+    /// The hookline server, e.g. `https://hooks.example.com` [default: the profile's, else `http://127.0.0.1:8080`].
     #[arg(long, env = "HOOKLINE_SERVER", global = true)]
     pub server: Option<String>,
     /// The platform's API key (hk_…) [default: the profile's].

@@ -68,15 +68,7 @@ pub async fn run(args: Args) -> Result<(), CliError> {
             let (limit, page_size) = list.pages();
             let stream = client.deliveries_all(&webhook, status.as_deref(), page_size);
             let deliveries = output::collect(stream, limit, "deliveries").await?;
-            if global.json {
-                return output::json(&deliveries);
-            }
-            let mut table = output::table(&["id", "event", "type", "status", "attempts", "next attempt", "last error"]);
-            for delivery in &deliveries {
-                table.add_row(summary_row(delivery));
-            }
-            print_list(table, deliveries.len(), "No deliveries: publish an event with `hookline trigger TYPE`.");
-            Ok(())
+            show_list(&global, &deliveries, "No deliveries: publish an event with `hookline trigger TYPE`.")
         }
         Command::Show { id } => {
             let detail = client.delivery(&id).await?;
@@ -150,14 +142,19 @@ async fn retry(global: &Global, client: &Client, ids: Vec<String>) -> Result<(),
         bar.inc(1);
     }
     bar.finish_and_clear();
+    show_list(global, &retried, "Nothing to retry.")
+}
+
+/// Prints deliveries as JSON or as a table (`empty` when there are none).
+fn show_list(global: &Global, deliveries: &[proto::Delivery], empty: &str) -> Result<(), CliError> {
     if global.json {
-        return output::json(&retried);
+        return output::json(deliveries);
     }
     let mut table = output::table(&["id", "event", "type", "status", "attempts", "next attempt", "last error"]);
-    for delivery in &retried {
+    for delivery in deliveries {
         table.add_row(summary_row(delivery));
     }
-    print_list(table, retried.len(), "Nothing to retry.");
+    print_list(table, deliveries.len(), empty);
     Ok(())
 }
 
