@@ -44,6 +44,7 @@ pub enum Command {
 
 /// Runs a client command and gives its exit code; `app` is the whole command line (for completions).
 pub fn run(command: Command, mut app: clap::Command) -> u8 {
+    quiet_panics();
     if let Command::Completions { shell } = command {
         clap_complete::generate(shell, &mut app, "hookline", &mut std::io::stdout());
         return 0;
@@ -84,4 +85,23 @@ impl Command {
             Command::Deliveries(args) => args.global.json,
         }
     }
+}
+
+/// No stack traces for people: output piped into `head` that closes early ends the command quietly (as `ls`
+/// does), and a bug prints one line asking for a report.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("unknown");
+        if message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        eprintln!("error: hookline failed unexpectedly: {message}");
+        eprintln!("hint: this is a bug; please report it with the command you ran");
+        std::process::exit(i32::from(exit::code::NEGATIVE));
+    }));
 }

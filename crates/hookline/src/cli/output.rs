@@ -16,14 +16,13 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<(), CliError> {
     Ok(())
 }
 
-/// A table with `header`, sized to the terminal when there is one.
+/// A table with `header`.
 pub fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
-    table.load_style(presets::UTF8_HORIZONTAL_ONLY).set_content_arrangement(ContentArrangement::Dynamic);
-    if !std::io::stdout().is_terminal() {
-        // Piped into `grep` or `less`: plain columns, no box drawing, no wrapping at an imagined width.
-        table.load_style(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
-    }
+    // Never wrapped: an id broken over two lines cannot be copied. On a terminal, light rules; piped into
+    // `grep` or `less`, plain columns.
+    table.set_content_arrangement(ContentArrangement::Disabled);
+    table.load_style(if std::io::stdout().is_terminal() { presets::UTF8_HORIZONTAL_ONLY } else { presets::NOTHING });
     table.set_header(header.to_vec());
     table
 }

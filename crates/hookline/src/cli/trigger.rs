@@ -89,9 +89,14 @@ pub fn show_accepted(global: &Global, accepted: &proto::EventAccepted) -> Result
     if global.json {
         return output::json(accepted);
     }
+    let deliveries = match accepted.deliveries {
+        0 => "no deliveries: no enabled webhook listens to this type".to_owned(),
+        1 => "1 delivery".to_owned(),
+        n => format!("{n} deliveries"),
+    };
     println!(
-        "Published {} {} → {} deliveries (`hookline events show {}` follows them).",
-        accepted.event_type, accepted.id, accepted.deliveries, accepted.id
+        "Published {} {} → {deliveries} (`hookline events show {}` follows them).",
+        accepted.event_type, accepted.id, accepted.id
     );
     Ok(())
 }
