@@ -29,6 +29,10 @@ pub struct Global {
 impl Global {
     /// The server URL and API key in effect, from flags, environment and profile.
     pub fn credentials(&self) -> Result<(String, Option<String>), CliError> {
+        if let (Some(server), Some(api_key)) = (&self.server, &self.api_key) {
+            // Both given: the profile file is not read, so a broken one cannot get in the way.
+            return Ok((server.clone(), Some(api_key.clone())));
+        }
         let saved = profile::load(&self.profile)?;
         let server = self
             .server
