@@ -30,18 +30,29 @@ impl Run {
 
 /// Runs `hookline ARGS` with a clean environment: only `env` and a private config directory.
 pub async fn hookline(config_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
+    hookline_with_stdin(config_dir, env, args, "").await
+}
+
+/// Like [`hookline`], with `stdin` piped in.
+pub async fn hookline_with_stdin(config_dir: &Path, env: &[(&str, &str)], args: &[&str], stdin: &str) -> Run {
+    use tokio::io::AsyncWriteExt;
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookline"));
-    command.args(args).env_clear().env("HOOKLINE_CONFIG_DIR", config_dir).stdin(std::process::Stdio::null());
+    command.args(args).env_clear().env("HOOKLINE_CONFIG_DIR", config_dir).stdin(std::process::Stdio::piped());
     if let Some(path) = std::env::var_os("PATH") {
         command.env("PATH", path);
     }
     for (name, value) in env {
         command.env(name, value);
     }
-    let output = tokio::time::timeout(crate::support::WAIT, command.output())
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("the binary runs");
+    let mut input = child.stdin.take().expect("stdin is piped");
+    input.write_all(stdin.as_bytes()).await.expect("stdin is written");
+    drop(input);
+    let output = tokio::time::timeout(crate::support::WAIT, child.wait_with_output())
         .await
         .expect("the command finishes")
-        .expect("the binary runs");
+        .expect("the output is read");
     Run {
         code: output.status.code().expect("exited, not killed"),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -198,8 +209,20 @@ async fn login_saves_an_owner_only_profile_that_later_commands_use() {
     // Another profile has no key until someone logs in to it.
     let named = hookline(config, &[("HOOKLINE_PROFILE", "staging")], &["webhooks", "list"]).await;
     assert_eq!(named.code, 4, "an unknown profile has no key: {}", named.stderr);
+    // The key piped on stdin, as a script (or `pass show … | hookline login`) gives it.
+    let staging = [("HOOKLINE_PROFILE", "staging")];
+    hookline_with_stdin(config, &staging, &["login", "--server", base], &setup.key).await.ok();
+    hookline(config, &staging, &["webhooks", "list"]).await.ok();
     hookline(config, &[], &["logout"]).await.ok();
     assert_eq!(hookline(config, &[], &["webhooks", "list"]).await.code, 4);
+    let empty = hookline_with_stdin(config, &[], &["login", "--server", base], "\n").await;
+    assert_eq!(empty.code, 2, "no key given: {}", empty.stderr);
+
+    // A broken profile file is named, with what to do.
+    std::fs::write(&profile, "not json").unwrap();
+    let broken = hookline(config, &[], &["webhooks", "list"]).await;
+    assert_eq!(broken.code, 1, "{}", broken.stderr);
+    assert!(broken.stderr.contains("is not a profile file") && broken.stderr.contains("hookline login"));
     setup.app.stop().await;
 }
 
