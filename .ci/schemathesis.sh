@@ -46,11 +46,12 @@ echo "== openapi-spec-validator"
 
 echo "== schemathesis"
 status=0
-"$venv/bin/st" run "$base/v1/openapi.json" \
+# Run from the scratch directory: schemathesis keeps a `.schemathesis/` cache in the working directory.
+(cd "$work" && "$venv/bin/st" run "$base/v1/openapi.json" \
     --header "Authorization: Bearer $key" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
     --max-examples "${HOOKLINE_SCHEMATHESIS_EXAMPLES:-25}" \
-    --seed 1 --no-color --workers 2 || status=$?
+    --seed 1 --no-color --workers 2) || status=$?
 if [ "$status" -ne 0 ]; then
     echo "--- server log (tail)"
     tail -n 50 "$work/server.log"
