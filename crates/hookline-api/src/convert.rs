@@ -26,12 +26,19 @@ pub(crate) fn platform(platform: Platform, api_key: Option<String>) -> proto::Pl
     }
 }
 
+/// A catalog entry; a built-in type carries its sample payload (the catalog's samples are tested to parse).
 pub(crate) fn event_type(event_type: EventType) -> proto::EventType {
+    let sample = event_type
+        .built_in
+        .then(|| hookline_core::catalog::sample(&event_type.name))
+        .flatten()
+        .and_then(|text| serde_json::from_str(text).ok());
     proto::EventType {
         name: event_type.name,
         description: event_type.description,
         built_in: event_type.built_in,
         operational: event_type.operational,
+        sample,
     }
 }
 

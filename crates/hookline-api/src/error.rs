@@ -36,6 +36,9 @@ pub enum ApiError {
     /// The body is larger than allowed.
     #[error("request body is too large")]
     PayloadTooLarge,
+    /// The body is not sent as `Content-Type: application/json`.
+    #[error("send the body as JSON with Content-Type: application/json")]
+    UnsupportedMediaType,
     /// The path exists but not with this method.
     #[error("method not allowed on this path")]
     MethodNotAllowed,
@@ -81,6 +84,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None),
+            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),

@@ -55,10 +55,7 @@ fn rejection_to_error(rejection: JsonRejection) -> ApiError {
             message: format!("request body is not valid JSON: {}", e.body_text()),
         },
         JsonRejection::JsonDataError(e) => ApiError::BadRequest { code: "invalid_body", message: e.body_text() },
-        JsonRejection::MissingJsonContentType(_) => ApiError::BadRequest {
-            code: "unsupported_media_type",
-            message: "send the body as JSON with Content-Type: application/json".into(),
-        },
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
         JsonRejection::BytesRejection(e) => {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge

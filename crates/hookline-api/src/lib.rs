@@ -23,6 +23,7 @@ use hookline_store::ApiStore;
 
 pub use crate::error::ApiError;
 pub use crate::inbox::InboxConfig;
+pub use crate::routes::openapi_document;
 
 /// Everything a handler may use.
 #[derive(Clone)]

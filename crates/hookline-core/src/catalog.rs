@@ -1,5 +1,9 @@
 //! The event-type catalog: the 14 Tradly types built in, plus a platform's own `name.verb` types.
 
+mod samples;
+
+pub use samples::{SAMPLES, sample};
+
 use crate::ValidationError;
 
 /// The built-in Tradly event types with the one-line descriptions of Tradly's documentation.

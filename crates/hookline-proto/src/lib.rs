@@ -83,6 +83,10 @@ pub struct EventType {
     /// Published by hookline about your webhooks (`webhook.disabled`, `delivery.failed`, `webhook.recovered`);
     /// delivered only to webhooks that name it (`*` leaves these out).
     pub operational: bool,
+    /// A realistic `data` payload of this type (built-in types only), as `hookline trigger` publishes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub sample: Option<serde_json::Value>,
 }
 
 /// `POST /v1/event-types`.

@@ -2,10 +2,16 @@
 //! crate. Standard library only, so it doubles as a template for a receiver in any stack.
 //!
 //! Usage: `cargo run -p hookline-verify --example receiver -- [PORT] [whsec_SECRET]`
-//! (the secret may also come from `HOOKLINE_SECRET`). It listens on 127.0.0.1 only.
+//! (the secret may also come from `HOOKLINE_SECRET`). It listens on 127.0.0.1 only. With a secret it answers
+//! 200 when both signatures verify and 400 when not; without one it answers 200 to everything.
+//!
+//! Each connection gets its own thread: hookline keeps connections alive and sends to one webhook over several
+//! at once, so a receiver that served one connection at a time would leave a second delivery waiting until
+//! hookline's timeout (15 s) and have it retried.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 fn main() -> std::io::Result<()> {
@@ -17,14 +23,25 @@ fn main() -> std::io::Result<()> {
         "receiver listening on http://127.0.0.1:{port}/ (signature checks: {})",
         if secret.is_some() { "on" } else { "off: pass the webhook secret" }
     );
+    serve(listener, secret)
+}
+
+/// Accepts connections for ever, each served on a thread of its own.
+pub fn serve(listener: TcpListener, secret: Option<String>) -> std::io::Result<()> {
+    let secret = Arc::new(secret);
     for stream in listener.incoming() {
-        if let Err(error) = handle(stream?, secret.as_deref()) {
-            eprintln!("bad request: {error}");
-        }
+        let stream = stream?;
+        let secret = Arc::clone(&secret);
+        std::thread::spawn(move || {
+            if let Err(error) = handle(stream, secret.as_deref()) {
+                eprintln!("bad request: {error}");
+            }
+        });
     }
     Ok(())
 }
 
+/// Serves the requests of one keep-alive connection in turn.
 fn handle(stream: TcpStream, secret: Option<&str>) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     loop {
@@ -46,12 +63,14 @@ fn handle(stream: TcpStream, secret: Option<&str>) -> std::io::Result<()> {
         }
         let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap_or("");
         let length: usize = header("content-length").parse().unwrap_or(0);
+        // The raw bytes, exactly as sent: verify these, and parse only afterwards.
         let mut body = vec![0; length];
         reader.read_exact(&mut body)?;
-        println!("\n{} {}", request_line.trim_end(), String::from_utf8_lossy(&body));
+        let mut report = format!("\n{} {}\n", request_line.trim_end(), String::from_utf8_lossy(&body));
         for name in ["x-tradly-event", "x-tradly-delivery", "x-tradly-attempt", "webhook-id", "webhook-timestamp"] {
-            println!("  {name}: {}", header(name));
+            report.push_str(&format!("  {name}: {}\n", header(name)));
         }
+        let mut verified = true;
         if let Some(secret) = secret {
             let id = header("webhook-id");
             let tradly = hookline_verify::verify_tradly(secret, id, header("x-tradly-signature"));
@@ -65,11 +84,18 @@ fn handle(stream: TcpStream, secret: Option<&str>) -> std::io::Result<()> {
                 now,
                 hookline_verify::DEFAULT_TOLERANCE_SECONDS,
             );
-            println!("  X-Tradly-Signature: {}", verdict(&tradly));
-            println!("  webhook-signature:  {}", verdict(&standard));
+            verified = tradly.is_ok() && standard.is_ok();
+            report.push_str(&format!("  X-Tradly-Signature: {}\n", verdict(&tradly)));
+            report.push_str(&format!("  webhook-signature:  {}\n", verdict(&standard)));
         }
-        let mut stream = reader.get_ref();
-        stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok")?;
+        // One write per request, so the output of concurrent deliveries does not interleave.
+        print!("{report}");
+        let answer: &[u8] = if verified {
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok"
+        } else {
+            b"HTTP/1.1 400 Bad Request\r\ncontent-length: 12\r\ncontent-type: text/plain\r\n\r\nnot verified"
+        };
+        reader.get_ref().write_all(answer)?;
     }
 }
 

@@ -91,17 +91,16 @@ pub fn banner(
    API key     {key}
    (saved in {creds}; they keep working after a restart)
 
-   1. Create a webhook that delivers to 127.0.0.1:9000 (the answer carries its "secret"):
-     curl -s {base}/v1/webhooks -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
-       -d '{{"url":"http://127.0.0.1:9000/hook","events":["*"]}}'
+   1. Log the CLI in, and create a webhook that delivers to 127.0.0.1:9000 (it prints the "secret"):
+     hookline login --server {base} --api-key {key}
+     hookline webhooks create --url http://127.0.0.1:9000/hook --events '*'
 
-   2. In another terminal, start the example receiver with that secret; it prints each delivery and checks
-      both signatures:
-     cargo run -p hookline-verify --example receiver -- 9000 whsec_...
+   2. In another terminal, start a receiver with that secret; it checks both signatures and prints each
+      delivery (others in docs/verify/):
+     HOOKLINE_SECRET=whsec_... node docs/verify/receiver.js 9000
 
-   3. Publish an event:
-     curl -s {base}/v1/events -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \
-       -d '{{"type":"user.created","data":{{"user_id":42,"email":"zoe@example.com"}}}}'
+   3. Publish a sample event of any catalog type (curl works too: {base}/v1/openapi.json):
+     hookline trigger user.created
 
    No receiver yet? Create an inbox (a URL that records what it gets and checks its signature), point a
    webhook at its "url", and read GET /v1/inboxes/<id>/requests:

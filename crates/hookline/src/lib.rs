@@ -4,6 +4,7 @@
 //! Invariant: nothing depends on this crate but `hookline-bench`, which starts [`serve::start`] in process
 //! for its `--in-process` mode.
 
+pub mod cli;
 pub mod config;
 pub mod dev;
 pub mod inbox_pruner;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use hookline::config::{DEFAULT_CONFIG, Database, Overrides, RawConfig};
 use hookline::{dev, serve};
 use tracing_subscriber::EnvFilter;
@@ -16,6 +16,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(name = "hookline", version, about = "Self-hosted webhook delivery: durable, signed, retried.")]
+#[command(after_help = hookline::cli::exit::EXIT_CODES_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,6 +28,8 @@ enum Command {
     Serve(ServeArgs),
     /// Print the default configuration file, with comments.
     ConfigDefault,
+    #[command(flatten)]
+    Client(hookline::cli::Command),
 }
 
 #[derive(clap::Args)]
@@ -60,6 +63,8 @@ struct ServeArgs {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        // The client commands print their own errors and exit with the documented code (see `cli::exit`).
+        Command::Client(command) => std::process::exit(hookline::cli::run(command, Cli::command()).into()),
         Command::ConfigDefault => {
             print!("{DEFAULT_CONFIG}");
             Ok(())

@@ -53,7 +53,8 @@ fn delivery_id(text: &str) -> Result<DeliveryId, ApiError> {
 
 /// Lists a webhook's deliveries, newest first, optionally of one status.
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "deliveries", params(("id" = String, Path), StatusQuery, PageQuery),
-    responses((status = 200, body = proto::List<proto::Delivery>), (status = 404, body = proto::ErrorBody)))]
+    responses((status = 200, body = proto::List<proto::Delivery>), (status = 404, body = proto::ErrorBody),
+        (status = 422, description = "`status` is not a delivery status (`validation_failed`).", body = proto::ErrorBody)))]
 async fn list_deliveries(
     State(state): State<AppState>,
     PlatformAuth(platform): PlatformAuth,

@@ -7,6 +7,7 @@ mod events;
 mod health;
 mod inbox_stream;
 mod inboxes;
+mod openapi;
 mod platforms;
 mod webhooks;
 
@@ -60,7 +61,8 @@ impl PageQuery {
     }
 }
 
-pub(crate) fn router(state: AppState, max_body_bytes: usize) -> Router {
+/// The routes with their OpenAPI document, completed (see `openapi`).
+fn routes_and_document() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(platforms::routes())
         .merge(event_types::routes())
@@ -71,6 +73,17 @@ pub(crate) fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(health::routes())
         .split_for_parts();
     openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    openapi::complete(&mut openapi);
+    (router, openapi)
+}
+
+/// The OpenAPI document `/v1/openapi.json` serves.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    routes_and_document().1
+}
+
+pub(crate) fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let (router, openapi) = routes_and_document();
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
     router
         .route(
@@ -88,14 +101,26 @@ pub(crate) fn router(state: AppState, max_body_bytes: usize) -> Router {
         .with_state(state)
 }
 
-/// axum answers an over-long body with a plain-text 413 before any extractor runs; rewrite it to our JSON.
+/// axum answers some bad requests in plain text before a handler runs: an over-long body (413) and a query or
+/// path that does not parse (400). Rewrite them to our JSON error body, keeping axum's explanation.
 async fn too_large_as_json(response: axum::response::Response) -> axum::response::Response {
+    use axum::http::StatusCode;
     let is_plain = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .is_none_or(|value| !value.as_bytes().starts_with(b"application/json"));
-    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && is_plain {
-        return ApiError::PayloadTooLarge.into_response();
+    if !is_plain {
+        return response;
     }
-    response
+    match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge.into_response(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType.into_response(),
+        StatusCode::BAD_REQUEST => {
+            let text = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+            let message = String::from_utf8_lossy(&text).trim().to_owned();
+            let message = if message.is_empty() { "the request is malformed".to_owned() } else { message };
+            ApiError::BadRequest { code: "invalid_request", message }.into_response()
+        }
+        _ => response,
+    }
 }

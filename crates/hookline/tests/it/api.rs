@@ -330,8 +330,11 @@ async fn bad_inputs_are_rejected_with_clear_errors_and_change_nothing() {
     // JSON with the wrong content type.
     cases.push(Case {
         content_type: "text/plain",
-        ..case("POST", "/v1/webhooks", Some("{}"), 400, "unsupported_media_type")
+        ..case("POST", "/v1/webhooks", Some("{}"), 415, "unsupported_media_type")
     });
+    // A query that does not parse is a JSON 400, not axum's plain text.
+    cases.push(case("GET", "/v1/webhooks?limit=many", None, 400, "invalid_request"));
+    cases.push(case("GET", "/v1/events?limit=-1", None, 400, "invalid_request"));
 
     for case in cases {
         let mut request = app.http.request(

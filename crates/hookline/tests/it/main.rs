@@ -5,6 +5,9 @@
 #![cfg(test)]
 
 mod api;
+mod cli;
+mod cli_trigger;
+mod cli_verify;
 mod delivery;
 mod failure;
 mod inbox;
@@ -12,4 +15,5 @@ mod inbox_own;
 mod inbox_stream;
 mod process;
 mod smtp;
+mod snippets;
 mod support;
