@@ -39,6 +39,9 @@ pub enum ApiError {
     /// The path exists but not with this method.
     #[error("method not allowed on this path")]
     MethodNotAllowed,
+    /// The request, or its body, took longer than the server allows.
+    #[error("the request took too long: send it again, faster")]
+    RequestTimeout,
     /// The service cannot serve right now (shutting down, database unavailable).
     #[error("service unavailable")]
     Unavailable,
@@ -76,6 +79,7 @@ impl IntoResponse for ApiError {
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
+            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout", None),
             ApiError::Internal(source) => {
                 tracing::error!(error = ?source, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)

@@ -9,6 +9,7 @@ mod auth;
 mod convert;
 mod error;
 mod json;
+pub mod limits;
 mod routes;
 
 use std::sync::Arc;

@@ -98,20 +98,21 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
         .context("invalid notification settings")?;
     let notifier_shutdown = CancellationToken::new();
     let notifier_task = tokio::spawn(notifier.run(notifier_shutdown.clone()));
-    let app = hookline_api::router(config.api.clone(), store, engine);
+    let app = hookline_api::limits::with_request_limits(
+        hookline_api::router(config.api.clone(), store, engine),
+        config.request_limits,
+    );
     let http_shutdown = shutdown.clone();
+    let listener_limits = config.listener;
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
-            .await
-            .context("HTTP server failed");
+        crate::listener::serve(listener, app, listener_limits, http_shutdown).await;
         tracing::info!("stopped accepting requests; draining deliveries");
         engine_shutdown.cancel();
         engine_task.await.context("delivery engine stopped abnormally")?;
         // Notices raised by the last attempts stay pending in the store and go out at the next start.
         notifier_shutdown.cancel();
         notifier_task.await.context("notifier panicked")?;
-        served
+        Ok(())
     });
     Ok(Server { addr, shutdown, task })
 }

@@ -4,6 +4,7 @@ mod api;
 mod bench;
 mod delivery;
 mod failure;
+mod hardening;
 mod multinode;
 mod process;
 mod smtp;
