@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 
 use crate::ApiError;
 
@@ -24,14 +24,14 @@ pub struct RequestLimits {
 /// Wraps `router` in the request and body timeouts.
 pub fn with_request_limits(router: Router, limits: RequestLimits) -> Router {
     let request_timeout = limits.request_timeout;
-    router
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(limits.body_timeout))
-        .layer(axum::middleware::from_fn(move |request: Request, next: Next| async move {
+    router.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(limits.body_timeout)).layer(
+        axum::middleware::from_fn(move |request: Request, next: Next| async move {
             match tokio::time::timeout(request_timeout, next.run(request)).await {
                 Ok(response) => response,
                 Err(_) => ApiError::RequestTimeout.into_response(),
             }
-        }))
+        }),
+    )
 }
 
 /// Whether a request-body error is the body timeout firing (the client stopped sending), found by the error's

@@ -106,7 +106,9 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
             let segments = v6.segments();
             if segments[..6] == [0, 0, 0, 0, 0, 0] {
                 // IPv4-compatible (deprecated) addresses, plus :: and ::1.
-                return !v6.is_unspecified() && !v6.is_loopback() && is_public_ip(IpAddr::V4(embedded_v4(&segments, 6)));
+                return !v6.is_unspecified()
+                    && !v6.is_loopback()
+                    && is_public_ip(IpAddr::V4(embedded_v4(&segments, 6)));
             }
             // Forms that route to an IPv4 address they carry: judged as that address, since a relay or a NAT64
             // gateway (or a host that speaks 6to4 itself) would deliver the packet there.

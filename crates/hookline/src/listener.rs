@@ -85,10 +85,8 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ListenerLimits, s
     }
     drop(listener);
     stop_connections.cancel();
-    let drained = tokio::time::timeout(limits.shutdown_grace, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
+    let drained =
+        tokio::time::timeout(limits.shutdown_grace, async { while connections.join_next().await.is_some() {} }).await;
     if drained.is_err() {
         tracing::warn!(open = connections.len(), "closing connections still open after the shutdown grace period");
         connections.abort_all();
