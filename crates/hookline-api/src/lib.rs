@@ -11,6 +11,7 @@ mod error;
 mod json;
 pub mod limits;
 mod routes;
+mod telemetry;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,7 +63,8 @@ impl Default for ApiConfig {
     }
 }
 
-/// Builds the whole HTTP router: `/v1/*`, `/healthz`, `/readyz`, `/v1/openapi.json`.
+/// Builds the whole HTTP router: `/v1/*`, `/healthz`, `/readyz`, `/v1/openapi.json`, under the request-id
+/// and trace layers.
 pub fn router(config: ApiConfig, store: Arc<dyn Store>, engine: Engine) -> Router {
     let lease = engine.config().lease;
     let state = AppState {
@@ -79,5 +81,5 @@ pub fn router(config: ApiConfig, store: Arc<dyn Store>, engine: Engine) -> Route
             key_cache: auth::KeyCache::default(),
         }),
     };
-    routes::router(state, config.max_body_bytes)
+    telemetry::layer(routes::router(state, config.max_body_bytes))
 }

@@ -1,9 +1,10 @@
 //! hookline's domain model and pure logic.
 //!
-//! Invariants (written as absences): this crate does no IO, spawns nothing, reads no clock and no global
-//! randomness except through the explicit `generate` constructors at the edge, and knows nothing of SQL or of
-//! the JSON wire format of `/v1`. Time (`now`) and jitter are parameters, so retry behaviour is testable without
-//! sleeping.
+//! Invariants (written as absences): this crate does no IO, spawns nothing, and knows nothing of SQL or of the
+//! JSON wire format of `/v1`. It reads the clock and the operating system's randomness only in constructors
+//! that callers invoke at the edge: [`Timestamp::now`], and the `generate` constructors of ids (UUIDv7: time
+//! and randomness), secrets and API keys. Everything else takes time (`now`) and jitter as parameters, so retry
+//! behaviour is testable without sleeping.
 
 pub mod catalog;
 pub mod delivery;

@@ -100,7 +100,8 @@ struct Inner {
     /// Woken when lanes that overflowed to the database have room again.
     poll_now: tokio::sync::Notify,
     /// What recording hands back (operational events' jobs, retry times), taken by `run`.
-    followup_jobs: tokio::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<recorder::Followup>>>,
+    /// Bounded ([`recorder::FOLLOWUP_QUEUE`]) like all the engine's memory.
+    followup_jobs: tokio::sync::Mutex<Option<tokio::sync::mpsc::Receiver<recorder::Followup>>>,
 }
 
 impl Engine {
@@ -117,7 +118,7 @@ impl Engine {
         runtime: tokio::runtime::Handle,
     ) -> Result<Self, SendError> {
         let sender = HttpSender::new(config.timeout, config.max_response_bytes, config.allow_private_destinations)?;
-        let (followups, followup_jobs) = tokio::sync::mpsc::unbounded_channel();
+        let (followups, followup_jobs) = tokio::sync::mpsc::channel(recorder::FOLLOWUP_QUEUE);
         let recorder = recorder::spawn(&runtime, Arc::clone(&store), config.failure, config.lease, followups);
         let lanes = lanes::Lanes::new(lanes::Limits {
             max_in_flight: config.max_in_flight,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use hookline_core::Timestamp;
 use hookline_core::delivery::{AttemptRecord, DeliveryJob, FailurePolicy, NextStep};
 use hookline_store::{RecordContext, Store};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 
 enum Message {
@@ -40,6 +41,12 @@ impl RecorderHandle {
     }
 }
 
+/// How many follow-ups may wait for the engine's loop to take them. A written batch hands back at most two,
+/// and the loop takes them between its polls, so the queue stays short unless the loop is held up (a slow
+/// claim, or shutdown, when it has stopped reading). Then a full queue must neither grow memory nor block the
+/// recorder: blocked, it would write no more results, and shutdown's flush would wait for it forever.
+pub(crate) const FOLLOWUP_QUEUE: usize = 256;
+
 /// What recording a batch hands back to the engine.
 pub(crate) enum Followup {
     /// Jobs created while recording (operational events), to dispatch.
@@ -52,7 +59,7 @@ pub(crate) enum Followup {
 struct Context {
     failure: FailurePolicy,
     lease: Duration,
-    followups: mpsc::UnboundedSender<Followup>,
+    followups: mpsc::Sender<Followup>,
 }
 
 pub(crate) fn spawn(
@@ -60,7 +67,7 @@ pub(crate) fn spawn(
     store: Arc<dyn Store>,
     failure: FailurePolicy,
     lease: Duration,
-    followups: mpsc::UnboundedSender<Followup>,
+    followups: mpsc::Sender<Followup>,
 ) -> RecorderHandle {
     let (sender, receiver) = mpsc::channel(QUEUE);
     runtime.spawn(run(store, Context { failure, lease, followups }, receiver));
@@ -108,12 +115,11 @@ async fn write(store: &Arc<dyn Store>, context: &Context, batch: Vec<AttemptReco
         let record = RecordContext { now, lease_until: now.plus(context.lease), failure: context.failure };
         match store.record_attempts(batch.clone(), record).await {
             Ok(outcome) => {
-                // If the engine is gone the jobs' leases expire and the poller sends them.
                 if !outcome.jobs.is_empty() {
-                    let _ = context.followups.send(Followup::Jobs(outcome.jobs));
+                    hand_back(&context.followups, Followup::Jobs(outcome.jobs));
                 }
                 if let Some(at) = first_retry {
-                    let _ = context.followups.send(Followup::RetryAt(at));
+                    hand_back(&context.followups, Followup::RetryAt(at));
                 }
                 return;
             }
@@ -127,4 +133,46 @@ async fn write(store: &Arc<dyn Store>, context: &Context, batch: Vec<AttemptReco
     // The deliveries stay leased; when the lease expires they are attempted again, so the outcome is a
     // duplicate send, never a lost delivery.
     tracing::error!(records = batch.len(), "gave up writing attempt results");
+}
+
+/// Queues a follow-up for the engine without waiting; returns whether it was queued. What does not fit is
+/// still safe: jobs are durable in the store and keep their lease, so when it runs out the poller (of this
+/// node or another) claims them, late but not lost; a retry time is only a hint, and the poll interval still
+/// finds that retry due.
+fn hand_back(followups: &mpsc::Sender<Followup>, followup: Followup) -> bool {
+    match followups.try_send(followup) {
+        Ok(()) => true,
+        Err(TrySendError::Full(Followup::Jobs(jobs))) => {
+            tracing::warn!(
+                jobs = jobs.len(),
+                "follow-up queue full; these deliveries are sent once their lease expires"
+            );
+            false
+        }
+        // The engine stopped: the jobs' leases expire and a poller takes them.
+        Err(TrySendError::Full(Followup::RetryAt(_)) | TrySendError::Closed(_)) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_follow_up_queue_neither_blocks_nor_grows() {
+        let (followups, mut engine_side) = mpsc::channel(2);
+        let at = Timestamp::from_unix_millis(1_000);
+        assert!(hand_back(&followups, Followup::RetryAt(at)));
+        assert!(hand_back(&followups, Followup::Jobs(Vec::new())));
+        // Full: returns at once, and what was queued stays as it was.
+        assert!(!hand_back(&followups, Followup::Jobs(Vec::new())));
+        assert!(!hand_back(&followups, Followup::RetryAt(at)));
+        assert!(matches!(engine_side.try_recv(), Ok(Followup::RetryAt(queued)) if queued == at));
+        assert!(matches!(engine_side.try_recv(), Ok(Followup::Jobs(_))));
+        assert!(engine_side.try_recv().is_err());
+        // Room again: the next one is queued.
+        assert!(hand_back(&followups, Followup::RetryAt(at)));
+        drop(engine_side);
+        assert!(!hand_back(&followups, Followup::RetryAt(at)), "a stopped engine refuses, without panicking");
+    }
 }

@@ -18,6 +18,7 @@ use hookline_store::{NotificationResult, Store};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub use crate::render::{Email, render};
 
@@ -29,7 +30,7 @@ pub struct NotifyConfig {
     pub smtp_url: Option<String>,
     /// The sender address.
     pub from: String,
-    /// The product name in the subject: "<product> webhook delivery issues for <platform url>".
+    /// The product name in the subject: `<product> webhook delivery issues for <platform url>`.
     pub product_name: String,
     /// The base URL of hookline's own pages, for the link to the webhook's dashboard page.
     pub public_url: String,
@@ -133,11 +134,17 @@ impl Notifier {
         Ok(count)
     }
 
+    /// Sends one notice inside its span. The span is attached to the future (`instrument`), not entered:
+    /// a guard held across an `.await` would stay entered on this thread while the task is suspended, and
+    /// tag whatever else the thread runs meanwhile.
     async fn send(&self, notification: &Notification) -> NotificationResult {
-        let email = render(notification, &self.config.product_name, &self.config.public_url);
         let span =
             tracing::info_span!("notice", notification_id = %notification.id, webhook_id = %notification.webhook_id);
-        let _entered = span.enter();
+        self.send_in_span(notification).instrument(span).await
+    }
+
+    async fn send_in_span(&self, notification: &Notification) -> NotificationResult {
+        let email = render(notification, &self.config.product_name, &self.config.public_url);
         let transport = match &self.mailer {
             Mailer::Log => {
                 tracing::warn!(to = %notification.recipient, subject = %email.subject, body = %email.text,

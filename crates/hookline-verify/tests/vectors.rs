@@ -1,6 +1,9 @@
 //! Known-answer vectors from shared/vectors/signatures.json, copied into this crate's tests/ so a fresh clone
 //! that lacks the shared folder still runs them.
 
+// Test code throughout (see clippy.toml): its helpers may expect, as the `#[test]` functions may.
+#![cfg(test)]
+
 use hookline_verify::{
     VerifyError, standard_key, standard_signature, tradly_signature, verify_standard, verify_tradly,
 };

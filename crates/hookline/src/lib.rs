@@ -1,9 +1,9 @@
 //! The hookline binary's library half: configuration, wiring, startup and shutdown. `main.rs` parses the
 //! command line and calls in here; the end-to-end tests start the same [`serve::start`] on port 0.
 //!
-//! Invariant: nothing depends on this crate.
+//! Invariant: nothing depends on this crate but `hookline-bench`, which starts [`serve::start`] in process
+//! for its `--in-process` mode.
 
-pub mod bench;
 pub mod config;
 pub mod dev;
 pub mod listener;

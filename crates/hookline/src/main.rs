@@ -27,8 +27,6 @@ enum Command {
     Serve(ServeArgs),
     /// Print the default configuration file, with comments.
     ConfigDefault,
-    /// Benchmark the service: scenarios A, B, C, F, retry storm, fan-out, backlog (docs/performance.md).
-    Bench(hookline::bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -66,14 +64,6 @@ fn main() -> anyhow::Result<()> {
             print!("{DEFAULT_CONFIG}");
             Ok(())
         }
-        Command::Bench(args) => {
-            init_tracing_with(false, "warn");
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("failed to start the runtime")?;
-            runtime.block_on(hookline::bench::main(args))
-        }
         Command::Serve(args) => {
             init_tracing(args.log_json);
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -98,13 +88,9 @@ fn redact_password(url: &str) -> String {
 }
 
 fn init_tracing(json: bool) {
-    init_tracing_with(json, "info");
-}
-
-fn init_tracing_with(json: bool, default: &str) {
     let filter = EnvFilter::try_from_env("HOOKLINE_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new(default));
+        .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {
         builder.json().init();

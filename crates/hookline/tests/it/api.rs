@@ -445,3 +445,19 @@ fn now_secs() -> i64 {
 fn parse_rfc3339_secs(text: &str) -> i64 {
     hookline_core::Timestamp::parse_rfc3339(text).unwrap().unix_seconds()
 }
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_a_callers_id_is_kept() {
+    let app = TestApp::spawn().await;
+    let request_id = |response: &reqwest::Response| {
+        response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+    };
+    let first = app.http.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    let second = app.http.get(format!("{}/v1/no-such-route", app.base)).send().await.unwrap();
+    let (first, second) = (request_id(&first).unwrap(), request_id(&second).unwrap());
+    assert!(first.starts_with("req_") && second.starts_with("req_"), "{first} {second}");
+    assert_ne!(first, second, "each request gets its own id");
+    let theirs = app.http.get(format!("{}/healthz", app.base)).header("x-request-id", "caller-7").send().await.unwrap();
+    assert_eq!(request_id(&theirs).as_deref(), Some("caller-7"), "the caller's id is echoed, not replaced");
+    app.stop().await;
+}

@@ -1,11 +1,31 @@
-//! The quick benchmark: every scenario of `hookline bench` with tiny counts, so the benchmark itself never rots.
+//! The quick benchmark: every scenario of `hookline-bench` with tiny counts, so the benchmark itself never rots.
 //! No thresholds: the figures come from full runs (docs/performance.md), never from a timed test. Everything
 //! stays on 127.0.0.1.
 
 use std::path::PathBuf;
 
-use hookline::bench::{self, BenchOptions, OutageMode, ServerMode};
+use hookline_bench::{self as bench, BenchOptions, OutageMode, ServerMode};
 use serde_json::Value;
+
+/// The `hookline` binary the child server runs. `cargo test --workspace` builds it beside this test's
+/// directory (`target/<profile>/hookline`; cargo builds a package's binaries when its integration tests are
+/// selected, before any test runs); `HOOKLINE_BIN` names another one.
+fn server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("HOOKLINE_BIN") {
+        return PathBuf::from(path);
+    }
+    let test_exe = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/it-<hash> → target/<profile>/hookline
+    let profile_dir =
+        test_exe.parent().and_then(|deps| deps.parent()).expect("the test runs from target/<profile>/deps");
+    let path = profile_dir.join(format!("hookline{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "no hookline binary at {}: run `cargo test --workspace`, or `cargo build -p hookline` first",
+        path.display()
+    );
+    path
+}
 
 fn check(results: &[bench::ScenarioResult], names: &[&str]) {
     for name in names {
@@ -23,7 +43,7 @@ fn check(results: &[bench::ScenarioResult], names: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quick_bench_runs_every_scenario_against_a_child_server() {
-    let options = BenchOptions::quick(PathBuf::from(env!("CARGO_BIN_EXE_hookline")));
+    let options = BenchOptions::quick(server_binary());
     let results = bench::run(&options, |_| {}).await.expect("the quick benchmark runs");
     check(&results, bench::ALL_SCENARIOS);
     let a = results.iter().find(|r| r.scenario == "A").expect("A ran");

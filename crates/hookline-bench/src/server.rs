@@ -1,5 +1,5 @@
-//! The server under test: a child process of this binary (the default, so its CPU time and peak RSS are its
-//! own), a server in this process, or one already running elsewhere (`--server`). Also the small admin/API
+//! The server under test: a child process running the `hookline` binary (the default, so its CPU time and peak
+//! RSS are its own), a server in this process, or one already running elsewhere (`--server`). Also the small admin/API
 //! client the scenarios use for setup, and `/proc` readings.
 
 use std::path::{Path, PathBuf};
@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
-use crate::config::{Overrides, RawConfig};
-use crate::serve;
+use hookline::config::{Overrides, RawConfig};
+use hookline::serve;
 
 /// Where the server under test runs.
 #[derive(Debug, Clone)]
 pub enum ServerMode {
-    /// `hookline serve --dev` as a child process of `exe`, fresh for each scenario.
+    /// `hookline serve --dev` as a child process of `exe` (the `hookline` binary), fresh for each scenario.
     Child { exe: PathBuf },
     /// `serve::start` in this process (shares the runtime and the CPU accounting with the load generator).
     InProcess,

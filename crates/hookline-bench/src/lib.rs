@@ -1,13 +1,18 @@
-//! `hookline bench`: a reproducible benchmark of the whole service (see `docs/performance.md`).
+//! `hookline-bench`: a reproducible benchmark of the whole service (see `docs/performance.md`).
 //!
-//! Three parts, all in this process except the server: the server under test (by default `hookline serve --dev`
-//! as a child process, fresh for each scenario, so its CPU time and peak RSS are measured alone), a fast hyper
-//! receiver on 127.0.0.1 with one path per webhook ([`receiver`]), and a load generator with N concurrent
-//! keep-alive publishers ([`load`]). Publish→delivery latency comes from a send timestamp the publisher puts in
-//! each event's `data`. Each scenario prints one table row and one JSON line ([`report`]).
+//! Three parts, all in this process except the server: the server under test (by default the `hookline` binary
+//! run as `hookline serve --dev` in a child process, fresh for each scenario, so its CPU time and peak RSS are
+//! measured alone), a fast hyper receiver on 127.0.0.1 with one path per webhook ([`receiver`]), and a load
+//! generator with N concurrent keep-alive publishers ([`load`]). Publish→delivery latency comes from a send
+//! timestamp the publisher puts in each event's `data`. Each scenario prints one table row and one JSON line
+//! ([`report`]).
 //!
-//! [`run`] is the library entry point: the CLI calls it, and so does the quick test that keeps the benchmark
-//! from rotting (tiny counts, no thresholds; the figures come from full runs only).
+//! [`run`] is the library entry point: the `hookline-bench` binary calls it, and so does the quick test that
+//! keeps the benchmark from rotting (tiny counts, no thresholds; the figures come from full runs only).
+//!
+//! Why a crate of its own: the shipped `hookline` binary carries only the service, not this receiver and load
+//! generator. This crate depends on `hookline` (the library half of the binary) only to run the server in
+//! process (`--in-process`); nothing depends on this crate.
 
 pub mod load;
 pub mod receiver;
@@ -15,9 +20,9 @@ pub mod report;
 mod scenarios;
 pub mod server;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 
 pub use report::ScenarioResult;
 pub use server::{ServerMode, ServerSettings};
@@ -146,7 +151,7 @@ pub fn now_ns() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
-/// `hookline bench` flags.
+/// `hookline-bench` flags.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Scenarios, comma separated: A, A_10000, B (B_200 and B_2000), C, F (F_350 and F_2000), retry_storm,
@@ -180,6 +185,10 @@ pub struct BenchArgs {
     /// Run the server inside this process instead of as a child (CPU and RSS then cover the whole bench).
     #[arg(long, conflicts_with = "server")]
     pub in_process: bool,
+    /// The `hookline` binary to start as the server [default: the one beside this executable, where
+    /// `cargo build --release -p hookline` puts it].
+    #[arg(long, env = "HOOKLINE_BIN", conflicts_with_all = ["server", "in_process"])]
+    pub server_bin: Option<PathBuf>,
     /// Benchmark a running server at this URL (must be --dev or allow loopback receivers).
     #[arg(long)]
     pub server: Option<String>,
@@ -211,7 +220,7 @@ impl BenchArgs {
                 ServerMode::Remote { url: url.clone(), admin_token }
             }
             (None, true) => ServerMode::InProcess,
-            (None, false) => ServerMode::Child { exe: std::env::current_exe()? },
+            (None, false) => ServerMode::Child { exe: server_binary(self.server_bin.as_deref())? },
         };
         if self.scale.is_nan() || self.scale <= 0.0 {
             bail!("--scale must be positive");
@@ -236,7 +245,37 @@ impl BenchArgs {
     }
 }
 
-/// Runs `hookline bench` with its flags: prints the table (unless `--json`) and the JSON lines.
+/// The `hookline` binary a child server runs: `explicit` if given, else `hookline` beside this executable
+/// (cargo puts every binary of a profile in one directory). The benchmark measures that file as it is, so a
+/// binary older than this one is reported: it may predate the code being measured.
+pub fn server_binary(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = explicit {
+        if !path.is_file() {
+            bail!("--server-bin {}: no such file", path.display());
+        }
+        return Ok(path.to_owned());
+    }
+    let own = std::env::current_exe().context("failed to find this executable")?;
+    let path = own.with_file_name(format!("hookline{}", std::env::consts::EXE_SUFFIX));
+    if !path.is_file() {
+        bail!(
+            "no hookline binary at {}: build it first (`cargo build --release -p hookline`) or pass --server-bin",
+            path.display()
+        );
+    }
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if let (Some(server), Some(bench)) = (modified(&path), modified(&own))
+        && server < bench
+    {
+        eprintln!(
+            "warning: {} is older than this benchmark; if the server changed since, rebuild it with `cargo build --release -p hookline`",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// Runs `hookline-bench` with its flags: prints the table (unless `--json`) and the JSON lines.
 pub async fn main(args: BenchArgs) -> anyhow::Result<()> {
     let options = args.options()?;
     let json_only = args.json;

@@ -1,0 +1,48 @@
+//! The request layers every route runs under: an `x-request-id` for each request (the caller's, or a new
+//! `req_…` id), echoed on the response, and one tracing span per request that carries it, so every log line
+//! a request causes (an internal error's, above all) can be found from the id the caller saw.
+//!
+//! Invariant: nothing about a request but its method, path and id reaches the logs. The span records the
+//! path, not the URI (a query string is the caller's data), and no header and no body: `Authorization`
+//! carries an API key.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderName, HeaderValue, Request};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// The request id header, as most proxies and tracing tools name it.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Wraps `router` in the request-id and trace layers.
+pub(crate) fn layer(router: Router) -> Router {
+    // `Router::layer` wraps what is there so far, so the last layer added runs first: the id is set, then the
+    // span opens (reading it), then the id is copied onto the response.
+    router
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                // Each error is logged once, where it is handled (`ApiError`), with its cause; the layer's
+                // own failure line would repeat it without one.
+                .on_failure(()),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, NewRequestId))
+}
+
+fn request_span(request: &Request<Body>) -> tracing::Span {
+    let request_id = request.headers().get(&REQUEST_ID).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    tracing::info_span!("request", method = %request.method(), path = request.uri().path(), request_id)
+}
+
+/// Makes `req_` + a time-sortable unique id, as the other generated ids are made.
+#[derive(Clone, Copy)]
+struct NewRequestId;
+
+impl MakeRequestId for NewRequestId {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let id = format!("req_{}", hookline_core::ids::sortable_unique());
+        HeaderValue::from_str(&id).ok().map(RequestId::new)
+    }
+}
