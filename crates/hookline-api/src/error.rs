@@ -39,6 +39,12 @@ pub enum ApiError {
     /// The path exists but not with this method.
     #[error("method not allowed on this path")]
     MethodNotAllowed,
+    /// The platform publishes faster than its quota allows.
+    #[error("publishing faster than this platform's rate limit allows; retry after the Retry-After delay")]
+    RateLimited {
+        /// When a publish will be admitted again.
+        retry_after: std::time::Duration,
+    },
     /// The request, or its body, took longer than the server allows.
     #[error("the request took too long: send it again, faster")]
     RequestTimeout,
@@ -80,6 +86,7 @@ impl IntoResponse for ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout", None),
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None),
             ApiError::Internal(source) => {
                 tracing::error!(error = ?source, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
@@ -87,6 +94,11 @@ impl IntoResponse for ApiError {
         };
         let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message, field } };
         let mut response = (status, Json(body)).into_response();
+        if let ApiError::RateLimited { retry_after } = &self {
+            // Whole seconds, rounded up: a client that waits exactly this long is admitted.
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
         }

@@ -10,6 +10,7 @@ mod convert;
 mod error;
 mod json;
 pub mod limits;
+pub mod quota;
 mod routes;
 mod telemetry;
 
@@ -37,6 +38,7 @@ struct AppInner {
     secret_overlap: Duration,
     lease: Duration,
     key_cache: auth::KeyCache,
+    publish_limiter: quota::PublishLimiter,
 }
 
 /// The API's settings.
@@ -50,6 +52,8 @@ pub struct ApiConfig {
     pub secret_overlap: Duration,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Per-platform publishing limits: event size and rate.
+    pub publish_quota: quota::PublishQuota,
 }
 
 impl Default for ApiConfig {
@@ -59,6 +63,7 @@ impl Default for ApiConfig {
             url_policy: UrlPolicy::default(),
             secret_overlap: Duration::from_secs(24 * 3600),
             max_body_bytes: 1024 * 1024,
+            publish_quota: quota::PublishQuota::default(),
         }
     }
 }
@@ -79,6 +84,7 @@ pub fn router(config: ApiConfig, store: Arc<dyn Store>, engine: Engine) -> Route
             secret_overlap: config.secret_overlap,
             lease,
             key_cache: auth::KeyCache::default(),
+            publish_limiter: quota::PublishLimiter::new(config.publish_quota),
         }),
     };
     telemetry::layer(routes::router(state, config.max_body_bytes))

@@ -39,6 +39,17 @@ pub struct RawConfig {
     pub failure: RawFailure,
     /// `[notify]`.
     pub notify: RawNotify,
+    /// `[limits]`.
+    pub limits: RawLimits,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub max_event_bytes: usize,
+    pub publish_rate: u32,
+    pub publish_burst: u32,
 }
 
 /// `[failure]`.
@@ -256,6 +267,11 @@ impl RawConfig {
             url_policy: UrlPolicy { allow_http: self.dev, allow_private: self.dev || d.allow_private_destinations },
             secret_overlap: duration("webhooks.secret_rotation_overlap", &self.webhooks.secret_rotation_overlap)?,
             max_body_bytes: self.http.max_body_bytes.max(1024),
+            publish_quota: hookline_api::quota::PublishQuota {
+                max_event_bytes: self.limits.max_event_bytes,
+                events_per_second: (self.limits.publish_rate > 0).then_some(f64::from(self.limits.publish_rate)),
+                burst: self.limits.publish_burst,
+            },
         };
         let n = &self.notify;
         if let Some(url) = &n.smtp_url

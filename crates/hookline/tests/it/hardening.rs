@@ -219,3 +219,65 @@ mod http {
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 }
+
+mod limits {
+    //! Per-platform publishing limits on the real server.
+
+    use axum::http::StatusCode;
+    use serde_json::json;
+
+    use crate::support::TestApp;
+
+    #[tokio::test]
+    async fn publishing_beyond_the_rate_answers_429_with_retry_after_and_stores_nothing() {
+        let app = TestApp::spawn_with(|raw| {
+            raw.limits.publish_rate = 1;
+            raw.limits.publish_burst = 3;
+        })
+        .await;
+        let key = app.platform("ratelimited").await;
+        let other = app.platform("unaffected").await;
+        for n in 0..3 {
+            app.publish(&key, json!({"id": format!("r-{n}"), "type": "user.created", "data": {}})).await;
+        }
+        let response = app
+            .http
+            .post(format!("{}/v1/events", app.base))
+            .bearer_auth(&key)
+            .json(&json!({"id": "r-3", "type": "user.created", "data": {}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+        let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=2).contains(&retry_after), "{retry_after}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "rate_limited");
+        let (status, _) = app.call("GET", "/v1/events/r-3", Some(&key), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "a refused publish stores nothing");
+        // Another platform has its own budget.
+        app.publish(&other, json!({"type": "user.created", "data": {}})).await;
+        app.stop().await;
+    }
+
+    #[tokio::test]
+    async fn an_event_larger_than_max_event_bytes_is_refused_on_data() {
+        let app = TestApp::spawn_with(|raw| raw.limits.max_event_bytes = 1000).await;
+        let key = app.platform("bigdata").await;
+        let pad = "x".repeat(1000);
+        let (status, body) = app
+            .call(
+                "POST",
+                "/v1/events",
+                Some(&key),
+                Some(json!({"id": "big", "type": "user.created", "data": {"pad": pad}})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["field"], "data");
+        let (status, _) = app.call("GET", "/v1/events/big", Some(&key), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        app.publish(&key, json!({"type": "user.created", "data": {"pad": "x".repeat(900)}})).await;
+        app.stop().await;
+    }
+}
