@@ -45,6 +45,9 @@ pub enum ApiError {
     /// Too many requests; retry after this many seconds.
     #[error("too many requests; retry after {0} s")]
     RateLimited(u64),
+    /// The request, or its body, took longer than the server allows.
+    #[error("the request took too long: send it again, faster")]
+    RequestTimeout,
     /// The service cannot serve right now (shutting down, database unavailable).
     #[error("service unavailable")]
     Unavailable,
@@ -88,6 +91,7 @@ impl IntoResponse for ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
+            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout", None),
             ApiError::Internal(source) => {
                 tracing::error!(error = ?source, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)

@@ -59,6 +59,8 @@ fn rejection_to_error(rejection: JsonRejection) -> ApiError {
         JsonRejection::BytesRejection(e) => {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
+            } else if crate::limits::is_body_timeout(&e) {
+                ApiError::RequestTimeout
             } else {
                 ApiError::BadRequest { code: "invalid_body", message: e.body_text() }
             }

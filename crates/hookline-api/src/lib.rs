@@ -10,6 +10,8 @@ mod convert;
 mod error;
 mod inbox;
 mod json;
+pub mod limits;
+pub mod quota;
 mod routes;
 mod telemetry;
 
@@ -42,6 +44,7 @@ struct AppInner {
     max_body_bytes: usize,
     inboxes: inbox::Inboxes,
     shutdown: tokio_util::sync::CancellationToken,
+    publish_limiter: quota::PublishLimiter,
 }
 
 /// The API's settings.
@@ -60,6 +63,8 @@ pub struct ApiConfig {
     /// Cancelled when the server shuts down: long-lived answers (live streams, delayed inbox answers) end then,
     /// so a graceful shutdown does not wait for them.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Per-platform publishing limits: event size and rate.
+    pub publish_quota: quota::PublishQuota,
 }
 
 impl Default for ApiConfig {
@@ -71,6 +76,7 @@ impl Default for ApiConfig {
             max_body_bytes: 1024 * 1024,
             inbox: InboxConfig::default(),
             shutdown: tokio_util::sync::CancellationToken::new(),
+            publish_quota: quota::PublishQuota::default(),
         }
     }
 }
@@ -94,6 +100,7 @@ pub fn router(config: ApiConfig, store: Arc<dyn ApiStore>, engine: Engine) -> Ro
             max_body_bytes: config.max_body_bytes,
             inboxes: inbox::Inboxes::new(config.inbox),
             shutdown: config.shutdown,
+            publish_limiter: quota::PublishLimiter::new(config.publish_quota),
         }),
     };
     telemetry::layer(routes::router(state, config.max_body_bytes))

@@ -130,6 +130,8 @@ impl BenchServer {
                 .env("HOOKLINE_ADMIN_TOKEN", &self.admin_token)
                 .env("HOOKLINE_STORAGE__SQLITE_SYNCHRONOUS", &settings.synchronous)
                 .env("HOOKLINE_DELIVERY__SHUTDOWN_GRACE", "1s")
+                // The benchmark measures the engine: no per-platform publish quota.
+                .env("HOOKLINE_LIMITS__PUBLISH_RATE", "0")
                 .stdin(Stdio::null())
                 .stdout(log.try_clone()?)
                 .stderr(log)
@@ -184,6 +186,7 @@ impl BenchServer {
         raw.admin_token = Some(self.admin_token.clone());
         raw.storage.sqlite_synchronous = settings.synchronous.clone();
         raw.delivery.shutdown_grace = "1s".into();
+        raw.limits.publish_rate = 0;
         if let Some((timeout, lease)) = &tweaks.timeout_and_lease {
             raw.delivery.timeout = timeout.clone();
             raw.delivery.lease = lease.clone();

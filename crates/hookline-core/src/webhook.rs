@@ -94,8 +94,8 @@ impl WebhookUrl {
 }
 
 /// Whether `ip` is a public unicast address, i.e. not loopback, private (RFC 1918, ULA), link-local, CGNAT,
-/// unspecified, multicast, broadcast, documentation, benchmarking or reserved. IPv4-mapped and IPv4-compatible
-/// IPv6 addresses are judged as the IPv4 address they carry. Cloud metadata endpoints (169.254.169.254,
+/// unspecified, multicast, broadcast, documentation, benchmarking or reserved. IPv6 addresses that carry an IPv4
+/// address (IPv4-mapped and -compatible, 6to4, Teredo, NAT64) are judged as the IPv4 address they carry. Cloud metadata endpoints (169.254.169.254,
 /// fd00:ec2::254) fall in the link-local and ULA ranges.
 pub fn is_public_ip(ip: IpAddr) -> bool {
     match ip {
@@ -123,7 +123,26 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
                 // IPv4-compatible (deprecated) addresses, plus :: and ::1.
                 return !v6.is_unspecified()
                     && !v6.is_loopback()
-                    && is_public_ip(IpAddr::V4(v6.to_ipv4().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)));
+                    && is_public_ip(IpAddr::V4(embedded_v4(&segments, 6)));
+            }
+            // Forms that route to an IPv4 address they carry: judged as that address, since a relay or a NAT64
+            // gateway (or a host that speaks 6to4 itself) would deliver the packet there.
+            match segments[..2] {
+                // 6to4 (RFC 3056): 2002:AABB:CCDD::/48.
+                [0x2002, _] => return is_public_ip(IpAddr::V4(embedded_v4(&segments, 1))),
+                // Teredo (RFC 4380): 2001:0::/32, the server's IPv4 in bits 32..64 and the client's, inverted,
+                // in the last 32 bits. Both must be public.
+                [0x2001, 0x0000] => {
+                    let server = embedded_v4(&segments, 2);
+                    let client = std::net::Ipv4Addr::from(!u32::from(embedded_v4(&segments, 6)));
+                    return is_public_ip(IpAddr::V4(server)) && is_public_ip(IpAddr::V4(client));
+                }
+                // The NAT64 well-known prefix (RFC 6052): 64:ff9b::/96 carries the IPv4 in its last 32 bits. The
+                // rest of 64:ff9b::/32, including the local-use prefix 64:ff9b:1::/48 (RFC 8215), is refused.
+                [0x0064, 0xff9b] => {
+                    return segments[2..6] == [0, 0, 0, 0] && is_public_ip(IpAddr::V4(embedded_v4(&segments, 6)));
+                }
+                _ => {}
             }
             let first = segments[0];
             !(v6.is_loopback()
@@ -133,10 +152,15 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
                 || (first & 0xffc0) == 0xfe80
                 || (first & 0xffc0) == 0xfec0
                 || (first == 0x2001 && segments[1] == 0x0db8)
-                || (first == 0x0064 && segments[1] == 0xff9b)
                 || first == 0x0100)
         }
     }
+}
+
+/// The IPv4 address in `segments[at]` and `segments[at + 1]`.
+fn embedded_v4(segments: &[u16; 8], at: usize) -> std::net::Ipv4Addr {
+    let [high, low] = [segments[at], segments[at + 1]];
+    std::net::Ipv4Addr::from((u32::from(high) << 16) | u32::from(low))
 }
 
 /// Which event types a webhook receives.
@@ -260,6 +284,9 @@ mod tests {
             ("https://localhost:8443/", PROD, false),
             ("https://metadata.google.internal/", PROD, false),
             ("https://93.184.216.34/", PROD, true),
+            ("https://[2002:7f00:1::1]/", PROD, false),
+            ("https://[2001:0:808:808::80ff:fffe]/", PROD, false),
+            ("https://[64:ff9b::a9fe:a9fe]/", PROD, false),
             ("http://127.0.0.1:9000/", DEV, true),
             ("not a url", DEV, false),
         ];
@@ -285,6 +312,20 @@ mod tests {
             ("fe80::1", false),
             ("::ffff:127.0.0.1", false),
             ("::ffff:8.8.8.8", true),
+            // 6to4: judged as the IPv4 address in bits 16..48.
+            ("2002:7f00:1::1", false),
+            ("2002:a00:1::", false),
+            ("2002:a9fe:a9fe::1", false),
+            ("2002:808:808::1", true),
+            // Teredo: the server (bits 32..64) and the inverted client (last 32 bits) must both be public.
+            ("2001:0:808:808::80ff:fffe", false),
+            ("2001:0:7f00:1::f7f7:f7f7", false),
+            ("2001:0:808:808::f7f7:f7f7", true),
+            // NAT64: the well-known prefix carries the IPv4 in its last 32 bits; the local-use prefix is refused.
+            ("64:ff9b::7f00:1", false),
+            ("64:ff9b::a9fe:a9fe", false),
+            ("64:ff9b::808:808", true),
+            ("64:ff9b:1::808:808", false),
         ] {
             assert_eq!(is_public_ip(ip.parse().unwrap()), public, "{ip}");
         }

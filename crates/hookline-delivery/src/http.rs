@@ -438,6 +438,10 @@ mod tests {
             format!("http://[::ffff:127.0.0.1]:{port}/"),
             format!("http://0x7f000001:{port}/"),
             format!("http://localhost:{port}/"),
+            // IPv6 forms that carry 127.0.0.1: 6to4, Teredo (client inverted), NAT64.
+            format!("http://[2002:7f00:1::1]:{port}/"),
+            format!("http://[2001:0:808:808::80ff:fffe]:{port}/"),
+            format!("http://[64:ff9b::7f00:1]:{port}/"),
         ] {
             let result = guarded.send(&job(&url), Timestamp::now()).await;
             match result.outcome {

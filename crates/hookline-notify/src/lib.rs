@@ -38,6 +38,12 @@ pub struct NotifyConfig {
     pub poll_interval: Duration,
     /// Waits between send attempts; after the last, the notice is marked failed.
     pub retry_schedule: Vec<Duration>,
+    /// The longest a connection to the SMTP server may take to open.
+    pub connect_timeout: Duration,
+    /// The longest one whole send may take, from connecting to the server's last answer. lettre's async
+    /// transport bounds only the connect, so a server that accepts and then says nothing would otherwise hold
+    /// every later notice, and shutdown, forever.
+    pub send_timeout: Duration,
 }
 
 impl Default for NotifyConfig {
@@ -49,6 +55,8 @@ impl Default for NotifyConfig {
             public_url: "http://127.0.0.1:8080".into(),
             poll_interval: Duration::from_secs(1),
             retry_schedule: [30, 120, 600, 1800, 7200].map(Duration::from_secs).to_vec(),
+            connect_timeout: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -85,7 +93,7 @@ impl Notifier {
             Some(url) => Mailer::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(NotifyError::SmtpUrl)?
-                    .timeout(Some(Duration::from_secs(15)))
+                    .timeout(Some(config.connect_timeout))
                     .build(),
             ),
             None => Mailer::Log,
@@ -93,15 +101,20 @@ impl Notifier {
         Ok(Self { store, config, mailer, from })
     }
 
-    /// Sends due notices until shutdown.
+    /// Sends due notices until shutdown. Shutdown does not wait for a send in progress: its notice stays
+    /// leased, unsent, and is sent again (by any node) when the lease ends, so stopping never loses a notice.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut interval = tokio::time::interval(self.config.poll_interval);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = interval.tick() => {
-                    if let Err(error) = self.send_due(Timestamp::now()).await {
+                _ = interval.tick() => {}
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                sent = self.send_due(Timestamp::now()) => {
+                    if let Err(error) = sent {
                         tracing::error!(error = ?error, "claiming failure notices failed");
                     }
                 }
@@ -141,7 +154,13 @@ impl Notifier {
             Mailer::Smtp(transport) => transport,
         };
         let outcome = match self.message(notification, &email) {
-            Ok(message) => transport.send(message).await.map(|_| ()).map_err(|e| error_chain(&e)),
+            Ok(message) => match tokio::time::timeout(self.config.send_timeout, transport.send(message)).await {
+                Ok(sent) => sent.map(|_| ()).map_err(|e| error_chain(&e)),
+                Err(_) => Err(format!(
+                    "the SMTP server did not finish within {} s (notify.send_timeout)",
+                    self.config.send_timeout.as_secs_f64()
+                )),
+            },
             Err(error) => Err(error),
         };
         match outcome {

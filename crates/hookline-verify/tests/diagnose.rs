@@ -1,5 +1,7 @@
 //! Table tests of `diagnose`: the known-answer vectors verify, and each way a request can go wrong is told apart.
 
+#![cfg(test)]
+
 use hookline_verify::diagnose::{Diagnosis, Failure, KnownSecret, Scheme, SecretState, SignedRequest, diagnose};
 use hookline_verify::{standard_key, standard_signature, tradly_signature};
 use serde_json::Value;

@@ -43,6 +43,8 @@ pub struct RawConfig {
     /// `[inbox]`.
     #[serde(default)]
     pub inbox: RawInbox,
+    /// `[limits]`.
+    pub limits: RawLimits,
 }
 
 /// `[inbox]`.
@@ -57,6 +59,15 @@ pub struct RawInbox {
     pub capture_burst: u32,
     pub prune_interval: String,
     pub stream_poll: String,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub max_event_bytes: usize,
+    pub publish_rate: u32,
+    pub publish_burst: u32,
 }
 
 /// `[failure]`.
@@ -77,6 +88,8 @@ pub struct RawNotify {
     pub product_name: String,
     pub poll_interval: String,
     pub retry_schedule: String,
+    pub connect_timeout: String,
+    pub send_timeout: String,
 }
 
 impl std::fmt::Debug for RawNotify {
@@ -96,6 +109,10 @@ impl std::fmt::Debug for RawNotify {
 pub struct RawHttp {
     pub listen: String,
     pub max_body_bytes: usize,
+    pub header_read_timeout: String,
+    pub request_timeout: String,
+    pub body_timeout: String,
+    pub max_connections: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
 }
@@ -184,6 +201,10 @@ pub struct Config {
     /// Worker threads of the delivery runtime.
     pub delivery_threads: usize,
     pub api: hookline_api::ApiConfig,
+    /// Connection limits of the HTTP listener.
+    pub listener: crate::listener::ListenerLimits,
+    /// Per-request time limits.
+    pub request_limits: hookline_api::limits::RequestLimits,
     pub notify: hookline_notify::NotifyConfig,
     /// `http.public_url` as configured; without one, inbox URLs use the address actually bound (see `serve`).
     pub public_url: Option<InboxBase>,
@@ -301,6 +322,11 @@ impl RawConfig {
             max_body_bytes: self.http.max_body_bytes.max(1024),
             inbox,
             shutdown: tokio_util::sync::CancellationToken::new(),
+            publish_quota: hookline_api::quota::PublishQuota {
+                max_event_bytes: self.limits.max_event_bytes,
+                events_per_second: (self.limits.publish_rate > 0).then_some(f64::from(self.limits.publish_rate)),
+                burst: self.limits.publish_burst,
+            },
         };
         let n = &self.notify;
         if let Some(url) = &n.smtp_url
@@ -316,12 +342,26 @@ impl RawConfig {
             poll_interval: duration("notify.poll_interval", &n.poll_interval)?.max(Duration::from_millis(10)),
             retry_schedule: parse_schedule(&n.retry_schedule)
                 .with_context(|| format!("notify.retry_schedule = {:?} is not a list like 30s,2m", n.retry_schedule))?,
+            connect_timeout: duration("notify.connect_timeout", &n.connect_timeout)?,
+            send_timeout: duration("notify.send_timeout", &n.send_timeout)?,
         };
         let delivery_threads = match d.worker_threads {
             0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             n => n,
         };
+        let h = &self.http;
+        let listener = crate::listener::ListenerLimits {
+            header_read_timeout: duration("http.header_read_timeout", &h.header_read_timeout)?,
+            max_connections: h.max_connections.max(1),
+            shutdown_grace: delivery.shutdown_grace,
+        };
+        let request_limits = hookline_api::limits::RequestLimits {
+            request_timeout: duration("http.request_timeout", &h.request_timeout)?,
+            body_timeout: duration("http.body_timeout", &h.body_timeout)?,
+        };
         Ok(Config {
+            listener,
+            request_limits,
             dev: self.dev,
             admin_token: self.admin_token,
             listen,

@@ -8,4 +8,5 @@ pub mod cli;
 pub mod config;
 pub mod dev;
 pub mod inbox_pruner;
+pub mod listener;
 pub mod serve;

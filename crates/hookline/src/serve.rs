@@ -118,14 +118,12 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
     api.inbox.base = inbox_base;
     // Live streams and delayed inbox answers end when shutdown begins, so the graceful drain does not wait on them.
     api.shutdown = shutdown.clone();
-    let app = hookline_api::router(api, store, engine);
+    let app =
+        hookline_api::limits::with_request_limits(hookline_api::router(api, store, engine), config.request_limits);
     let http_shutdown = shutdown.clone();
+    let listener_limits = config.listener;
     let task = tokio::spawn(async move {
-        // Connection info gives inbox captures their source address.
-        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
-            .await
-            .context("HTTP server failed");
+        crate::listener::serve(listener, app, listener_limits, http_shutdown).await;
         pruner_shutdown.cancel();
         pruner_task.await.context("inbox pruner panicked")?;
         tracing::info!("stopped accepting requests; draining deliveries");
@@ -134,7 +132,7 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
         // Notices raised by the last attempts stay pending in the store and go out at the next start.
         notifier_shutdown.cancel();
         notifier_task.await.context("notifier panicked")?;
-        served
+        Ok(())
     });
     Ok(Server { addr, shutdown, task })
 }

@@ -57,6 +57,7 @@ pub(super) async fn publish(
     event: NewEvent,
     target: Target,
 ) -> Result<(StatusCode, Json<proto::EventAccepted>), ApiError> {
+    state.inner.publish_limiter.admit(platform, event.data.len(), std::time::Instant::now())?;
     let now = Timestamp::now();
     // With no room in this node's memory, the deliveries are stored unleased and the poller (here or on
     // another node) claims them as room frees up.

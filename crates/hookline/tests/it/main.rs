@@ -10,6 +10,7 @@ mod cli_trigger;
 mod cli_verify;
 mod delivery;
 mod failure;
+mod hardening;
 mod inbox;
 mod inbox_own;
 mod inbox_stream;
