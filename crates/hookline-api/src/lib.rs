@@ -1,4 +1,5 @@
-//! hookline's HTTP API: the `/v1` JSON routes, health and readiness, and the generated OpenAPI document.
+//! hookline's HTTP API: the `/v1` JSON routes, health and readiness, the generated OpenAPI document, and the
+//! server-rendered dashboard under `/ui/` (which calls the same operations, `ops`, as the JSON routes).
 //!
 //! Invariants: handlers contain no SQL (they call `hookline_store::Store`) and no wire-format logic beyond
 //! `convert` (the only place proto and domain types meet). Every error leaves as `{"error": {code, message}}`
@@ -9,7 +10,10 @@ mod auth;
 mod convert;
 mod error;
 mod json;
+mod ops;
+mod query;
 mod routes;
+mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +24,7 @@ use hookline_delivery::Engine;
 use hookline_store::Store;
 
 pub use crate::error::ApiError;
+pub use crate::ui::UiConfig;
 
 /// Everything a handler may use.
 #[derive(Clone)]
@@ -35,6 +40,7 @@ struct AppInner {
     secret_overlap: Duration,
     lease: Duration,
     key_cache: auth::KeyCache,
+    ui: UiConfig,
 }
 
 /// The API's settings.
@@ -48,6 +54,8 @@ pub struct ApiConfig {
     pub secret_overlap: Duration,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The dashboard's settings.
+    pub ui: UiConfig,
 }
 
 impl Default for ApiConfig {
@@ -57,11 +65,12 @@ impl Default for ApiConfig {
             url_policy: UrlPolicy::default(),
             secret_overlap: Duration::from_secs(24 * 3600),
             max_body_bytes: 1024 * 1024,
+            ui: UiConfig::default(),
         }
     }
 }
 
-/// Builds the whole HTTP router: `/v1/*`, `/healthz`, `/readyz`, `/v1/openapi.json`.
+/// Builds the whole HTTP router: `/v1/*`, `/healthz`, `/readyz`, `/v1/openapi.json` and the `/ui/` dashboard.
 pub fn router(config: ApiConfig, store: Arc<dyn Store>, engine: Engine) -> Router {
     let lease = engine.config().lease;
     let state = AppState {
@@ -76,6 +85,7 @@ pub fn router(config: ApiConfig, store: Arc<dyn Store>, engine: Engine) -> Route
             secret_overlap: config.secret_overlap,
             lease,
             key_cache: auth::KeyCache::default(),
+            ui: config.ui,
         }),
     };
     routes::router(state, config.max_body_bytes)

@@ -10,6 +10,7 @@ mod policy;
 pub mod postgres;
 pub mod sqlite;
 mod types;
+pub mod ui;
 
 use async_trait::async_trait;
 use hookline_core::Timestamp;
@@ -24,6 +25,7 @@ use hookline_core::webhook::Webhook;
 pub use crate::error::StoreError;
 pub use crate::postgres::{PgOptions, PgStore};
 pub use crate::types::*;
+pub use crate::ui::UiStore;
 
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -32,8 +34,11 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///
 /// Every method that takes a `platform` scopes its reads and writes to that platform: a record of another
 /// platform is `NotFound`, never visible.
+///
+/// [`UiStore`] (the dashboard's storage) is a supertrait, so an `Arc<dyn Store>` upcasts to an
+/// `Arc<dyn UiStore>` and every backend must implement both.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: UiStore + Send + Sync + 'static {
     /// Checks that the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 

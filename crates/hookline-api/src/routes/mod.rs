@@ -5,6 +5,7 @@ mod event_types;
 mod events;
 mod health;
 mod platforms;
+mod portal;
 mod webhooks;
 
 use axum::Router;
@@ -37,6 +38,7 @@ impl Modify for BearerAuth {
 /// `?limit=&after=` on list routes.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct PageQuery {
     /// At most this many items (1 to 1000, default 100).
     #[serde(default)]
@@ -65,10 +67,13 @@ pub(crate) fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(events::routes())
         .merge(deliveries::routes())
         .merge(health::routes())
+        .merge(portal::routes())
         .split_for_parts();
     openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
     router
+        .nest("/ui", crate::ui::router(state.clone()))
+        .route("/ui", axum::routing::get(|| async { axum::response::Redirect::permanent("/ui/") }))
         .route(
             "/v1/openapi.json",
             axum::routing::get(move || {

@@ -65,6 +65,7 @@ mod queries;
 mod record;
 mod rows;
 mod schema;
+mod ui;
 
 use std::time::Duration;
 

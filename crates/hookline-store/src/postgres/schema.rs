@@ -136,6 +136,25 @@ DROP INDEX deliveries_webhook_due;
 CREATE INDEX deliveries_claimable ON deliveries (webhook_id, GREATEST(next_attempt_at, leased_until), id)
     WHERE status = 'pending';
 "#,
+    // 3: the dashboard, as SQLite's migration 5.
+    r#"
+CREATE TABLE ui_sessions (
+    token_hash  TEXT COLLATE "C" PRIMARY KEY,
+    platform_id TEXT COLLATE "C" NOT NULL,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);
+CREATE INDEX ui_sessions_expiry ON ui_sessions (expires_at);
+CREATE TABLE portal_links (
+    token_hash  TEXT COLLATE "C" PRIMARY KEY,
+    platform_id TEXT COLLATE "C" NOT NULL,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);
+CREATE INDEX deliveries_webhook_finished ON deliveries (webhook_id, updated_at) WHERE status IN ('delivered', 'failed');
+CREATE INDEX deliveries_failed ON deliveries (webhook_id, created_at) WHERE status = 'failed';
+CREATE INDEX events_type ON events (platform_id, type, pk);
+"#,
 ];
 
 /// Applies every migration the database has not seen, all in one transaction under the migration lock.

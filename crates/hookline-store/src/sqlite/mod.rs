@@ -15,6 +15,7 @@ mod queries;
 mod record;
 mod rows;
 mod schema;
+mod ui;
 
 use std::collections::VecDeque;
 use std::fs::File;

@@ -175,6 +175,26 @@ DROP INDEX deliveries_webhook_due;
 CREATE INDEX deliveries_claimable ON deliveries (webhook_id, max(next_attempt_at, ifnull(leased_until, 0)))
     WHERE status = 'pending';
 "#,
+    // 5: the dashboard. Sessions and portal links are kept by the hash of their token only. The overview
+    // counts each webhook's finished deliveries by time (deliveries_webhook_finished, partial: pending work
+    // never enters it); the events page filters by type (events_type).
+    r#"
+CREATE TABLE ui_sessions (
+    token_hash  TEXT PRIMARY KEY,
+    platform_id TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX ui_sessions_expiry ON ui_sessions (expires_at);
+CREATE TABLE portal_links (
+    token_hash  TEXT PRIMARY KEY,
+    platform_id TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX deliveries_webhook_finished ON deliveries (webhook_id, updated_at) WHERE status IN ('delivered', 'failed');
+CREATE INDEX events_type ON events (platform_id, type, pk);
+"#,
 ];
 
 /// Applies every migration the database has not seen, each in its own transaction.

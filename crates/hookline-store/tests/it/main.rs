@@ -37,6 +37,7 @@ mod publish;
 mod recording;
 mod retry;
 mod support;
+mod ui;
 mod webhooks;
 
 /// Declares the whole suite for one backend.
@@ -87,6 +88,11 @@ macro_rules! conformance_tests {
                 retry::another_platforms_delivery_is_not_found,
                 listing::deliveries_list_newest_first_with_status_and_cursor,
                 listing::events_list_newest_first_with_cursor,
+                ui::sessions_expire_and_end_at_sign_out,
+                ui::portal_links_are_used_once,
+                ui::health_counts_finished_deliveries_by_hour,
+                ui::event_search_filters_by_type_time_and_status,
+                ui::recovery_preview_counts_what_recovery_sends,
             }
 
             backend_stories! { $fresh;
