@@ -24,7 +24,7 @@ use hookline_delivery::Engine;
 use hookline_store::Store;
 
 pub use crate::error::ApiError;
-pub use crate::ui::UiConfig;
+pub use crate::ui::{PortalLink, UiConfig, portal_link};
 
 /// Everything a handler may use.
 #[derive(Clone)]

@@ -26,12 +26,14 @@ where
 /// Parses a query string into `T`, naming the offending parameter in the error when serde does.
 pub(crate) fn parse<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     serde_urlencoded_parse(query).map_err(|message| {
-        let field = message.split('`').nth(1).map(str::to_owned);
-        let message = match (&field, message.starts_with("unknown field")) {
-            (Some(name), true) => format!("unknown query parameter `{name}`"),
-            _ => format!("invalid query string: {message}"),
-        };
-        ApiError::InvalidQuery { field, message }
+        // serde_urlencoded says "<field>: unknown field `<field>`, expected one of …" or "<field>: <problem>".
+        if let Some(rest) = message.split("unknown field `").nth(1) {
+            let name = rest.split('`').next().unwrap_or_default().to_owned();
+            let message = format!("unknown query parameter `{name}`");
+            return ApiError::InvalidQuery { field: Some(name), message };
+        }
+        let field = message.split_once(": ").map(|(field, _)| field.to_owned()).filter(|f| !f.contains(' '));
+        ApiError::InvalidQuery { field, message: format!("invalid query string: {message}") }
     })
 }
 

@@ -4,9 +4,13 @@
 //! crate holds data shapes only: no validation (that is `hookline-core`, at the edge in `hookline-api`), no
 //! conversions to domain types (those live in `hookline-api`).
 
+mod portal;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
+
+pub use crate::portal::{CreatePortalLink, PortalLink};
 
 /// The body of every error response.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

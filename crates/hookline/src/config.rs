@@ -39,6 +39,34 @@ pub struct RawConfig {
     pub failure: RawFailure,
     /// `[notify]`.
     pub notify: RawNotify,
+    /// `[ui]`.
+    #[serde(default)]
+    pub ui: RawUi,
+}
+
+/// `[ui]`: the dashboard.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUi {
+    /// How long a dashboard sign-in lasts (default 12h).
+    #[serde(default)]
+    pub session_ttl: String,
+    /// Origins allowed to frame the dashboard; empty: no one.
+    #[serde(default)]
+    pub frame_ancestors: Vec<String>,
+}
+
+/// Checks one `frame-ancestors` source: `'self'` or an http(s) origin, with nothing that could end the CSP
+/// directive or start another.
+fn frame_ancestor(source: &str) -> anyhow::Result<String> {
+    let source = source.trim();
+    let origin_like = (source.starts_with("https://") || source.starts_with("http://"))
+        && !source.chars().any(|c| c.is_whitespace() || matches!(c, ';' | ',' | '\'' | '"'));
+    if source == "'self'" || origin_like {
+        Ok(source.to_owned())
+    } else {
+        bail!("ui.frame_ancestors: {source:?} must be 'self' or an origin such as https://admin.example.com")
+    }
 }
 
 /// `[failure]`.
@@ -246,6 +274,22 @@ impl RawConfig {
             url_policy: UrlPolicy { allow_http: self.dev, allow_private: self.dev || d.allow_private_destinations },
             secret_overlap: duration("webhooks.secret_rotation_overlap", &self.webhooks.secret_rotation_overlap)?,
             max_body_bytes: self.http.max_body_bytes.max(1024),
+            ui: hookline_api::UiConfig {
+                session_ttl: match self.ui.session_ttl.trim() {
+                    "" => Duration::from_secs(12 * 3600),
+                    text => duration("ui.session_ttl", text)?,
+                },
+                frame_ancestors: self.ui.frame_ancestors.iter().map(|s| frame_ancestor(s)).collect::<anyhow::Result<_>>()?,
+                // --dev serves plain HTTP on loopback, where a Secure cookie would never be sent back.
+                secure_cookies: !self.dev,
+                public_url: self
+                    .http
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", self.http.listen))
+                    .trim_end_matches('/')
+                    .to_owned(),
+            },
         };
         let n = &self.notify;
         if let Some(url) = &n.smtp_url

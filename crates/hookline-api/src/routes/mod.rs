@@ -72,8 +72,7 @@ pub(crate) fn router(state: AppState, max_body_bytes: usize) -> Router {
     openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
     router
-        .nest("/ui", crate::ui::router(state.clone()))
-        .route("/ui", axum::routing::get(|| async { axum::response::Redirect::permanent("/ui/") }))
+        .merge(crate::ui::router(state.clone()))
         .route(
             "/v1/openapi.json",
             axum::routing::get(move || {

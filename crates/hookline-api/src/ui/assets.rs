@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 /// The stylesheet.
 const CSS: &str = include_str!("../../assets/app.css");
 
-/// The route (under `/ui`); any version segment serves the current file.
-pub(crate) const CSS_ROUTE: &str = "/assets/{version}/app.css";
+/// The route; any version segment serves the current file.
+pub(crate) const CSS_ROUTE: &str = "/ui/assets/{version}/app.css";
 
 static CSS_VERSION: LazyLock<String> = LazyLock::new(|| hex::encode(&Sha256::digest(CSS.as_bytes())[..6]));
 

@@ -57,7 +57,13 @@ impl From<ApiError> for UiError {
                         .to_owned(),
                 };
             }
-            other => other.into_response().status(),
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::BadRequest { .. } | ApiError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
+            ApiError::UnknownEventType(..) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         };
         Self { status, message }
     }

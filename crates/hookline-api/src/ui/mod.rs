@@ -28,6 +28,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 pub(crate) use self::portal::create_link as create_portal_link;
+pub use self::portal::{PortalLink, portal_link};
 use crate::AppState;
 
 /// The dashboard's settings.
@@ -54,30 +55,31 @@ impl Default for UiConfig {
     }
 }
 
-/// The `/ui` routes (nested under `/ui` by the caller).
+/// The `/ui` routes, with their security headers; merged into the API's router.
 pub(crate) fn router(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/", get(overview::page))
-        .route("/sign-in", get(sign_in::form).post(sign_in::submit))
-        .route("/sign-out", post(sign_in::sign_out))
-        .route("/portal/{token}", get(portal::land))
-        .route("/webhooks", get(webhooks::list).post(webhook_form::create))
-        .route("/webhooks/new", get(webhook_form::new))
-        .route("/webhooks/{id}", get(webhooks::show))
-        .route("/webhooks/{id}/edit", get(webhook_form::edit).post(webhook_form::save))
-        .route("/webhooks/{id}/secret", post(webhooks::reveal_secret))
-        .route("/webhooks/{id}/rotate", post(webhooks::rotate))
-        .route("/webhooks/{id}/test", post(webhooks::test))
-        .route("/webhooks/{id}/enabled", post(webhooks::set_enabled))
-        .route("/webhooks/{id}/recover", get(webhooks::recover_preview).post(webhooks::recover))
-        .route("/events", get(events::list))
-        .route("/events/{id}", get(events::show))
-        .route("/deliveries/{id}", get(deliveries::show))
-        .route("/deliveries/{id}/retry", post(deliveries::retry))
-        .route("/notifications", get(notifications::list))
+        .route("/ui/", get(overview::page))
+        .route("/ui/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/ui/sign-out", post(sign_in::sign_out))
+        .route("/ui/portal/{token}", get(portal::land))
+        .route("/ui/webhooks", get(webhooks::list).post(webhook_form::create))
+        .route("/ui/webhooks/new", get(webhook_form::new))
+        .route("/ui/webhooks/{id}", get(webhooks::show))
+        .route("/ui/webhooks/{id}/edit", get(webhook_form::edit).post(webhook_form::save))
+        .route("/ui/webhooks/{id}/secret", post(webhooks::reveal_secret))
+        .route("/ui/webhooks/{id}/rotate", post(webhooks::rotate))
+        .route("/ui/webhooks/{id}/test", post(webhooks::test))
+        .route("/ui/webhooks/{id}/enabled", post(webhooks::set_enabled))
+        .route("/ui/webhooks/{id}/recover", get(webhooks::recover_preview).post(webhooks::recover))
+        .route("/ui/events", get(events::list))
+        .route("/ui/events/{id}", get(events::show))
+        .route("/ui/deliveries/{id}", get(deliveries::show))
+        .route("/ui/deliveries/{id}/retry", post(deliveries::retry))
+        .route("/ui/notifications", get(notifications::list))
         .route(assets::CSS_ROUTE, get(assets::css))
-        .fallback(errors::not_found)
-        .layer(axum::middleware::from_fn_with_state(state, security_headers))
+        .route("/ui", get(|| async { axum::response::Redirect::permanent("/ui/") }))
+        .route("/ui/{*rest}", get(errors::not_found).post(errors::not_found))
+                .layer(axum::middleware::from_fn_with_state(state, security_headers))
 }
 
 async fn security_headers(

@@ -43,12 +43,8 @@ fn page(token: &str, notice: Option<&'static str>, error: Option<String>, status
 /// `GET /ui/sign-in`: the form (or the overview, when already signed in).
 pub(crate) async fn form(
     State(state): State<AppState>,
-    signed: Option<Signed>,
     Query(query): Query<SignInQuery>,
 ) -> Result<Response, UiError> {
-    if signed.is_some() {
-        return Ok(Redirect::to("/ui/").into_response());
-    }
     let notice = query.expired.map(|_| "Your session has ended. Sign in again.");
     Ok(page(&session::new_token()?, notice, None, StatusCode::OK, &state))
 }

@@ -2,9 +2,12 @@
 
 mod api;
 mod bench;
+mod browser;
 mod delivery;
 mod failure;
 mod multinode;
 mod process;
 mod smtp;
 mod support;
+mod ui;
+mod ui_http;
