@@ -112,9 +112,17 @@ pub async fn fill(client: &Client, id: &str, value: &str) {
     field.send_keys(value).await.expect("type");
 }
 
-/// Clicks the first element matching `css`.
+/// Clicks the first element matching `css` (a submit button or a link) and waits until the browser has left
+/// the page: the old document's root element goes stale once the new page replaces it.
 pub async fn click(client: &Client, css: &str) {
+    let old_root = client.find(Locator::Css("html")).await.expect("html");
     client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no element {css}")).click().await.expect("click");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while old_root.tag_name().await.is_ok() {
+        assert!(Instant::now() < deadline, "clicking {css} did not load a new page");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("body")).await.expect("the new page has a body");
 }
 
 /// Reloads `path` until its text contains `needle`, or fails after 10 s.
@@ -129,4 +137,9 @@ pub async fn until_text(client: &Client, url: &str, needle: &str) -> String {
         assert!(Instant::now() < deadline, "{url} never showed {needle:?}; last text:\n{body}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Clicks an element that does not leave the page (a checkbox).
+pub async fn tick(client: &Client, css: &str) {
+    client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no element {css}")).click().await.expect("click");
 }
