@@ -96,8 +96,12 @@ pub trait UiStore: Send + Sync + 'static {
     async fn search_events(&self, platform: &PlatformId, query: EventQuery) -> StoreResult<Vec<Event>>;
 
     /// How many deliveries `recover_webhook` with this `since` would send again now.
-    async fn count_recoverable(&self, platform: &PlatformId, webhook: &WebhookId, since: Timestamp)
-    -> StoreResult<usize>;
+    async fn count_recoverable(
+        &self,
+        platform: &PlatformId,
+        webhook: &WebhookId,
+        since: Timestamp,
+    ) -> StoreResult<usize>;
 }
 
 /// One hour in milliseconds: the overview chart's bucket.

@@ -279,7 +279,12 @@ impl RawConfig {
                     "" => Duration::from_secs(12 * 3600),
                     text => duration("ui.session_ttl", text)?,
                 },
-                frame_ancestors: self.ui.frame_ancestors.iter().map(|s| frame_ancestor(s)).collect::<anyhow::Result<_>>()?,
+                frame_ancestors: self
+                    .ui
+                    .frame_ancestors
+                    .iter()
+                    .map(|s| frame_ancestor(s))
+                    .collect::<anyhow::Result<_>>()?,
                 // --dev serves plain HTTP on loopback, where a Secure cookie would never be sent back.
                 secure_cookies: !self.dev,
                 public_url: self

@@ -12,7 +12,11 @@ pub(crate) fn delivery_id(text: &str) -> Result<DeliveryId, ApiError> {
 }
 
 /// Makes a delivery due now, hands it to this node's engine, and returns it as it now stands.
-pub(crate) async fn retry(state: &AppState, platform: &PlatformId, id: &DeliveryId) -> Result<DeliverySummary, ApiError> {
+pub(crate) async fn retry(
+    state: &AppState,
+    platform: &PlatformId,
+    id: &DeliveryId,
+) -> Result<DeliverySummary, ApiError> {
     let now = Timestamp::now();
     let job = state.inner.store.retry_delivery(platform, id, now, now.plus(state.inner.lease)).await?;
     state.inner.engine.submit(vec![job]);

@@ -110,7 +110,9 @@ impl EventFilters {
     pub(crate) fn query(&self) -> Result<EventQuery, ApiError> {
         let event_type = self.event_type.as_deref().map(str::trim).filter(|t| !t.is_empty());
         Ok(EventQuery {
-            event_type: event_type.map(|t| EventTypeName::parse("type", t).map(|n| n.as_str().to_owned())).transpose()?,
+            event_type: event_type
+                .map(|t| EventTypeName::parse("type", t).map(|n| n.as_str().to_owned()))
+                .transpose()?,
             since: optional_time("since", self.since.as_deref())?,
             until: optional_time("until", self.until.as_deref())?,
             status: optional_status(self.status.as_deref())?,

@@ -89,7 +89,11 @@ pub(crate) async fn update(
 }
 
 /// Makes a new secret current; the old one keeps signing beside it for the configured overlap.
-pub(crate) async fn rotate_secret(state: &AppState, platform: &PlatformId, id: &WebhookId) -> Result<Webhook, ApiError> {
+pub(crate) async fn rotate_secret(
+    state: &AppState,
+    platform: &PlatformId,
+    id: &WebhookId,
+) -> Result<Webhook, ApiError> {
     let now = Timestamp::now();
     let overlap_until = now.plus(state.inner.secret_overlap);
     let webhook = state.inner.store.rotate_secret(platform, id, Secret::generate(), overlap_until, now).await?;

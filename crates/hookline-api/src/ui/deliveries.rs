@@ -50,7 +50,8 @@ pub(crate) async fn show(
 ) -> Result<Response, UiError> {
     let platform = &signed.platform.id;
     let detail = state.inner.store.get_delivery(platform, &delivery_id(&id)?).await.map_err(ApiError::from)?;
-    let (event, _) = state.inner.store.get_event(platform, &detail.summary.delivery.event_id).await.map_err(ApiError::from)?;
+    let (event, _) =
+        state.inner.store.get_event(platform, &detail.summary.delivery.event_id).await.map_err(ApiError::from)?;
     // The body is a pure function of the event (core's render_body), so this is byte for byte what was sent.
     let body = render_body(event.id.as_str(), &event.event_type, event.created_at, &event.data);
     let attempts = detail
@@ -77,7 +78,12 @@ pub(crate) async fn show(
 }
 
 /// `POST /ui/deliveries/{id}/retry`.
-pub(crate) async fn retry(State(state): State<AppState>, signed: Signed, Path(id): Path<String>, form: FormData) -> Result<Response, UiError> {
+pub(crate) async fn retry(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, UiError> {
     signed.check(&form)?;
     ops::deliveries::retry(&state, &signed.platform.id, &delivery_id(&id)?).await?;
     Ok(Redirect::to(&format!("/ui/deliveries/{id}?ok=retried")).into_response())

@@ -48,7 +48,12 @@ impl From<ApiError> for UiError {
                     message: "Not found. It may have been deleted, or the link is wrong.".to_owned(),
                 };
             }
-            ApiError::Validation(e) => return Self { status: StatusCode::UNPROCESSABLE_ENTITY, message: format!("{}: {}", e.field, e.message) },
+            ApiError::Validation(e) => {
+                return Self {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    message: format!("{}: {}", e.field, e.message),
+                };
+            }
             ApiError::Internal(source) => {
                 tracing::error!(error = ?source, "internal error on a dashboard page");
                 return Self {

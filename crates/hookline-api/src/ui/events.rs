@@ -61,7 +61,12 @@ pub(crate) async fn list(State(state): State<AppState>, signed: Signed, uri: Uri
     };
     let next_query = next.map(|after| {
         let mut pairs = url::form_urlencoded::Serializer::new(String::new());
-        for (key, value) in [("type", &filters.event_type), ("since", &filters.since), ("until", &filters.until), ("status", &filters.status)] {
+        for (key, value) in [
+            ("type", &filters.event_type),
+            ("since", &filters.since),
+            ("until", &filters.until),
+            ("status", &filters.status),
+        ] {
             if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
                 pairs.append_pair(key, value);
             }
@@ -110,7 +115,11 @@ pub(crate) fn pretty(text: &str) -> String {
 }
 
 /// `GET /ui/events/{id}`.
-pub(crate) async fn show(State(state): State<AppState>, signed: Signed, Path(id): Path<String>) -> Result<Response, UiError> {
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
     let id = EventId::parse(&id).map_err(|_| ApiError::NotFound)?;
     let (event, deliveries) = state.inner.store.get_event(&signed.platform.id, &id).await.map_err(ApiError::from)?;
     let page = ShowPage {

@@ -31,7 +31,9 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
     type Rejection = UiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state).await.map_err(|_| UiError::bad_request("The form could not be read."))?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| UiError::bad_request("The form could not be read."))?;
         Ok(Self(url::form_urlencoded::parse(&bytes).into_owned().collect()))
     }
 }

@@ -79,7 +79,7 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .route(assets::CSS_ROUTE, get(assets::css))
         .route("/ui", get(|| async { axum::response::Redirect::permanent("/ui/") }))
         .route("/ui/{*rest}", get(errors::not_found).post(errors::not_found))
-                .layer(axum::middleware::from_fn_with_state(state, security_headers))
+        .layer(axum::middleware::from_fn_with_state(state, security_headers))
 }
 
 async fn security_headers(

@@ -32,7 +32,12 @@ struct OverviewPage {
 pub(crate) async fn page(State(state): State<AppState>, signed: Signed) -> Result<Response, UiError> {
     let now = hookline_core::Timestamp::now();
     let platform = &signed.platform.id;
-    let webhooks = state.inner.store.list_webhooks(platform, Page { limit: 100, after: None }).await.map_err(crate::ApiError::from)?;
+    let webhooks = state
+        .inner
+        .store
+        .list_webhooks(platform, Page { limit: 100, after: None })
+        .await
+        .map_err(crate::ApiError::from)?;
     let health = state.inner.store.webhook_health(platform, now).await.map_err(crate::ApiError::from)?;
     let rows = webhooks
         .into_iter()

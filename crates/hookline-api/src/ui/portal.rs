@@ -30,7 +30,8 @@ pub async fn portal_link(
     platform: &PlatformId,
     ttl: Duration,
 ) -> Result<PortalLink, StoreError> {
-    let token = session::new_token().map_err(|e| StoreError::Database(Box::new(std::io::Error::other(e.to_string()))))?;
+    let token =
+        session::new_token().map_err(|e| StoreError::Database(Box::new(std::io::Error::other(e.to_string()))))?;
     let now = Timestamp::now();
     let expires_at = now.plus(ttl);
     store.create_portal_link(session::token_hash(&token), platform, now, expires_at).await?;
@@ -38,7 +39,11 @@ pub async fn portal_link(
 }
 
 /// The API's side: a link for the calling platform.
-pub(crate) async fn create_link(state: &AppState, platform: &PlatformId, ttl: Duration) -> Result<PortalLink, ApiError> {
+pub(crate) async fn create_link(
+    state: &AppState,
+    platform: &PlatformId,
+    ttl: Duration,
+) -> Result<PortalLink, ApiError> {
     let store: &dyn UiStore = &*state.inner.store;
     let link = portal_link(store, &state.inner.ui.public_url, platform, ttl).await?;
     tracing::info!(platform_id = %platform, "portal link created");
@@ -50,10 +55,18 @@ pub(crate) async fn land(State(state): State<AppState>, Path(token): Path<String
     if token.len() > 200 {
         return Err(ApiError::NotFound.into());
     }
-    let Some(platform) = state.inner.store.consume_portal_link(session::token_hash(&token), Timestamp::now()).await.map_err(ApiError::from)?
+    let Some(platform) = state
+        .inner
+        .store
+        .consume_portal_link(session::token_hash(&token), Timestamp::now())
+        .await
+        .map_err(ApiError::from)?
     else {
         let mut error = UiError::from(ApiError::NotFound);
-        error.set_message(StatusCode::NOT_FOUND, "This sign-in link was already used or has expired. Ask for a new one.");
+        error.set_message(
+            StatusCode::NOT_FOUND,
+            "This sign-in link was already used or has expired. Ask for a new one.",
+        );
         return Err(error);
     };
     let cookie = session::start(&state, &platform).await?;

@@ -92,7 +92,9 @@ impl Signed {
         if constant_time_eq(sent.as_bytes(), self.csrf.as_bytes()) {
             Ok(())
         } else {
-            Err(UiError::forbidden("This form has expired or did not come from this dashboard. Reload the page and try again."))
+            Err(UiError::forbidden(
+                "This form has expired or did not come from this dashboard. Reload the page and try again.",
+            ))
         }
     }
 

@@ -32,7 +32,13 @@ pub(crate) struct SignInQuery {
     expired: Option<String>,
 }
 
-fn page(token: &str, notice: Option<&'static str>, error: Option<String>, status: StatusCode, state: &AppState) -> Response {
+fn page(
+    token: &str,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    status: StatusCode,
+    state: &AppState,
+) -> Response {
     let page = SignInPage { layout: Layout::public("Sign in"), csrf: token.to_owned(), notice, error };
     let mut response = render(&page);
     *response.status_mut() = status;
@@ -41,16 +47,17 @@ fn page(token: &str, notice: Option<&'static str>, error: Option<String>, status
 }
 
 /// `GET /ui/sign-in`: the form (or the overview, when already signed in).
-pub(crate) async fn form(
-    State(state): State<AppState>,
-    Query(query): Query<SignInQuery>,
-) -> Result<Response, UiError> {
+pub(crate) async fn form(State(state): State<AppState>, Query(query): Query<SignInQuery>) -> Result<Response, UiError> {
     let notice = query.expired.map(|_| "Your session has ended. Sign in again.");
     Ok(page(&session::new_token()?, notice, None, StatusCode::OK, &state))
 }
 
 /// `POST /ui/sign-in`: checks the key, starts a session, goes to the overview.
-pub(crate) async fn submit(State(state): State<AppState>, headers: HeaderMap, form: FormData) -> Result<Response, UiError> {
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: FormData,
+) -> Result<Response, UiError> {
     let sent = form.get("csrf").unwrap_or_default();
     let expected = session::cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
     if expected.is_empty() || !session::constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
@@ -73,7 +80,11 @@ pub(crate) async fn submit(State(state): State<AppState>, headers: HeaderMap, fo
 }
 
 /// `POST /ui/sign-out`: deletes the session and its cookie.
-pub(crate) async fn sign_out(State(state): State<AppState>, signed: Signed, form: FormData) -> Result<Response, UiError> {
+pub(crate) async fn sign_out(
+    State(state): State<AppState>,
+    signed: Signed,
+    form: FormData,
+) -> Result<Response, UiError> {
     signed.check(&form)?;
     signed.end(&state).await?;
     let mut response = Redirect::to("/ui/sign-in").into_response();

@@ -81,7 +81,12 @@ async fn form_page(
     let all_events = values.events.iter().any(|e| e == "*");
     let types = catalog
         .into_iter()
-        .map(|t| TypeChoice { checked: values.events.contains(&t.name), name: t.name, description: t.description, operational: t.operational })
+        .map(|t| TypeChoice {
+            checked: values.events.contains(&t.name),
+            name: t.name,
+            description: t.description,
+            operational: t.operational,
+        })
         .collect();
     let (error_field, error_text, status) = match error {
         None => (String::new(), String::new(), StatusCode::OK),
@@ -89,7 +94,9 @@ async fn form_page(
             let field = e.field.split('[').next().unwrap_or_default().to_owned();
             (field, e.message, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        Some(error @ ApiError::UnknownEventType(..)) => ("events".to_owned(), error.to_string(), StatusCode::UNPROCESSABLE_ENTITY),
+        Some(error @ ApiError::UnknownEventType(..)) => {
+            ("events".to_owned(), error.to_string(), StatusCode::UNPROCESSABLE_ENTITY)
+        }
         Some(other) => return Err(other.into()),
     };
     let title = if id.is_some() { "Edit webhook" } else { "New webhook" };
@@ -111,7 +118,8 @@ async fn form_page(
 
 /// `GET /ui/webhooks/new`.
 pub(crate) async fn new(State(state): State<AppState>, signed: Signed) -> Result<Response, UiError> {
-    let values = Values { url: String::new(), description: String::new(), concurrency: String::new(), events: Vec::new() };
+    let values =
+        Values { url: String::new(), description: String::new(), concurrency: String::new(), events: Vec::new() };
     form_page(&state, &signed, None, values, None).await
 }
 
@@ -136,8 +144,13 @@ pub(crate) async fn create(State(state): State<AppState>, signed: Signed, form: 
 }
 
 /// `GET /ui/webhooks/{id}/edit`.
-pub(crate) async fn edit(State(state): State<AppState>, signed: Signed, Path(id): Path<String>) -> Result<Response, UiError> {
-    let webhook = state.inner.store.get_webhook(&signed.platform.id, &webhook_id(&id)?).await.map_err(ApiError::from)?;
+pub(crate) async fn edit(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    let webhook =
+        state.inner.store.get_webhook(&signed.platform.id, &webhook_id(&id)?).await.map_err(ApiError::from)?;
     let values = Values {
         url: webhook.url.as_str().to_owned(),
         description: webhook.description.clone(),
@@ -160,7 +173,12 @@ async fn save_from(state: &AppState, platform: &PlatformId, id: &str, values: &V
 }
 
 /// `POST /ui/webhooks/{id}/edit`.
-pub(crate) async fn save(State(state): State<AppState>, signed: Signed, Path(id): Path<String>, form: FormData) -> Result<Response, UiError> {
+pub(crate) async fn save(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, UiError> {
     signed.check(&form)?;
     let values = Values::from_form(&form);
     match save_from(&state, &signed.platform.id, &id, &values).await {

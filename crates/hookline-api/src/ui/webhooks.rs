@@ -88,7 +88,11 @@ struct ListPage {
 }
 
 /// `GET /ui/webhooks`.
-pub(crate) async fn list(State(state): State<AppState>, signed: Signed, Query(query): Query<PageQuery>) -> Result<Response, UiError> {
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, UiError> {
     let webhooks = state.inner.store.list_webhooks(&signed.platform.id, query.page()).await.map_err(ApiError::from)?;
     let next = query.next_cursor(&webhooks, |w| w.id.to_string());
     let webhooks = webhooks.iter().map(WebhookView::new).collect();
@@ -135,7 +139,8 @@ async fn show_page(
     let deliveries = state.inner.store.list_deliveries(platform, &id, status, page).await.map_err(ApiError::from)?;
     let next = (deliveries.len() >= 50).then(|| deliveries.last().map(|d| d.delivery.id.to_string())).flatten();
     let now = Timestamp::now();
-    let previous_until = webhook.secrets.previous.as_ref().filter(|(_, until)| *until > now).map(|(_, until)| layout::time(*until));
+    let previous_until =
+        webhook.secrets.previous.as_ref().filter(|(_, until)| *until > now).map(|(_, until)| layout::time(*until));
     let view = WebhookView::new(&webhook);
     let page = ShowPage {
         layout: Layout::signed(signed, format!("Webhook {}", view.url), "webhooks").flash(query.ok.as_deref()),
@@ -173,7 +178,8 @@ pub(crate) async fn reveal_secret(
     form: FormData,
 ) -> Result<Response, UiError> {
     signed.check(&form)?;
-    let webhook = state.inner.store.get_webhook(&signed.platform.id, &webhook_id(&id)?).await.map_err(ApiError::from)?;
+    let webhook =
+        state.inner.store.get_webhook(&signed.platform.id, &webhook_id(&id)?).await.map_err(ApiError::from)?;
     let secret = crate::convert::secret(&webhook, Timestamp::now()).secret;
     show_page(&state, &signed, &id, ShowQuery::default(), Some(secret)).await
 }
@@ -183,14 +189,24 @@ fn back(id: &str, ok: &str) -> Response {
 }
 
 /// `POST /ui/webhooks/{id}/rotate`.
-pub(crate) async fn rotate(State(state): State<AppState>, signed: Signed, Path(id): Path<String>, form: FormData) -> Result<Response, UiError> {
+pub(crate) async fn rotate(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, UiError> {
     signed.check(&form)?;
     let webhook = ops::webhooks::rotate_secret(&state, &signed.platform.id, &webhook_id(&id)?).await?;
     Ok(back(webhook.id.as_str(), "rotated"))
 }
 
 /// `POST /ui/webhooks/{id}/test`.
-pub(crate) async fn test(State(state): State<AppState>, signed: Signed, Path(id): Path<String>, form: FormData) -> Result<Response, UiError> {
+pub(crate) async fn test(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, UiError> {
     signed.check(&form)?;
     let body = proto::TestWebhook { event_type: form.text("type"), data: None };
     ops::webhooks::send_test(&state, &signed.platform.id, &webhook_id(&id)?, body).await?;
@@ -198,7 +214,12 @@ pub(crate) async fn test(State(state): State<AppState>, signed: Signed, Path(id)
 }
 
 /// `POST /ui/webhooks/{id}/enabled` with `enabled=true|false`.
-pub(crate) async fn set_enabled(State(state): State<AppState>, signed: Signed, Path(id): Path<String>, form: FormData) -> Result<Response, UiError> {
+pub(crate) async fn set_enabled(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, UiError> {
     signed.check(&form)?;
     let enabled = form.get("enabled") == Some("true");
     let body = proto::UpdateWebhook { enabled: Some(enabled), ..Default::default() };
@@ -232,11 +253,12 @@ pub(crate) async fn recover_preview(
 ) -> Result<Response, UiError> {
     let webhook_id = webhook_id(&id)?;
     let webhook = state.inner.store.get_webhook(&signed.platform.id, &webhook_id).await.map_err(ApiError::from)?;
-    let (count, error) = match ops::webhooks::recover_preview(&state, &signed.platform.id, &webhook_id, &query.since).await {
-        Ok(count) => (Some(count), None),
-        Err(ApiError::Validation(e)) => (None, Some(e.message.to_string())),
-        Err(other) => return Err(other.into()),
-    };
+    let (count, error) =
+        match ops::webhooks::recover_preview(&state, &signed.platform.id, &webhook_id, &query.since).await {
+            Ok(count) => (Some(count), None),
+            Err(ApiError::Validation(e)) => (None, Some(e.message.to_string())),
+            Err(other) => return Err(other.into()),
+        };
     let page = RecoverPage {
         layout: Layout::signed(&signed, "Recover failed deliveries", "webhooks"),
         webhook: WebhookView::new(&webhook),
@@ -252,7 +274,12 @@ pub(crate) async fn recover_preview(
 }
 
 /// `POST /ui/webhooks/{id}/recover` with `since`.
-pub(crate) async fn recover(State(state): State<AppState>, signed: Signed, Path(id): Path<String>, form: FormData) -> Result<Response, UiError> {
+pub(crate) async fn recover(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, UiError> {
     signed.check(&form)?;
     let since = form.get("since").unwrap_or_default();
     ops::webhooks::recover(&state, &signed.platform.id, &webhook_id(&id)?, since).await?;

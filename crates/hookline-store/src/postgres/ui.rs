@@ -8,10 +8,10 @@ use hookline_core::secret::KeyHash;
 
 use super::fanout::load_webhook;
 use super::{PgStore, execute, query, query_one, query_opt};
+use crate::StoreResult;
 use crate::decode::{self, EVENT_COLUMNS, PLATFORM_COLUMNS};
 use crate::policy::page_limit;
 use crate::ui::{self, EventQuery, HOUR_MS, Session, UiStore, WebhookHealth, fold_health};
-use crate::StoreResult;
 
 #[async_trait]
 impl UiStore for PgStore {

@@ -45,7 +45,11 @@ pub async fn portal_links_are_used_once(store: &dyn Store) {
 
     store.create_portal_link(token("late"), &platform, at(0), at(1_000)).await.unwrap();
     assert_eq!(store.consume_portal_link(token("late"), at(1_000)).await.unwrap(), None, "expired");
-    assert_eq!(store.consume_portal_link(token("late"), at(10)).await.unwrap(), None, "an expired use still uses it up");
+    assert_eq!(
+        store.consume_portal_link(token("late"), at(10)).await.unwrap(),
+        None,
+        "an expired use still uses it up"
+    );
     assert_eq!(store.consume_portal_link(token("never"), at(10)).await.unwrap(), None);
 }
 
@@ -61,9 +65,11 @@ pub async fn health_counts_finished_deliveries_by_hour(store: &dyn Store) {
     // the other platform, delivered: never counted here.
     let now = at(30 * HOUR);
     let mut finish = Vec::new();
-    for (finished_at, ok) in [(now.unix_millis() - HOUR / 2, true), (now.unix_millis() - 5 * HOUR, true),
-        (now.unix_millis() - 2 * HOUR, false)]
-    {
+    for (finished_at, ok) in [
+        (now.unix_millis() - HOUR / 2, true),
+        (now.unix_millis() - 5 * HOUR, true),
+        (now.unix_millis() - 2 * HOUR, false),
+    ] {
         let published = publish(store, &platform, "user.created", at(0)).await;
         let delivery = published.jobs[0].delivery_id.clone();
         let time = hookline_core::Timestamp::from_unix_millis(finished_at);
@@ -104,7 +110,8 @@ pub async fn event_search_filters_by_type_time_and_status(store: &dyn Store) {
     let e3 = publish(store, &platform, "user.created", at(3_000)).await;
     publish(store, &other, "user.created", at(2_500)).await;
     let failed = e1.jobs[0].delivery_id.clone();
-    store.record_attempts(vec![record(failed_attempt(&failed, 1, at(4_000)), NextStep::Failed)], context(at(4_000)))
+    store
+        .record_attempts(vec![record(failed_attempt(&failed, 1, at(4_000)), NextStep::Failed)], context(at(4_000)))
         .await
         .unwrap();
 
@@ -114,15 +121,16 @@ pub async fn event_search_filters_by_type_time_and_status(store: &dyn Store) {
     let search = |query: EventQuery| async move { ids(store.search_events(platform, query).await.unwrap()) };
     let all = search(EventQuery { page: page.clone(), ..Default::default() }).await;
     assert_eq!(all, vec![e3.event.id.clone(), e2.event.id.clone(), e1.event.id.clone()]);
-    let users = search(EventQuery { event_type: Some("user.created".into()), page: page.clone(), ..Default::default() });
+    let users =
+        search(EventQuery { event_type: Some("user.created".into()), page: page.clone(), ..Default::default() });
     assert_eq!(users.await, vec![e3.event.id.clone(), e1.event.id.clone()]);
     let window =
         search(EventQuery { since: Some(at(2_000)), until: Some(at(3_000)), page: page.clone(), ..Default::default() });
     assert_eq!(window.await, vec![e2.event.id.clone()], "since is inclusive, until exclusive");
-    let failing =
-        search(EventQuery { status: Some(DeliveryStatus::Failed), page: page.clone(), ..Default::default() });
+    let failing = search(EventQuery { status: Some(DeliveryStatus::Failed), page: page.clone(), ..Default::default() });
     assert_eq!(failing.await, vec![e1.event.id.clone()]);
-    let after = search(EventQuery { page: Page { limit: 1, after: Some(e3.event.id.to_string()) }, ..Default::default() });
+    let after =
+        search(EventQuery { page: Page { limit: 1, after: Some(e3.event.id.to_string()) }, ..Default::default() });
     assert_eq!(after.await, vec![e2.event.id.clone()]);
 }
 
@@ -145,7 +153,8 @@ pub async fn recovery_preview_counts_what_recovery_sends(store: &dyn Store) {
     let other = new_platform(store).await;
     assert!(matches!(store.count_recoverable(&other, &hook.id, at(0)).await, Err(StoreError::NotFound)));
     // Disabled webhooks still preview (recovery itself then says why it cannot run).
-    store.update_webhook(&platform, &hook.id, WebhookPatch { enabled: Some(false), ..Default::default() }, at(11_000))
+    store
+        .update_webhook(&platform, &hook.id, WebhookPatch { enabled: Some(false), ..Default::default() }, at(11_000))
         .await
         .unwrap();
     assert_eq!(store.count_recoverable(&platform, &hook.id, at(0)).await.unwrap(), 1);

@@ -27,10 +27,16 @@ pub struct Driver {
 /// Starts chromedriver, or explains why not: `None` means skip (browser absent and not required).
 pub async fn driver(test: &str) -> Option<Driver> {
     let present = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
-    let required = std::env::var("CI").is_ok_and(|v| v == "true") || std::env::var("HOOKLINE_TEST_BROWSER").is_ok_and(|v| v == "1");
+    let required = std::env::var("CI").is_ok_and(|v| v == "true")
+        || std::env::var("HOOKLINE_TEST_BROWSER").is_ok_and(|v| v == "1");
     if !present {
-        assert!(!required, "{test}: {CHROMIUM} and {CHROMEDRIVER} are required (CI=true or HOOKLINE_TEST_BROWSER=1): apt-get install -y chromium chromium-driver");
-        eprintln!("SKIPPED {test}: no headless browser ({CHROMIUM}, {CHROMEDRIVER}); install chromium and chromium-driver to run it");
+        assert!(
+            !required,
+            "{test}: {CHROMIUM} and {CHROMEDRIVER} are required (CI=true or HOOKLINE_TEST_BROWSER=1): apt-get install -y chromium chromium-driver"
+        );
+        eprintln!(
+            "SKIPPED {test}: no headless browser ({CHROMIUM}, {CHROMEDRIVER}); install chromium and chromium-driver to run it"
+        );
         return None;
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
@@ -46,7 +52,11 @@ pub async fn driver(test: &str) -> Option<Driver> {
         assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Some(Driver { url: format!("http://127.0.0.1:{port}"), _child: child, _profiles: tempfile::tempdir().expect("temp dir") })
+    Some(Driver {
+        url: format!("http://127.0.0.1:{port}"),
+        _child: child,
+        _profiles: tempfile::tempdir().expect("temp dir"),
+    })
 }
 
 impl Driver {
@@ -63,7 +73,8 @@ impl Driver {
                     format!("--user-data-dir={}", profile.display())],
             }),
         );
-        let client = ClientBuilder::rustls().expect("tls").capabilities(caps).connect(&self.url).await.expect("browser session");
+        let client =
+            ClientBuilder::rustls().expect("tls").capabilities(caps).connect(&self.url).await.expect("browser session");
         client.set_window_size(1280, 900).await.expect("window size");
         client
     }
@@ -90,7 +101,10 @@ pub async fn shoot(client: &Client, name: &str) {
         client.set_window_size(width, 900).await.expect("window size");
         let inner = run(client, "return window.innerWidth").await.as_u64().unwrap_or(0);
         let scroll = run(client, "return document.documentElement.scrollWidth").await.as_u64().unwrap_or(u64::MAX);
-        assert!(scroll <= inner, "{name} at {width} px scrolls sideways: content {scroll} px wide in a {inner} px viewport");
+        assert!(
+            scroll <= inner,
+            "{name} at {width} px scrolls sideways: content {scroll} px wide in a {inner} px viewport"
+        );
         let height = run(client, "return document.documentElement.scrollHeight").await.as_u64().unwrap_or(900);
         let chrome = 900 - run(client, "return window.innerHeight").await.as_u64().unwrap_or(900).min(900);
         client.set_window_size(width, (height + chrome).clamp(400, 4000) as u32).await.expect("window size");
@@ -122,7 +136,12 @@ pub async fn click(client: &Client, css: &str) {
         assert!(Instant::now() < deadline, "clicking {css} did not load a new page");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("body")).await.expect("the new page has a body");
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("body"))
+        .await
+        .expect("the new page has a body");
 }
 
 /// Reloads `path` until its text contains `needle`, or fails after 10 s.

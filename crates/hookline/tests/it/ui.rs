@@ -44,7 +44,8 @@ async fn dashboard_end_to_end_in_a_real_browser() {
     assert!(rejected.contains("concurrency: must be between 1 and 256"), "{rejected}");
     let kept = b.find(Locator::Id("url")).await.unwrap().prop("value").await.unwrap();
     assert_eq!(kept.as_deref(), Some(receiver.url.as_str()));
-    let still_ticked = b.find(Locator::Css("input[name=events][value='user.created']")).await.unwrap().prop("checked").await.unwrap();
+    let still_ticked =
+        b.find(Locator::Css("input[name=events][value='user.created']")).await.unwrap().prop("checked").await.unwrap();
     assert_eq!(still_ticked.as_deref(), Some("true"));
     shoot(&b, "webhook-form-error").await;
     fill(&b, "concurrency", "4").await;
@@ -117,7 +118,11 @@ async fn dashboard_end_to_end_in_a_real_browser() {
     shoot(&b, "recover").await;
     b.goto(&page("/ui/")).await.unwrap();
     let overview = text(&b).await;
-    assert_eq!(overview.matches("1 delivered · 0 failed").count(), 4, "each webhook: 1 delivered in 1 h and 24 h: {overview}");
+    assert_eq!(
+        overview.matches("1 delivered · 0 failed").count(),
+        4,
+        "each webhook: 1 delivered in 1 h and 24 h: {overview}"
+    );
     shoot(&b, "overview").await;
     b.goto(&page("/ui/webhooks")).await.unwrap();
     assert!(text(&b).await.contains(&receiver.url));

@@ -9,7 +9,11 @@ use crate::support::{TestApp, TestReceiver};
 
 /// A form body; the values tests send (tokens, keys) need no escaping beyond this.
 fn form(pairs: &[(&str, &str)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{k}={}", v.replace('%', "%25").replace('&', "%26").replace('+', "%2B"))).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.replace('%', "%25").replace('&', "%26").replace('+', "%2B")))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn no_redirects() -> reqwest::Client {
@@ -25,13 +29,23 @@ async fn sign_in(app: &TestApp, key: &str) -> String {
     let signed = http
         .post(format!("{}/ui/sign-in", app.base))
         .header("cookie", &cookie)
-        .header("content-type", "application/x-www-form-urlencoded").body(form(&[("csrf", csrf.as_str()), ("api_key", key)]))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", csrf.as_str()), ("api_key", key)]))
         .send()
         .await
         .unwrap();
     assert_eq!(signed.status(), StatusCode::SEE_OTHER);
-    let session = signed.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).find(|c| c.starts_with("hl_session=")).unwrap();
-    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax") && session.contains("Path=/ui"), "{session}");
+    let session = signed
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("hl_session="))
+        .unwrap();
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax") && session.contains("Path=/ui"),
+        "{session}"
+    );
     assert!(!session.contains("Secure"), "--dev serves plain HTTP: {session}");
     session.split(';').next().unwrap().to_owned()
 }
@@ -54,7 +68,8 @@ async fn event_filters_and_unknown_parameters() {
     let (_, list) = app.call("GET", "/v1/events?until=2999-01-01T00:00:00Z&limit=1", Some(&key), None).await;
     assert_eq!(list["data"][0]["id"], order["id"]);
     assert_eq!(list["next_cursor"], order["id"]);
-    let (_, list) = app.call("GET", &format!("/v1/events?after={}", order["id"].as_str().unwrap()), Some(&key), None).await;
+    let (_, list) =
+        app.call("GET", &format!("/v1/events?after={}", order["id"].as_str().unwrap()), Some(&key), None).await;
     assert_eq!(list["data"][0]["id"], user["id"]);
     receiver.wait_for(2).await;
     app.eventually("/v1/events?status=delivered", &key, |l| l["data"].as_array().unwrap().len() == 2).await;
@@ -68,7 +83,12 @@ async fn event_filters_and_unknown_parameters() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error["error"]["field"], "since");
     let hook_id = hook["id"].as_str().unwrap();
-    for path in ["/v1/events?sinse=2026-01-01T00:00:00Z", "/v1/webhooks?sinse=1", &format!("/v1/webhooks/{hook_id}/deliveries?sinse=1"), "/v1/notifications?sinse=1"] {
+    for path in [
+        "/v1/events?sinse=2026-01-01T00:00:00Z",
+        "/v1/webhooks?sinse=1",
+        &format!("/v1/webhooks/{hook_id}/deliveries?sinse=1"),
+        "/v1/notifications?sinse=1",
+    ] {
         let (status, error) = app.call("GET", path, Some(&key), None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {error}");
         assert_eq!(error["error"]["code"], "invalid_query");
@@ -108,18 +128,39 @@ async fn pages_are_guarded_by_session_csrf_tenant_and_headers() {
 
     // Without the CSRF token nothing changes; with it the secret rotates.
     let rotate = format!("{}/ui/webhooks/{}/rotate", app.base, hook["id"].as_str().unwrap());
-    let forged = http.post(&rotate).header("cookie", &session).header("content-type", "application/x-www-form-urlencoded").body(form(&[("csrf", "forged")])).send().await.unwrap();
+    let forged = http
+        .post(&rotate)
+        .header("cookie", &session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", "forged")]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     let secret_path = format!("/v1/webhooks/{}/secret", hook["id"].as_str().unwrap());
     let (_, secret) = app.call("GET", &secret_path, Some(&key), None).await;
     assert_eq!(secret["secret"], hook["secret"]);
-    let rotated = http.post(&rotate).header("cookie", &session).header("content-type", "application/x-www-form-urlencoded").body(form(&[("csrf", csrf.as_str())])).send().await.unwrap();
+    let rotated = http
+        .post(&rotate)
+        .header("cookie", &session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", csrf.as_str())]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(rotated.status(), StatusCode::SEE_OTHER);
     let (_, secret) = app.call("GET", &secret_path, Some(&key), None).await;
     assert_ne!(secret["secret"], hook["secret"]);
 
     // Sign-out ends the session on the server, not just in the browser.
-    let out = http.post(format!("{}/ui/sign-out", app.base)).header("cookie", &session).header("content-type", "application/x-www-form-urlencoded").body(form(&[("csrf", csrf.as_str())])).send().await.unwrap();
+    let out = http
+        .post(format!("{}/ui/sign-out", app.base))
+        .header("cookie", &session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", csrf.as_str())]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     let after = get("/ui/".to_owned()).await.unwrap();
     assert_eq!(after.status(), StatusCode::SEE_OTHER);
