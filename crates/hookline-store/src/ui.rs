@@ -13,7 +13,7 @@ use hookline_core::ids::{PlatformId, WebhookId};
 use hookline_core::platform::Platform;
 use hookline_core::secret::KeyHash;
 
-use crate::{Page, StoreResult};
+use crate::{DeliverySummary, Page, StoreResult};
 
 /// A signed-in browser, as the store returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,19 @@ pub struct EventQuery {
     /// Only events with at least one delivery in this status.
     pub status: Option<DeliveryStatus>,
     /// The page (newest first; the cursor is an event id).
+    pub page: Page,
+}
+
+/// Which of a webhook's deliveries a list shows; every field narrows it.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryQuery {
+    /// Only deliveries in this status.
+    pub status: Option<DeliveryStatus>,
+    /// Only deliveries created at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only deliveries created before this time.
+    pub until: Option<Timestamp>,
+    /// The page (newest first; the cursor is a delivery id).
     pub page: Page,
 }
 
@@ -94,6 +107,14 @@ pub trait UiStore: Send + Sync + 'static {
 
     /// The platform's events matching `query`, newest first.
     async fn search_events(&self, platform: &PlatformId, query: EventQuery) -> StoreResult<Vec<Event>>;
+
+    /// A webhook's deliveries matching `query`, newest first; `NotFound` if the webhook is not the platform's.
+    async fn search_deliveries(
+        &self,
+        platform: &PlatformId,
+        webhook: &WebhookId,
+        query: DeliveryQuery,
+    ) -> StoreResult<Vec<DeliverySummary>>;
 
     /// How many deliveries `recover_webhook` with this `since` would send again now.
     async fn count_recoverable(

@@ -36,7 +36,7 @@ async fn list_notifications(
     Ok(Json(proto::List { data: list.into_iter().map(convert::notification).collect(), next_cursor }))
 }
 
-/// `?status=&limit=&after=` on the deliveries list; unknown parameters are a 400.
+/// `?status=&since=&until=&limit=&after=` on the deliveries list; unknown parameters are a 400.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -44,6 +44,12 @@ struct DeliveriesQuery {
     /// `pending`, `delivered`, `failed` or `held`.
     #[serde(default)]
     status: Option<String>,
+    /// Only deliveries created at or after this RFC 3339 time.
+    #[serde(default)]
+    since: Option<String>,
+    /// Only deliveries created before this RFC 3339 time.
+    #[serde(default)]
+    until: Option<String>,
     /// At most this many items (1 to 1000, default 100).
     #[serde(default)]
     limit: Option<usize>,
@@ -52,7 +58,7 @@ struct DeliveriesQuery {
     after: Option<String>,
 }
 
-/// Lists a webhook's deliveries, newest first, optionally of one status.
+/// Lists a webhook's deliveries, newest first, optionally of one status and created in a time range.
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "deliveries", params(("id" = String, Path), DeliveriesQuery),
     responses((status = 200, body = proto::List<proto::Delivery>), (status = 404, body = proto::ErrorBody)))]
 async fn list_deliveries(
@@ -61,9 +67,14 @@ async fn list_deliveries(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<DeliveriesQuery>,
 ) -> Result<Json<proto::List<proto::Delivery>>, ApiError> {
-    let status = ops::events::optional_status(query.status.as_deref())?;
+    let search = hookline_store::ui::DeliveryQuery {
+        status: ops::events::optional_status(query.status.as_deref())?,
+        since: ops::events::optional_time("since", query.since.as_deref())?,
+        until: ops::events::optional_time("until", query.until.as_deref())?,
+        page: PageQuery { limit: query.limit, after: query.after.clone() }.page(),
+    };
     let query = PageQuery { limit: query.limit, after: query.after };
-    let list = state.inner.store.list_deliveries(&platform.id, &webhook_id(&id)?, status, query.page()).await?;
+    let list = state.inner.store.search_deliveries(&platform.id, &webhook_id(&id)?, search).await?;
     let next_cursor = query.next_cursor(&list, |d| d.delivery.id.to_string());
     Ok(Json(proto::List { data: list.into_iter().map(convert::delivery).collect(), next_cursor }))
 }

@@ -7,11 +7,12 @@ use hookline_core::ids::{PlatformId, WebhookId};
 use hookline_core::secret::KeyHash;
 
 use super::fanout::load_webhook;
+use super::rows::SUMMARY_COLUMNS;
 use super::{PgStore, execute, query, query_one, query_opt};
-use crate::StoreResult;
 use crate::decode::{self, EVENT_COLUMNS, PLATFORM_COLUMNS};
 use crate::policy::page_limit;
-use crate::ui::{self, EventQuery, HOUR_MS, Session, UiStore, WebhookHealth, fold_health};
+use crate::ui::{self, DeliveryQuery, EventQuery, HOUR_MS, Session, UiStore, WebhookHealth, fold_health};
+use crate::{DeliverySummary, StoreResult};
 
 #[async_trait]
 impl UiStore for PgStore {
@@ -136,6 +137,37 @@ impl UiStore for PgStore {
         )
         .await?;
         found.iter().map(|row| decode::event(row)).collect()
+    }
+
+    async fn search_deliveries(
+        &self,
+        platform: &PlatformId,
+        webhook: &WebhookId,
+        query_: DeliveryQuery,
+    ) -> StoreResult<Vec<DeliverySummary>> {
+        let client = self.client().await?;
+        load_webhook(&client, platform.as_str(), webhook.as_str()).await?;
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
+             JOIN webhooks w ON w.id = d.webhook_id WHERE d.webhook_id = $1 \
+             AND ($2::text IS NULL OR d.status = $2::text) AND ($3::text IS NULL OR d.id < $3::text) \
+             AND ($4::bigint IS NULL OR d.created_at >= $4::bigint) AND ($5::bigint IS NULL OR d.created_at < $5::bigint) \
+             ORDER BY d.id DESC LIMIT $6"
+        );
+        let found = query(
+            &client,
+            &sql,
+            &[
+                &webhook.as_str(),
+                &query_.status.map(|s| s.as_str()),
+                &query_.page.after,
+                &query_.since.map(Timestamp::unix_millis),
+                &query_.until.map(Timestamp::unix_millis),
+                &page_limit(&query_.page),
+            ],
+        )
+        .await?;
+        found.iter().map(|row| decode::summary(row)).collect()
     }
 
     async fn count_recoverable(

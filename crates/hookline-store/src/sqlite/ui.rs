@@ -9,11 +9,11 @@ use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
 use super::fanout::load_webhook;
-use super::rows::lift;
+use super::rows::{SUMMARY_COLUMNS, lift};
 use crate::decode::{self, EVENT_COLUMNS, PLATFORM_COLUMNS};
 use crate::policy::page_limit;
-use crate::ui::{EventQuery, HOUR_MS, Session, UiStore, WebhookHealth, fold_health};
-use crate::{StoreResult, ui};
+use crate::ui::{DeliveryQuery, EventQuery, HOUR_MS, Session, UiStore, WebhookHealth, fold_health};
+use crate::{DeliverySummary, StoreResult, ui};
 
 #[async_trait]
 impl UiStore for SqliteStore {
@@ -143,6 +143,40 @@ impl UiStore for SqliteStore {
                 lift(decode::event),
             )?;
             rows.map(|row| row.map_err(crate::StoreError::from).and_then(|event| event)).collect()
+        })
+        .await
+    }
+
+    async fn search_deliveries(
+        &self,
+        platform: &PlatformId,
+        webhook: &WebhookId,
+        query: DeliveryQuery,
+    ) -> StoreResult<Vec<DeliverySummary>> {
+        let (platform, webhook) = (platform.to_string(), webhook.to_string());
+        self.read(move |conn| {
+            load_webhook(conn, &platform, &webhook)?;
+            // Keyset-paged on deliveries_webhook (webhook_id, id): ids are time-ordered, newest first.
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
+                 JOIN webhooks w ON w.id = d.webhook_id WHERE d.webhook_id = ?1 \
+                 AND (?2 IS NULL OR d.status = ?2) AND (?3 IS NULL OR d.id < ?3) \
+                 AND (?4 IS NULL OR d.created_at >= ?4) AND (?5 IS NULL OR d.created_at < ?5) \
+                 ORDER BY d.id DESC LIMIT ?6"
+            );
+            let mut statement = conn.prepare_cached(&sql)?;
+            let rows = statement.query_map(
+                params![
+                    webhook,
+                    query.status.map(|s| s.as_str()),
+                    query.page.after,
+                    query.since.map(Timestamp::unix_millis),
+                    query.until.map(Timestamp::unix_millis),
+                    page_limit(&query.page)
+                ],
+                lift(decode::summary),
+            )?;
+            rows.map(|row| row.map_err(crate::StoreError::from).and_then(|summary| summary)).collect()
         })
         .await
     }

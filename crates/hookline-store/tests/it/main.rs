@@ -93,6 +93,7 @@ macro_rules! conformance_tests {
                 ui::health_counts_finished_deliveries_by_hour,
                 ui::event_search_filters_by_type_time_and_status,
                 ui::recovery_preview_counts_what_recovery_sends,
+                ui::delivery_search_filters_by_status_and_time,
             }
 
             backend_stories! { $fresh;

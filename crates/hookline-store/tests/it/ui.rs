@@ -3,7 +3,7 @@
 
 use hookline_core::delivery::{DeliveryStatus, NextStep};
 use hookline_core::secret::KeyHash;
-use hookline_store::ui::EventQuery;
+use hookline_store::ui::{DeliveryQuery, EventQuery};
 use hookline_store::{Page, Store, StoreError, WebhookPatch};
 
 use crate::support::{add_webhook, at, context, failed_attempt, new_platform, ok_attempt, publish, record};
@@ -158,4 +158,44 @@ pub async fn recovery_preview_counts_what_recovery_sends(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(store.count_recoverable(&platform, &hook.id, at(0)).await.unwrap(), 1);
+}
+
+/// A webhook's deliveries filter by status and creation time, newest first, keyset-paged.
+pub async fn delivery_search_filters_by_status_and_time(store: &dyn Store) {
+    let platform = new_platform(store).await;
+    let hook = add_webhook(store, &platform, &["*"]).await;
+    let mut ids = Vec::new();
+    for created in [1_000, 2_000, 3_000] {
+        ids.push(publish(store, &platform, "user.created", at(created)).await.jobs[0].delivery_id.clone());
+    }
+    store
+        .record_attempts(vec![record(ok_attempt(&ids[1], 1, at(4_000)), NextStep::Delivered)], context(at(4_000)))
+        .await
+        .unwrap();
+    let found = |query: DeliveryQuery| async {
+        store
+            .search_deliveries(&platform, &hook.id, query)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.delivery.id)
+            .collect::<Vec<_>>()
+    };
+    let page = Page { limit: 10, after: None };
+    assert_eq!(
+        found(DeliveryQuery { page: page.clone(), ..Default::default() }).await,
+        vec![ids[2].clone(), ids[1].clone(), ids[0].clone()]
+    );
+    let window =
+        DeliveryQuery { since: Some(at(2_000)), until: Some(at(3_000)), page: page.clone(), ..Default::default() };
+    assert_eq!(found(window).await, vec![ids[1].clone()]);
+    let pending = DeliveryQuery { status: Some(DeliveryStatus::Pending), page: page.clone(), ..Default::default() };
+    assert_eq!(found(pending).await, vec![ids[2].clone(), ids[0].clone()]);
+    let after = DeliveryQuery { page: Page { limit: 1, after: Some(ids[2].to_string()) }, ..Default::default() };
+    assert_eq!(found(after).await, vec![ids[1].clone()]);
+    let other = new_platform(store).await;
+    assert!(matches!(
+        store.search_deliveries(&other, &hook.id, DeliveryQuery::default()).await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -76,13 +76,22 @@ async fn event_filters_and_unknown_parameters() {
     let (_, list) = app.call("GET", "/v1/events?status=failed", Some(&key), None).await;
     assert!(list["data"].as_array().unwrap().is_empty());
 
+    let hook_id = hook["id"].as_str().unwrap();
+    let deliveries = format!("/v1/webhooks/{hook_id}/deliveries");
+    let (_, list) =
+        app.call("GET", &format!("{deliveries}?status=delivered&since=2000-01-01T00:00:00Z"), Some(&key), None).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 2);
+    let (_, list) = app.call("GET", &format!("{deliveries}?until=2000-01-01T00:00:00Z"), Some(&key), None).await;
+    assert!(list["data"].as_array().unwrap().is_empty(), "until is applied to deliveries");
+    let (status, error) = app.call("GET", &format!("{deliveries}?until=soon"), Some(&key), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["error"]["field"], "until");
     let (status, error) = app.call("GET", "/v1/events?status=lost", Some(&key), None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error["error"]["field"], "status");
     let (status, error) = app.call("GET", "/v1/events?since=yesterday", Some(&key), None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error["error"]["field"], "since");
-    let hook_id = hook["id"].as_str().unwrap();
     for path in [
         "/v1/events?sinse=2026-01-01T00:00:00Z",
         "/v1/webhooks?sinse=1",
