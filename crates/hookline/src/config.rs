@@ -383,6 +383,26 @@ mod tests {
     }
 
     #[test]
+    fn ui_settings_default_safely_and_bad_frame_ancestors_are_refused() {
+        let config = RawConfig::load(&Overrides::default()).unwrap().validate().unwrap();
+        assert_eq!(config.api.ui.session_ttl, Duration::from_secs(12 * 3600));
+        assert!(config.api.ui.frame_ancestors.is_empty(), "by default the dashboard cannot be framed");
+        assert!(config.api.ui.secure_cookies, "cookies are Secure outside --dev");
+        let mut raw = RawConfig::load(&Overrides::default()).unwrap();
+        raw.ui.frame_ancestors = vec!["https://admin.example.com".into(), "'self'".into()];
+        raw.ui.session_ttl = "30m".into();
+        let config = raw.validate().unwrap();
+        assert_eq!(config.api.ui.frame_ancestors, ["https://admin.example.com", "'self'"]);
+        assert_eq!(config.api.ui.session_ttl, Duration::from_secs(1800));
+        for bad in ["*", "https://a.example; script-src *", "'unsafe-inline'", "admin.example.com"] {
+            let mut raw = RawConfig::load(&Overrides::default()).unwrap();
+            raw.ui.frame_ancestors = vec![bad.into()];
+            let error = format!("{:#}", raw.validate().unwrap_err());
+            assert!(error.contains("ui.frame_ancestors"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
     fn postgres_urls_are_accepted_and_their_passwords_never_printed() {
         let mut raw = RawConfig::load(&Overrides::default()).unwrap();
         raw.storage.database_url = "postgres://hookline:s3cret@db.internal:5433/hooks?pool_size=8".into();

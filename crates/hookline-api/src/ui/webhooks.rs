@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use hookline_core::Timestamp;
 use hookline_core::webhook::Webhook;
 use hookline_proto as proto;
+use hookline_store::ui::DeliveryQuery;
 use hookline_store::{DeliverySummary, Page};
 use serde::Deserialize;
 
@@ -109,6 +110,8 @@ struct ShowPage {
     deliveries: Vec<DeliveryRow>,
     status: String,
     status_options: Vec<(&'static str, bool)>,
+    since: String,
+    until: String,
     next: Option<String>,
     since_default: String,
 }
@@ -120,6 +123,10 @@ pub(crate) struct ShowQuery {
     ok: Option<String>,
     #[serde(default)]
     status: Option<String>,
+    #[serde(default)]
+    since: Option<String>,
+    #[serde(default)]
+    until: Option<String>,
     #[serde(default)]
     after: Option<String>,
 }
@@ -135,9 +142,15 @@ async fn show_page(
     let platform = &signed.platform.id;
     let webhook = state.inner.store.get_webhook(platform, &id).await.map_err(ApiError::from)?;
     let status = ops::events::optional_status(query.status.as_deref())?;
-    let page = Page { limit: 50, after: query.after.filter(|a| !a.is_empty()) };
-    let deliveries = state.inner.store.list_deliveries(platform, &id, status, page).await.map_err(ApiError::from)?;
+    let search = DeliveryQuery {
+        status,
+        since: ops::events::optional_time("since", query.since.as_deref())?,
+        until: ops::events::optional_time("until", query.until.as_deref())?,
+        page: Page { limit: 50, after: query.after.filter(|a| !a.is_empty()) },
+    };
+    let deliveries = state.inner.store.search_deliveries(platform, &id, search).await.map_err(ApiError::from)?;
     let next = (deliveries.len() >= 50).then(|| deliveries.last().map(|d| d.delivery.id.to_string())).flatten();
+    let (since, until) = (query.since.unwrap_or_default(), query.until.unwrap_or_default());
     let now = Timestamp::now();
     let previous_until =
         webhook.secrets.previous.as_ref().filter(|(_, until)| *until > now).map(|(_, until)| layout::time(*until));
@@ -153,6 +166,8 @@ async fn show_page(
             .into_iter()
             .map(|s| (s, status.is_some_and(|chosen| chosen.as_str() == s)))
             .collect(),
+        since,
+        until,
         next,
         since_default: now.minus(std::time::Duration::from_secs(24 * 3600)).to_rfc3339(),
     };
