@@ -151,8 +151,10 @@ CREATE TABLE portal_links (
     created_at  BIGINT NOT NULL,
     expires_at  BIGINT NOT NULL
 );
-CREATE INDEX deliveries_webhook_finished ON deliveries (webhook_id, updated_at) WHERE status IN ('delivered', 'failed');
+CREATE INDEX deliveries_webhook_finished ON deliveries (webhook_id, updated_at, status)
+    WHERE status IN ('delivered', 'failed');
 CREATE INDEX deliveries_failed ON deliveries (webhook_id, created_at) WHERE status = 'failed';
+CREATE INDEX events_platform ON events (platform_id, pk);
 CREATE INDEX events_type ON events (platform_id, type, pk);
 "#,
 ];

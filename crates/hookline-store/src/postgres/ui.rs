@@ -114,7 +114,8 @@ impl UiStore for PgStore {
     async fn search_events(&self, platform: &PlatformId, query_: EventQuery) -> StoreResult<Vec<Event>> {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events e WHERE e.platform_id = $1 \
-             AND ($2::text IS NULL OR e.pk < (SELECT pk FROM events WHERE platform_id = $1 AND id = $2::text)) \
+             AND e.pk < CASE WHEN $2::text IS NULL THEN 9223372036854775807 \
+                 ELSE (SELECT pk FROM events WHERE platform_id = $1 AND id = $2::text) END \
              AND ($3::text IS NULL OR e.type = $3::text) AND ($4::bigint IS NULL OR e.created_at >= $4::bigint) \
              AND ($5::bigint IS NULL OR e.created_at < $5::bigint) \
              AND ($6::text IS NULL OR EXISTS \
@@ -150,7 +151,7 @@ impl UiStore for PgStore {
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
              JOIN webhooks w ON w.id = d.webhook_id WHERE d.webhook_id = $1 \
-             AND ($2::text IS NULL OR d.status = $2::text) AND ($3::text IS NULL OR d.id < $3::text) \
+             AND ($2::text IS NULL OR d.status = $2::text) AND d.id < COALESCE($3::text, chr(127)) \
              AND ($4::bigint IS NULL OR d.created_at >= $4::bigint) AND ($5::bigint IS NULL OR d.created_at < $5::bigint) \
              ORDER BY d.id DESC LIMIT $6"
         );

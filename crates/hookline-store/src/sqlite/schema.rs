@@ -176,8 +176,10 @@ CREATE INDEX deliveries_claimable ON deliveries (webhook_id, max(next_attempt_at
     WHERE status = 'pending';
 "#,
     // 5: the dashboard. Sessions and portal links are kept by the hash of their token only. The overview
-    // counts each webhook's finished deliveries by time (deliveries_webhook_finished, partial: pending work
-    // never enters it); the events page filters by type (events_type).
+    // counts each webhook's finished deliveries by time from deliveries_webhook_finished alone (covering;
+    // partial: pending work never enters it). Event lists walk events_platform newest first (without it, with a million events,
+    // the planner sorted the platform's events before taking a page: 0.35 s to 1.2 s per page instead of
+    // 2 ms); a type filter walks events_type.
     r#"
 CREATE TABLE ui_sessions (
     token_hash  TEXT PRIMARY KEY,
@@ -192,7 +194,9 @@ CREATE TABLE portal_links (
     created_at  INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX deliveries_webhook_finished ON deliveries (webhook_id, updated_at) WHERE status IN ('delivered', 'failed');
+CREATE INDEX deliveries_webhook_finished ON deliveries (webhook_id, updated_at, status)
+    WHERE status IN ('delivered', 'failed');
+CREATE INDEX events_platform ON events (platform_id, pk);
 CREATE INDEX events_type ON events (platform_id, type, pk);
 "#,
 ];

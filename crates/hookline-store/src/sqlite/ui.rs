@@ -123,7 +123,8 @@ impl UiStore for SqliteStore {
         self.read(move |conn| {
             let sql = format!(
                 "SELECT {EVENT_COLUMNS} FROM events e WHERE e.platform_id = ?1 \
-                 AND (?2 IS NULL OR e.pk < (SELECT pk FROM events WHERE platform_id = ?1 AND id = ?2)) \
+                 AND e.pk < CASE WHEN ?2 IS NULL THEN 9223372036854775807 \
+                     ELSE (SELECT pk FROM events WHERE platform_id = ?1 AND id = ?2) END \
                  AND (?3 IS NULL OR e.type = ?3) AND (?4 IS NULL OR e.created_at >= ?4) \
                  AND (?5 IS NULL OR e.created_at < ?5) \
                  AND (?6 IS NULL OR EXISTS (SELECT 1 FROM deliveries d WHERE d.event_pk = e.pk AND d.status = ?6)) \
@@ -156,11 +157,13 @@ impl UiStore for SqliteStore {
         let (platform, webhook) = (platform.to_string(), webhook.to_string());
         self.read(move |conn| {
             load_webhook(conn, &platform, &webhook)?;
-            // Keyset-paged on deliveries_webhook (webhook_id, id): ids are time-ordered, newest first.
+            // Keyset-paged on deliveries_webhook (webhook_id, id): ids are time-ordered, newest first. The cursor
+            // is a plain range (no `?3 IS NULL OR …`, which kept the planner from seeking to it: a page deep in a
+            // million deliveries took 0.27 s instead of 2 ms); char(127) sorts after every id.
             let sql = format!(
                 "SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
                  JOIN webhooks w ON w.id = d.webhook_id WHERE d.webhook_id = ?1 \
-                 AND (?2 IS NULL OR d.status = ?2) AND (?3 IS NULL OR d.id < ?3) \
+                 AND (?2 IS NULL OR d.status = ?2) AND d.id < ifnull(?3, char(127)) \
                  AND (?4 IS NULL OR d.created_at >= ?4) AND (?5 IS NULL OR d.created_at < ?5) \
                  ORDER BY d.id DESC LIMIT ?6"
             );
