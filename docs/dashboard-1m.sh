@@ -3,8 +3,8 @@
 # 48 hours) and times each dashboard page: the best of five requests, signed in through the --dev portal link.
 # Usage: docs/dashboard-1m.sh [path to the hookline binary]   (needs sqlite3, curl, python3)
 set -euo pipefail
-D=$(mktemp -d); cd $D
-BIN=${1:-target/release/hookline}; BIN=$(realpath "$BIN")
+BIN=$(realpath "${1:-target/release/hookline}")
+D=$(mktemp -d); cd "$D"
 PORT=18432
 $BIN serve --dev --listen 127.0.0.1:$PORT --database sqlite://$D/h.db > out1 2>&1 &
 PID=$!; sleep 4
