@@ -161,6 +161,33 @@ async fn pages_are_guarded_by_session_csrf_tenant_and_headers() {
     let (_, secret) = app.call("GET", &secret_path, Some(&key), None).await;
     assert_ne!(secret["secret"], hook["secret"]);
 
+    // A rejected form says what the API says, beside the field, and keeps what was typed.
+    let (status, api_error) = app
+        .call("POST", "/v1/webhooks", Some(&key), Some(json!({"url": "ftp://files.example", "events": ["*"]})))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(api_error["error"]["field"], "url");
+    let words = api_error["error"]["message"].as_str().unwrap().replace("url: ", "");
+    let rejected = http
+        .post(format!("{}/ui/webhooks", app.base))
+        .header("cookie", &session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", csrf.as_str()), ("url", "ftp://files.example"), ("events", "*")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rejected.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = rejected.text().await.unwrap();
+    let escaped = words
+        .replace('&', "&#38;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;");
+    assert!(page.contains(&format!("url: {escaped}")) || page.contains(&format!("url: {words}")), "{words} in {page}");
+    assert!(page.contains(r#"value="ftp://files.example""#), "the typed URL is kept");
+    assert!(page.contains(r#"aria-invalid="true" aria-describedby="url-error""#));
+
     // Sign-out ends the session on the server, not just in the browser.
     let out = http
         .post(format!("{}/ui/sign-out", app.base))
