@@ -63,21 +63,26 @@ impl FromRequestParts<AppState> for PlatformAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?;
-        if !token.starts_with(ApiKey::PREFIX) || token.len() > 200 {
-            return Err(ApiError::Unauthorized("unknown API key"));
+        platform_for_key(state, token).await.map(Self)
+    }
+}
+
+/// The platform an API key belongs to; the dashboard's sign-in uses this too.
+pub(crate) async fn platform_for_key(state: &AppState, token: &str) -> Result<Platform, ApiError> {
+    if !token.starts_with(ApiKey::PREFIX) || token.len() > 200 {
+        return Err(ApiError::Unauthorized("unknown API key"));
+    }
+    // Only the hash is looked up, so the key itself never reaches the database or a log line.
+    let hash = ApiKey::from_presented(token).hash();
+    if let Some(platform) = state.inner.key_cache.get(&hash) {
+        return Ok(platform);
+    }
+    match state.inner.store.platform_by_key(hash.clone()).await? {
+        Some(platform) => {
+            state.inner.key_cache.put(hash, platform.clone());
+            Ok(platform)
         }
-        // Only the hash is looked up, so the key itself never reaches the database or a log line.
-        let hash = ApiKey::from_presented(token).hash();
-        if let Some(platform) = state.inner.key_cache.get(&hash) {
-            return Ok(Self(platform));
-        }
-        match state.inner.store.platform_by_key(hash.clone()).await? {
-            Some(platform) => {
-                state.inner.key_cache.put(hash, platform.clone());
-                Ok(Self(platform))
-            }
-            None => Err(ApiError::Unauthorized("unknown API key")),
-        }
+        None => Err(ApiError::Unauthorized("unknown API key")),
     }
 }
 

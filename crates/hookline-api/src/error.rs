@@ -18,6 +18,14 @@ pub enum ApiError {
         /// The explanation.
         message: String,
     },
+    /// A query string parameter is unknown or malformed.
+    #[error("{message}")]
+    InvalidQuery {
+        /// The parameter, when known.
+        field: Option<String>,
+        /// The explanation.
+        message: String,
+    },
     /// A field failed validation.
     #[error(transparent)]
     Validation(#[from] ValidationError),
@@ -77,6 +85,7 @@ impl IntoResponse for ApiError {
         let message = self.to_string();
         let (status, code, field) = match &self {
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code, None),
+            ApiError::InvalidQuery { field, .. } => (StatusCode::BAD_REQUEST, "invalid_query", field.clone()),
             ApiError::Validation(error) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(error.field.clone()))
             }

@@ -1,4 +1,5 @@
-//! hookline's HTTP API: the `/v1` JSON routes, health and readiness, and the generated OpenAPI document.
+//! hookline's HTTP API: the `/v1` JSON routes, health and readiness, the generated OpenAPI document, and the
+//! server-rendered dashboard under `/ui/` (which calls the same operations, `ops`, as the JSON routes).
 //!
 //! Invariants: handlers contain no SQL (they call `hookline_store::ApiStore`) and no wire-format logic beyond
 //! `convert` (the only place proto and domain types meet). Every error leaves as `{"error": {code, message}}`
@@ -11,9 +12,12 @@ mod error;
 mod inbox;
 mod json;
 pub mod limits;
+mod ops;
+mod query;
 pub mod quota;
 mod routes;
 mod telemetry;
+mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +30,7 @@ use hookline_store::ApiStore;
 pub use crate::error::ApiError;
 pub use crate::inbox::InboxConfig;
 pub use crate::routes::openapi_document;
+pub use crate::ui::{PortalLink, UiConfig, portal_link};
 
 /// Everything a handler may use.
 #[derive(Clone)]
@@ -45,6 +50,7 @@ struct AppInner {
     inboxes: inbox::Inboxes,
     shutdown: tokio_util::sync::CancellationToken,
     publish_limiter: quota::PublishLimiter,
+    ui: UiConfig,
 }
 
 /// The API's settings.
@@ -65,6 +71,8 @@ pub struct ApiConfig {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// Per-platform publishing limits: event size and rate.
     pub publish_quota: quota::PublishQuota,
+    /// The dashboard's settings.
+    pub ui: UiConfig,
 }
 
 impl Default for ApiConfig {
@@ -77,12 +85,13 @@ impl Default for ApiConfig {
             inbox: InboxConfig::default(),
             shutdown: tokio_util::sync::CancellationToken::new(),
             publish_quota: quota::PublishQuota::default(),
+            ui: UiConfig::default(),
         }
     }
 }
 
 /// Builds the whole HTTP router: `/v1/*`, the inboxes' capture URLs `/in/*`, `/healthz`, `/readyz`,
-/// `/v1/openapi.json`, under the request-id and trace layers.
+/// `/v1/openapi.json` and the `/ui/` dashboard, under the request-id and trace layers.
 pub fn router(config: ApiConfig, store: Arc<dyn ApiStore>, engine: Engine) -> Router {
     let lease = engine.config().lease;
     let state = AppState {
@@ -101,6 +110,7 @@ pub fn router(config: ApiConfig, store: Arc<dyn ApiStore>, engine: Engine) -> Ro
             inboxes: inbox::Inboxes::new(config.inbox),
             shutdown: config.shutdown,
             publish_limiter: quota::PublishLimiter::new(config.publish_quota),
+            ui: config.ui,
         }),
     };
     telemetry::layer(routes::router(state, config.max_body_bytes))

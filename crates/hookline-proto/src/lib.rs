@@ -5,12 +5,14 @@
 //! conversions to domain types (those live in `hookline-api`).
 
 mod inbox;
+mod portal;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 pub use crate::inbox::*;
+pub use crate::portal::{CreatePortalLink, PortalLink};
 
 /// The body of every error response.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -69,6 +69,7 @@ mod queues;
 mod record;
 mod rows;
 mod schema;
+mod ui;
 
 use std::time::Duration;
 

@@ -278,17 +278,9 @@ impl ApiStore for PgStore {
         status: Option<DeliveryStatus>,
         page: Page,
     ) -> StoreResult<Vec<DeliverySummary>> {
-        let client = self.client().await?;
-        load_webhook(&client, platform.as_str(), webhook.as_str()).await?;
-        let sql = format!(
-            "SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
-             JOIN webhooks w ON w.id = d.webhook_id WHERE d.webhook_id = $1 \
-             AND ($2::text IS NULL OR d.status = $2::text) AND ($3::text IS NULL OR d.id < $3::text) \
-             ORDER BY d.id DESC LIMIT $4"
-        );
-        let status = status.map(DeliveryStatus::as_str);
-        let found = query(&client, &sql, &[&webhook.as_str(), &status, &page.after, &limit(&page)]).await?;
-        found.iter().map(|row| decode::summary(&PgRow(row))).collect()
+        // One query for both lists: the dashboard's search adds time bounds to the same keyset page.
+        let query = hookline_store::ui::DeliveryQuery { status, page, ..Default::default() };
+        hookline_store::UiStore::search_deliveries(self, platform, webhook, query).await
     }
 
     async fn get_delivery(&self, platform: &PlatformId, id: &DeliveryId) -> StoreResult<DeliveryDetail> {

@@ -176,6 +176,26 @@ CREATE TABLE inbox_requests (
     PRIMARY KEY (inbox_id, seq)
 );
 CREATE INDEX inbox_requests_id ON inbox_requests (id);
+    // 4: the dashboard, as SQLite's migration 6.
+    r#"
+CREATE TABLE ui_sessions (
+    token_hash  TEXT COLLATE "C" PRIMARY KEY,
+    platform_id TEXT COLLATE "C" NOT NULL,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);
+CREATE INDEX ui_sessions_expiry ON ui_sessions (expires_at);
+CREATE TABLE portal_links (
+    token_hash  TEXT COLLATE "C" PRIMARY KEY,
+    platform_id TEXT COLLATE "C" NOT NULL,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);
+CREATE INDEX deliveries_webhook_finished ON deliveries (webhook_id, updated_at, status)
+    WHERE status IN ('delivered', 'failed');
+CREATE INDEX deliveries_failed ON deliveries (webhook_id, created_at) WHERE status = 'failed';
+CREATE INDEX events_platform ON events (platform_id, pk);
+CREATE INDEX events_type ON events (platform_id, type, pk);
 "#,
 ];
 

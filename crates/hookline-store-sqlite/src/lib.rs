@@ -18,6 +18,7 @@ mod queues;
 mod record;
 mod rows;
 mod schema;
+mod ui;
 
 use std::collections::VecDeque;
 use std::fs::File;

@@ -305,19 +305,9 @@ impl ApiStore for SqliteStore {
         status: Option<DeliveryStatus>,
         page: Page,
     ) -> StoreResult<Vec<DeliverySummary>> {
-        let (platform, webhook) = (platform.to_string(), webhook.to_string());
-        self.read(move |conn| {
-            load_webhook(conn, &platform, &webhook)?;
-            let sql = format!(
-                "SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
-                 JOIN webhooks w ON w.id = d.webhook_id WHERE d.webhook_id = ?1 \
-                 AND (?2 IS NULL OR d.status = ?2) AND (?3 IS NULL OR d.id < ?3) ORDER BY d.id DESC LIMIT ?4"
-            );
-            let mut statement = conn.prepare_cached(&sql)?;
-            let status = status.map(DeliveryStatus::as_str);
-            collect(statement.query_map(params![webhook, status, page.after, limit(&page)], lift(decode::summary))?)
-        })
-        .await
+        // One query for both lists: the dashboard's search adds time bounds to the same keyset page.
+        let query = hookline_store::ui::DeliveryQuery { status, page, ..Default::default() };
+        hookline_store::UiStore::search_deliveries(self, platform, webhook, query).await
     }
 
     async fn get_delivery(&self, platform: &PlatformId, id: &DeliveryId) -> StoreResult<DeliveryDetail> {

@@ -215,6 +215,29 @@ CREATE TABLE inbox_requests (
 );
 CREATE UNIQUE INDEX inbox_requests_seq ON inbox_requests (inbox_id, seq);
 CREATE INDEX inbox_requests_id ON inbox_requests (id);
+    // 6: the dashboard. Sessions and portal links are kept by the hash of their token only. The overview
+    // counts each webhook's finished deliveries by time from deliveries_webhook_finished alone (covering;
+    // partial: pending work never enters it). Event lists walk events_platform newest first (without it, with a million events,
+    // the planner sorted the platform's events before taking a page: 0.35 s to 1.2 s per page instead of
+    // 2 ms); a type filter walks events_type.
+    r#"
+CREATE TABLE ui_sessions (
+    token_hash  TEXT PRIMARY KEY,
+    platform_id TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX ui_sessions_expiry ON ui_sessions (expires_at);
+CREATE TABLE portal_links (
+    token_hash  TEXT PRIMARY KEY,
+    platform_id TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX deliveries_webhook_finished ON deliveries (webhook_id, updated_at, status)
+    WHERE status IN ('delivered', 'failed');
+CREATE INDEX events_platform ON events (platform_id, pk);
+CREATE INDEX events_type ON events (platform_id, type, pk);
 "#,
 ];
 

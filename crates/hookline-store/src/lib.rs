@@ -18,17 +18,19 @@ pub mod policy;
 mod queues;
 pub mod statements;
 mod types;
+pub mod ui;
 
 pub use crate::api::ApiStore;
 pub use crate::error::StoreError;
 pub use crate::inbox::InboxStore;
 pub use crate::queues::{DeliveryQueue, NoticeQueue};
 pub use crate::types::*;
+pub use crate::ui::UiStore;
 
 /// Shorthand for store results.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A whole store: every role (the API's includes [`InboxStore`]). Each backend implements the three role traits, and with them this one (a blanket
+/// A whole store: every role (the API's includes [`InboxStore`] and [`UiStore`]). Each backend implements the three role traits, and with them this one (a blanket
 /// implementation); `serve` opens one and hands each user its own role (`Arc<dyn Store>` upcasts to
 /// `Arc<dyn DeliveryQueue>` and so on). The conformance suite in `tests/it/` runs against each backend.
 pub trait Store: ApiStore + DeliveryQueue + NoticeQueue {}

@@ -45,6 +45,9 @@ pub struct RawConfig {
     pub inbox: RawInbox,
     /// `[limits]`.
     pub limits: RawLimits,
+    /// `[ui]`.
+    #[serde(default)]
+    pub ui: RawUi,
 }
 
 /// `[inbox]`.
@@ -68,6 +71,31 @@ pub struct RawLimits {
     pub max_event_bytes: usize,
     pub publish_rate: u32,
     pub publish_burst: u32,
+}
+
+/// `[ui]`: the dashboard.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUi {
+    /// How long a dashboard sign-in lasts (default 12h).
+    #[serde(default)]
+    pub session_ttl: String,
+    /// Origins allowed to frame the dashboard; empty: no one.
+    #[serde(default)]
+    pub frame_ancestors: Vec<String>,
+}
+
+/// Checks one `frame-ancestors` source: `'self'` or an http(s) origin, with nothing that could end the CSP
+/// directive or start another.
+fn frame_ancestor(source: &str) -> anyhow::Result<String> {
+    let source = source.trim();
+    let origin_like = (source.starts_with("https://") || source.starts_with("http://"))
+        && !source.chars().any(|c| c.is_whitespace() || matches!(c, ';' | ',' | '\'' | '"'));
+    if source == "'self'" || origin_like {
+        Ok(source.to_owned())
+    } else {
+        bail!("ui.frame_ancestors: {source:?} must be 'self' or an origin such as https://admin.example.com")
+    }
 }
 
 /// `[failure]`.
@@ -327,6 +355,27 @@ impl RawConfig {
                 events_per_second: (self.limits.publish_rate > 0).then_some(f64::from(self.limits.publish_rate)),
                 burst: self.limits.publish_burst,
             },
+            ui: hookline_api::UiConfig {
+                session_ttl: match self.ui.session_ttl.trim() {
+                    "" => Duration::from_secs(12 * 3600),
+                    text => duration("ui.session_ttl", text)?,
+                },
+                frame_ancestors: self
+                    .ui
+                    .frame_ancestors
+                    .iter()
+                    .map(|s| frame_ancestor(s))
+                    .collect::<anyhow::Result<_>>()?,
+                // --dev serves plain HTTP on loopback, where a Secure cookie would never be sent back.
+                secure_cookies: !self.dev,
+                public_url: self
+                    .http
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{}", self.http.listen))
+                    .trim_end_matches('/')
+                    .to_owned(),
+            },
         };
         let n = &self.notify;
         if let Some(url) = &n.smtp_url
@@ -453,6 +502,26 @@ mod tests {
             adjust(&mut raw);
             let error = format!("{:#}", raw.validate().unwrap_err());
             assert!(error.contains(named), "{error}");
+        }
+    }
+
+    #[test]
+    fn ui_settings_default_safely_and_bad_frame_ancestors_are_refused() {
+        let config = RawConfig::load(&Overrides::default()).unwrap().validate().unwrap();
+        assert_eq!(config.api.ui.session_ttl, Duration::from_secs(12 * 3600));
+        assert!(config.api.ui.frame_ancestors.is_empty(), "by default the dashboard cannot be framed");
+        assert!(config.api.ui.secure_cookies, "cookies are Secure outside --dev");
+        let mut raw = RawConfig::load(&Overrides::default()).unwrap();
+        raw.ui.frame_ancestors = vec!["https://admin.example.com".into(), "'self'".into()];
+        raw.ui.session_ttl = "30m".into();
+        let config = raw.validate().unwrap();
+        assert_eq!(config.api.ui.frame_ancestors, ["https://admin.example.com", "'self'"]);
+        assert_eq!(config.api.ui.session_ttl, Duration::from_secs(1800));
+        for bad in ["*", "https://a.example; script-src *", "'unsafe-inline'", "admin.example.com"] {
+            let mut raw = RawConfig::load(&Overrides::default()).unwrap();
+            raw.ui.frame_ancestors = vec![bad.into()];
+            let error = format!("{:#}", raw.validate().unwrap_err());
+            assert!(error.contains("ui.frame_ancestors"), "{bad}: {error}");
         }
     }
 

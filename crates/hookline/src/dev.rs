@@ -112,3 +112,22 @@ pub fn banner(
         creds = credentials_path(credentials_at).display(),
     )
 }
+
+/// The dashboard lines of the banner: a one-time sign-in link for the dev platform (valid 24 h), and where to
+/// sign in with the API key once it is used.
+pub async fn dashboard_lines(
+    store: &Arc<dyn Store>,
+    addr: std::net::SocketAddr,
+    credentials: &DevCredentials,
+) -> anyhow::Result<String> {
+    let platform = hookline_core::ids::PlatformId::parse(&credentials.platform_id).context("dev platform id")?;
+    let store: Arc<dyn hookline_store::UiStore> = store.clone();
+    let base = format!("http://{addr}");
+    let link = hookline_api::portal_link(&*store, &base, &platform, std::time::Duration::from_secs(24 * 3600))
+        .await
+        .context("failed to make a dashboard sign-in link")?;
+    Ok(format!(
+        "   Dashboard   {}\n               (a one-time sign-in link; afterwards sign in at {base}/ui/ with the API key)\n",
+        link.url
+    ))
+}

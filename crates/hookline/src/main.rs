@@ -135,7 +135,7 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("failed to listen on {}", config.listen))?;
-    let server = serve::start(&config, listener, store)?;
+    let server = serve::start(&config, listener, store.clone())?;
     tracing::info!(addr = %server.addr, dev = config.dev, "hookline listening");
     if let Some((credentials, path)) = banner {
         tracing::warn!("DEVELOPMENT MODE: http:// webhook URLs and private/loopback destinations are allowed");
@@ -144,6 +144,7 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
             Database::Postgres { url } => redact_password(url),
         };
         eprintln!("{}", dev::banner(server.addr, &credentials, &database, &path));
+        eprintln!("{}", dev::dashboard_lines(&store, server.addr, &credentials).await?);
     }
     let token = server.shutdown_token();
     tokio::spawn(async move {

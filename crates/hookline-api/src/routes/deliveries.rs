@@ -1,12 +1,8 @@
 //! Deliveries: a webhook's list, one delivery with its attempts, and retry now.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use hookline_core::Timestamp;
-use hookline_core::ValidationError;
-use hookline_core::delivery::DeliveryStatus;
-use hookline_core::ids::DeliveryId;
 use hookline_proto as proto;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,7 +11,9 @@ use utoipa_axum::routes;
 use super::PageQuery;
 use super::webhooks::webhook_id;
 use crate::auth::PlatformAuth;
-use crate::{ApiError, AppState, convert};
+use crate::ops::deliveries::delivery_id;
+use crate::query::ApiQuery;
+use crate::{ApiError, AppState, convert, ops};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -31,45 +29,53 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 async fn list_notifications(
     State(state): State<AppState>,
     PlatformAuth(platform): PlatformAuth,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<proto::List<proto::Notification>>, ApiError> {
     let list = state.inner.store.list_notifications(&platform.id, query.page()).await?;
     let next_cursor = query.next_cursor(&list, |n| n.id.to_string());
     Ok(Json(proto::List { data: list.into_iter().map(convert::notification).collect(), next_cursor }))
 }
 
-/// `?status=` on the deliveries list.
+/// `?status=&since=&until=&limit=&after=` on the deliveries list; unknown parameters are a 400.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct StatusQuery {
-    /// `pending`, `delivered` or `failed`.
+#[serde(deny_unknown_fields)]
+struct DeliveriesQuery {
+    /// `pending`, `delivered`, `failed` or `held`.
     #[serde(default)]
     status: Option<String>,
+    /// Only deliveries created at or after this RFC 3339 time.
+    #[serde(default)]
+    since: Option<String>,
+    /// Only deliveries created before this RFC 3339 time.
+    #[serde(default)]
+    until: Option<String>,
+    /// At most this many items (1 to 1000, default 100).
+    #[serde(default)]
+    limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    #[serde(default)]
+    after: Option<String>,
 }
 
-fn delivery_id(text: &str) -> Result<DeliveryId, ApiError> {
-    DeliveryId::parse(text).ok_or(ApiError::NotFound)
-}
-
-/// Lists a webhook's deliveries, newest first, optionally of one status.
-#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "deliveries", params(("id" = String, Path), StatusQuery, PageQuery),
+/// Lists a webhook's deliveries, newest first, optionally of one status and created in a time range.
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "deliveries", params(("id" = String, Path), DeliveriesQuery),
     responses((status = 200, body = proto::List<proto::Delivery>), (status = 404, body = proto::ErrorBody),
         (status = 422, description = "`status` is not a delivery status (`validation_failed`).", body = proto::ErrorBody)))]
 async fn list_deliveries(
     State(state): State<AppState>,
     PlatformAuth(platform): PlatformAuth,
     Path(id): Path<String>,
-    Query(status): Query<StatusQuery>,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<DeliveriesQuery>,
 ) -> Result<Json<proto::List<proto::Delivery>>, ApiError> {
-    let status = match status.status.as_deref() {
-        None | Some("") => None,
-        Some(text) => Some(
-            DeliveryStatus::parse(text)
-                .ok_or_else(|| ValidationError::new("status", "must be pending, delivered, failed or held"))?,
-        ),
+    let search = hookline_store::ui::DeliveryQuery {
+        status: ops::events::optional_status(query.status.as_deref())?,
+        since: ops::events::optional_time("since", query.since.as_deref())?,
+        until: ops::events::optional_time("until", query.until.as_deref())?,
+        page: PageQuery { limit: query.limit, after: query.after.clone() }.page(),
     };
-    let list = state.inner.store.list_deliveries(&platform.id, &webhook_id(&id)?, status, query.page()).await?;
+    let query = PageQuery { limit: query.limit, after: query.after };
+    let list = state.inner.store.search_deliveries(&platform.id, &webhook_id(&id)?, search).await?;
     let next_cursor = query.next_cursor(&list, |d| d.delivery.id.to_string());
     Ok(Json(proto::List { data: list.into_iter().map(convert::delivery).collect(), next_cursor }))
 }
@@ -94,10 +100,6 @@ async fn retry_delivery(
     PlatformAuth(platform): PlatformAuth,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<proto::Delivery>), ApiError> {
-    let id = delivery_id(&id)?;
-    let now = Timestamp::now();
-    let job = state.inner.store.retry_delivery(&platform.id, &id, now, now.plus(state.inner.lease)).await?;
-    state.inner.engine.submit(vec![job]);
-    let detail = state.inner.store.get_delivery(&platform.id, &id).await?;
-    Ok((StatusCode::ACCEPTED, Json(convert::delivery(detail.summary))))
+    let summary = ops::deliveries::retry(&state, &platform.id, &delivery_id(&id)?).await?;
+    Ok((StatusCode::ACCEPTED, Json(convert::delivery(summary))))
 }

@@ -9,6 +9,7 @@ mod inbox_stream;
 mod inboxes;
 mod openapi;
 mod platforms;
+mod portal;
 mod webhooks;
 
 use axum::Router;
@@ -41,6 +42,7 @@ impl Modify for BearerAuth {
 /// `?limit=&after=` on list routes.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct PageQuery {
     /// At most this many items (1 to 1000, default 100).
     #[serde(default)]
@@ -71,6 +73,7 @@ fn routes_and_document() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(deliveries::routes())
         .merge(inboxes::routes())
         .merge(health::routes())
+        .merge(portal::routes())
         .split_for_parts();
     openapi.info.version = env!("CARGO_PKG_VERSION").to_owned();
     openapi::complete(&mut openapi);
@@ -86,6 +89,7 @@ pub(crate) fn router(state: AppState, max_body_bytes: usize) -> Router {
     let (router, openapi) = routes_and_document();
     let openapi_json = openapi.to_json().unwrap_or_else(|_| "{}".to_owned());
     router
+        .merge(crate::ui::router(state.clone()))
         .route(
             "/v1/openapi.json",
             axum::routing::get(move || {

@@ -43,6 +43,7 @@ mod publish;
 mod recording;
 mod retry;
 mod support;
+mod ui;
 mod webhooks;
 
 /// Runs every story on every backend.
@@ -117,6 +118,12 @@ macro_rules! conformance_tests {
                 inboxes::another_platforms_inbox_is_not_found,
                 inboxes::webhooks_pointing_at_an_inbox_are_found_by_url,
                 inboxes::concurrent_captures_get_consecutive_numbers,
+                ui::sessions_expire_and_end_at_sign_out,
+                ui::portal_links_are_used_once,
+                ui::health_counts_finished_deliveries_by_hour,
+                ui::event_search_filters_by_type_time_and_status,
+                ui::recovery_preview_counts_what_recovery_sends,
+                ui::delivery_search_filters_by_status_and_time,
             }
 
             backend_stories! { $backend, trials, available, $fresh;

@@ -5,6 +5,7 @@
 #![cfg(test)]
 
 mod api;
+mod browser;
 mod cli;
 mod cli_trigger;
 mod cli_verify;
@@ -18,3 +19,5 @@ mod process;
 mod smtp;
 mod snippets;
 mod support;
+mod ui;
+mod ui_http;
