@@ -9,6 +9,7 @@ mod auth;
 mod convert;
 mod error;
 mod json;
+mod json_guard;
 mod routes;
 mod telemetry;
 
