@@ -12,6 +12,7 @@ pub mod event;
 pub mod ids;
 pub mod notification;
 pub mod platform;
+pub mod redact;
 pub mod retry;
 pub mod secret;
 pub mod signing;
