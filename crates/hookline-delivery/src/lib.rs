@@ -338,8 +338,9 @@ impl Engine {
             AttemptOutcome::Delivered { status } => tracing::debug!(status, duration_ms, "delivered"),
             AttemptOutcome::Failed { kind, status, message, .. } => {
                 // The URL only on failures (where an operator needs it), and redacted: its query may hold a token.
+                // The receiver's error is `error`: a field named `message` would clash with the line's own.
                 let url = job.url.redacted();
-                tracing::info!(kind = kind.as_str(), status, message = %message, url = %url, duration_ms, next = ?next, "attempt failed")
+                tracing::info!(kind = kind.as_str(), status, error = %message, url = %url, duration_ms, next = ?next, "attempt failed")
             }
         });
         let (status, error_kind, error_message) = match response.outcome {

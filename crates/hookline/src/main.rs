@@ -52,8 +52,8 @@ struct ServeArgs {
     /// Development mode: http:// and private destinations allowed; prints a ready platform and API key.
     #[arg(long, env = "HOOKLINE_DEV", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     dev: Option<bool>,
-    /// Log as JSON lines instead of text.
-    #[arg(long)]
+    /// Log as JSON lines instead of text; every line of output is then JSON, the --dev banner included.
+    #[arg(long, env = "HOOKLINE_LOG_JSON", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     log_json: bool,
 }
 
@@ -100,6 +100,7 @@ fn init_tracing(json: bool) {
 }
 
 async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
+    let log_json = args.log_json;
     let overrides = Overrides {
         config_file: args.config_file,
         listen: args.listen,
@@ -117,7 +118,8 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         let path = match &config.database {
             Database::Sqlite { path, .. } => path.clone(),
             Database::Postgres { .. } => {
-                std::fs::create_dir_all("hookline-data").context("failed to create hookline-data")?;
+                hookline::files::create_private_dir(std::path::Path::new("hookline-data"))
+                    .context("failed to create hookline-data")?;
                 PathBuf::from("hookline-data/postgres")
             }
         };
@@ -138,7 +140,7 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
             Database::Sqlite { path, .. } => path.display().to_string(),
             Database::Postgres { url } => redact_password(url),
         };
-        eprintln!("{}", dev::banner(server.addr, &credentials, &database, &path));
+        dev::announce(log_json, server.addr, &credentials, &database, &path);
     }
     let token = server.shutdown_token();
     tokio::spawn(async move {

@@ -9,5 +9,6 @@ mod delivery;
 mod failure;
 mod multinode;
 mod process;
+mod security;
 mod smtp;
 mod support;
