@@ -39,6 +39,19 @@ pub struct RawConfig {
     pub failure: RawFailure,
     /// `[notify]`.
     pub notify: RawNotify,
+    /// `[telemetry]`.
+    #[serde(default)]
+    pub telemetry: RawTelemetry,
+}
+
+/// `[telemetry]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTelemetry {
+    /// The OTLP/HTTP collector's base URL (traces go to `<url>/v1/traces`); unset: no export. Needs a build
+    /// with the `otel` feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// `[failure]`.
@@ -166,6 +179,8 @@ pub struct Config {
     pub delivery_threads: usize,
     pub api: hookline_api::ApiConfig,
     pub notify: hookline_notify::NotifyConfig,
+    /// Where spans are exported over OTLP/HTTP (`[telemetry] otlp_endpoint`), if anywhere.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl RawConfig {
@@ -275,6 +290,7 @@ impl RawConfig {
             delivery_threads,
             api,
             notify,
+            otlp_endpoint: self.telemetry.otlp_endpoint.filter(|url| !url.trim().is_empty()),
         })
     }
 }

@@ -8,3 +8,4 @@ pub mod config;
 pub mod dev;
 pub mod files;
 pub mod serve;
+pub mod telemetry;

@@ -6,7 +6,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use hookline::config::{DEFAULT_CONFIG, Database, Overrides, RawConfig};
 use hookline::{dev, serve};
-use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc malloc: the delivery path allocates many small, short-lived buffers across
 /// threads, and the profile showed glibc's malloc and free at 14 % of the server's CPU.
@@ -65,7 +64,6 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => {
-            init_tracing(args.log_json);
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -87,18 +85,6 @@ fn redact_password(url: &str) -> String {
     }
 }
 
-fn init_tracing(json: bool) {
-    let filter = EnvFilter::try_from_env("HOOKLINE_LOG")
-        .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
 async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let log_json = args.log_json;
     let overrides = Overrides {
@@ -111,6 +97,7 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         dev: args.dev.unwrap_or(false),
     };
     let mut config = RawConfig::load(&overrides)?.validate()?;
+    let telemetry = hookline::telemetry::init(log_json, config.otlp_endpoint.as_deref())?;
     let store = serve::open_store(&config).await?;
     let mut banner = None;
     if config.dev {
@@ -150,5 +137,6 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     });
     server.wait().await?;
     tracing::info!("hookline stopped");
+    telemetry.shutdown().await;
     Ok(())
 }

@@ -50,7 +50,9 @@ async fn publish_event(
     Ok(publish(&state, &platform.id, event, Target::Matching).await?.into_response())
 }
 
-/// Stores `event` (to every matching webhook, or `only` one) and hands its deliveries to the engine.
+/// Stores `event` (to every matching webhook, or `only` one) and hands its deliveries to the engine, inside a
+/// `publish` span naming the event.
+#[tracing::instrument(name = "publish", skip_all, fields(event_id = %event.id))]
 pub(super) async fn publish(
     state: &AppState,
     platform: &PlatformId,

@@ -5,9 +5,12 @@
 #![cfg(test)]
 
 mod api;
+mod config_props;
 mod delivery;
 mod failure;
 mod multinode;
+#[cfg(feature = "otel")]
+mod otel;
 mod process;
 mod security;
 mod smtp;

@@ -15,13 +15,13 @@ use tokio::process::{Child, Command};
 const WAIT: Duration = Duration::from_secs(15);
 
 /// `hookline serve` with `args`, its stdout and stderr collected line by line. Killed on drop.
-struct Process {
+pub(crate) struct Process {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Process {
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+    pub(crate) fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_hookline"));
         command.arg("serve").args(args);
         for (name, _) in std::env::vars() {
@@ -39,7 +39,7 @@ impl Process {
     }
 
     /// Waits for a line that parses as JSON and satisfies `found`; returns it.
-    async fn wait_for(&mut self, what: &str, found: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn wait_for(&mut self, what: &str, found: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + WAIT;
         loop {
             let hit = self.lines().iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|v| found(v));
@@ -54,12 +54,12 @@ impl Process {
         }
     }
 
-    fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         self.lines.lock().unwrap().clone()
     }
 
     /// Every line so far is one JSON object.
-    fn assert_all_json(&self) {
+    pub(crate) fn assert_all_json(&self) {
         let lines = self.lines();
         assert!(!lines.is_empty());
         for line in &lines {
@@ -69,7 +69,7 @@ impl Process {
     }
 
     /// SIGTERM (through kill(1): the workspace forbids `unsafe`), then a clean exit.
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         let pid = self.child.id().unwrap().to_string();
         assert!(std::process::Command::new("kill").args(["-s", "TERM", &pid]).status().unwrap().success());
         let status = tokio::time::timeout(WAIT, self.child.wait()).await.expect("exits after SIGTERM").unwrap();
@@ -86,7 +86,7 @@ fn collect(stream: impl AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<Vec<
     });
 }
 
-fn message(line: &Value) -> &str {
+pub(crate) fn message(line: &Value) -> &str {
     line["fields"]["message"].as_str().unwrap_or("")
 }
 
