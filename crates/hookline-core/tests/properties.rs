@@ -132,7 +132,7 @@ proptest! {
         attempts in 0u32..14,
         retry_after in proptest::option::of(0u64..=60 * 86_400_000),
         now in 0i64..=4_000_000_000_000,
-        jitter in prop_oneof![-1.0f64..=1.0, any::<f64>()],
+        jitter in prop_oneof![-1.0f64..=1.0, any::<f64>(), Just(f64::NAN), Just(f64::INFINITY), Just(f64::NEG_INFINITY)],
     ) {
         let policy = RetryPolicy {
             schedule: steps.iter().copied().map(Duration::from_millis).collect(),
