@@ -68,7 +68,14 @@ fn main() -> anyhow::Result<()> {
                 .enable_all()
                 .build()
                 .context("failed to start the runtime")?;
-            runtime.block_on(run_serve(args))
+            let log_json = args.log_json;
+            let served = runtime.block_on(run_serve(args));
+            if log_json && let Err(error) = &served {
+                // A failure before the subscriber exists (a bad setting) is still one JSON line.
+                eprintln!("{}", serde_json::json!({"level": "ERROR", "fields": {"message": format!("{error:#}")}}));
+                std::process::exit(1);
+            }
+            served
         }
     }
 }

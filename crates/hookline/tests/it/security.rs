@@ -171,3 +171,25 @@ async fn the_dev_banner_is_json_and_a_token_in_a_webhook_url_reaches_no_log_or_n
     assert!(leaked.is_empty(), "the URL's token was printed: {leaked:#?}");
     hookline.stop().await;
 }
+
+#[tokio::test]
+async fn with_log_json_even_a_startup_failure_is_a_json_line() {
+    let mut hookline =
+        Process::start(&["--log-json", "--listen", "127.0.0.1:0", "--database", "mysql://nowhere/x"], &[]);
+    let status = tokio::time::timeout(WAIT, hookline.child.wait()).await.expect("exits").unwrap();
+    assert_eq!(status.code(), Some(1));
+    // The process is gone; its last line may still be on its way through the pipe.
+    let deadline = Instant::now() + WAIT;
+    let failure = loop {
+        let lines = hookline.lines();
+        if let Some(line) =
+            lines.iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|l| l["level"] == "ERROR")
+        {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "no error line: {lines:#?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert!(message(&failure).contains("database_url"), "{failure}");
+    hookline.assert_all_json();
+}
