@@ -1,6 +1,7 @@
 //! What an operator can rely on, checked on the real binary: with `--log-json` every line is JSON (the `--dev`
 //! banner included), no token is printed outside `--dev`, a token in a webhook URL reaches neither the log nor
-//! the failure notice, and the data directory, database and credentials file are the owner's only.
+//! the failure notice, and the data directory, database and credentials file are the owner's only. Over HTTP
+//! (in process): JSON nested too deep or carrying a lone surrogate is refused and nothing is stored.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -11,6 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncRead};
 use tokio::process::{Child, Command};
+
+use crate::support::{TestApp, TestReceiver};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -192,4 +195,44 @@ async fn with_log_json_even_a_startup_failure_is_a_json_line() {
     };
     assert!(message(&failure).contains("database_url"), "{failure}");
     hookline.assert_all_json();
+}
+
+/// Sends `body` as JSON text to `path`; returns the status and the error code.
+async fn raw_post(app: &TestApp, key: &str, path: &str, body: String) -> (u16, Value) {
+    let response = app
+        .http
+        .post(format!("{}{path}", app.base))
+        .bearer_auth(key)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn deep_or_lone_surrogate_json_is_refused_over_http_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    let key = app.platform("guarded").await;
+    let receiver = TestReceiver::start().await;
+    let webhook = app.webhook(&key, &receiver.url, &["*"]).await;
+    let deep =
+        format!(r#"{{"id":"deep-1","type":"user.created","data":{{"x":{}{}}}}}"#, "[".repeat(200), "]".repeat(200));
+    let lone = r#"{"id":"lone-1","type":"user.created","data":{"name":"\ud800"}}"#.to_owned();
+    for body in [deep, lone] {
+        let (status, error) = raw_post(&app, &key, "/v1/events", body).await;
+        assert_eq!((status, error["error"]["code"].as_str()), (400, Some("invalid_json")), "{error}");
+    }
+    // The webhook's test send takes optional JSON by another extractor; it is guarded too.
+    let test_path = format!("/v1/webhooks/{}/test", webhook["id"].as_str().unwrap());
+    let (status, error) = raw_post(&app, &key, &test_path, r#"{"data":{"s":"\udfff"}}"#.into()).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (400, Some("invalid_json")), "{error}");
+    let (_, events) = app.call("GET", "/v1/events", Some(&key), None).await;
+    assert_eq!(events["data"], json!([]), "nothing was stored");
+    assert!(receiver.received().is_empty());
+    // At the limit it is accepted: the body's object and `data` are two of the 128 levels.
+    let at_limit = format!(r#"{{"type":"user.created","data":{{"x":{}{}}}}}"#, "[".repeat(126), "]".repeat(126));
+    assert_eq!(raw_post(&app, &key, "/v1/events", at_limit).await.0, 202);
+    app.stop().await;
 }
