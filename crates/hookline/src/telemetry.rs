@@ -33,7 +33,9 @@ pub fn init(log_json: bool, otlp_endpoint: Option<&str>) -> anyhow::Result<Telem
         let layer = provider.as_ref().map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("hookline")));
         registry.with(layer).try_init().context("failed to install the log subscriber")?;
         if let Some(endpoint) = otlp_endpoint {
-            tracing::info!(endpoint, "exporting traces over OTLP/HTTP");
+            // A collector URL may carry a token in its query or credentials: logged redacted, as webhook URLs are.
+            let endpoint = hookline_core::redact::redact_url_text(endpoint);
+            tracing::info!(endpoint = %endpoint, "exporting traces over OTLP/HTTP");
         }
         Ok(Telemetry { provider })
     }
