@@ -17,6 +17,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let request = crate::json_guard::guarded(request, state).await?;
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(Self(value)),
             Err(rejection) => Err(rejection_to_error(rejection)),
@@ -41,6 +42,7 @@ where
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(None));
         }
+        crate::json_guard::check(&bytes)?;
         serde_json::from_slice(&bytes).map(|v| Self(Some(v))).map_err(|e| ApiError::BadRequest {
             code: if e.is_data() { "invalid_body" } else { "invalid_json" },
             message: e.to_string(),

@@ -11,6 +11,7 @@ mod convert;
 mod error;
 mod inbox;
 mod json;
+mod json_guard;
 pub mod limits;
 mod ops;
 mod query;

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod inbox;
 pub mod notification;
 pub mod platform;
+pub mod redact;
 pub mod retry;
 pub mod secret;
 pub mod signing;

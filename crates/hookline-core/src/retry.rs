@@ -54,7 +54,8 @@ pub fn next_attempt_at(
         return None;
     };
     let step = *policy.schedule.get((attempts_made as usize).checked_sub(1)?)?;
-    let jitter = jitter.clamp(-1.0, 1.0);
+    // NaN survives `clamp` and would make `mul_f64` panic; a jitter that is not a number counts as none.
+    let jitter = if jitter.is_nan() { 0.0 } else { jitter.clamp(-1.0, 1.0) };
     let mut wait = step.mul_f64(1.0 + JITTER_FRACTION * jitter);
     if let Some(asked) = retry_after {
         wait = wait.max((*asked).min(policy.retry_after_cap));

@@ -91,6 +91,12 @@ impl WebhookUrl {
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
+
+    /// The URL for logs and emails: query values, fragment and any credentials masked
+    /// (`https://x.example/hook?token=***`); see [`crate::redact`]. Only the API shows the whole URL, to its owner.
+    pub fn redacted(&self) -> String {
+        crate::redact::redact_url(&self.0)
+    }
 }
 
 /// Whether `ip` is a public unicast address, i.e. not loopback, private (RFC 1918, ULA), link-local, CGNAT,

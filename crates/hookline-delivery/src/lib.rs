@@ -341,7 +341,10 @@ impl Engine {
         span.in_scope(|| match &response.outcome {
             AttemptOutcome::Delivered { status } => tracing::debug!(status, duration_ms, "delivered"),
             AttemptOutcome::Failed { kind, status, message, .. } => {
-                tracing::info!(kind = kind.as_str(), status, message = %message, duration_ms, next = ?next, "attempt failed")
+                // The URL only on failures (where an operator needs it), and redacted: its query may hold a token.
+                // The receiver's error is `error`: a field named `message` would clash with the line's own.
+                let url = job.url.redacted();
+                tracing::info!(kind = kind.as_str(), status, error = %message, url = %url, duration_ms, next = ?next, "attempt failed")
             }
         });
         let (status, error_kind, error_message) = match response.outcome {

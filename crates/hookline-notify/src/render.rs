@@ -1,6 +1,7 @@
 //! The failure email, as pure functions of a notice: the same input always renders the same email.
 
 use hookline_core::notification::{Notification, NotificationKind};
+use hookline_core::redact::redact_url_text;
 
 /// A rendered email.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,11 +33,13 @@ pub fn render(notification: &Notification, product: &str, public_url: &str) -> E
     let last_error = n.last_error.as_deref().unwrap_or("(none recorded)");
     let types = n.event_types.join(", ");
     let ids = n.event_ids.join(", ");
+    // An email travels further than the API: a token in the webhook's query must not travel with it.
+    let webhook_url = redact_url_text(&n.webhook_url);
     let text = format!(
         "Hello,\n\n{headline}\n\nWebhook: {url}\nFailed deliveries: {count}\nEvent types: {types}\nFirst event ids: {ids}\n\
          Last error: {last_error}\n\nSee every attempt and retry from the webhook's page:\n{link}\n\n\
          You get at most one such email per webhook per hour, plus one if the webhook is disabled.\n",
-        url = n.webhook_url,
+        url = webhook_url,
         count = n.failed_count,
     );
     let html = format!(
@@ -53,7 +56,7 @@ pub fn render(notification: &Notification, product: &str, public_url: &str) -> E
          <p style=\"color: #666\">You get at most one such email per webhook per hour, plus one if the webhook is \
          disabled.</p></body></html>",
         headline = escape(&headline),
-        url = escape(&n.webhook_url),
+        url = escape(&webhook_url),
         count = n.failed_count,
         types = escape(&types),
         ids = escape(&ids),
@@ -94,7 +97,7 @@ mod tests {
             kind,
             recipient: "ops@tradly.app".into(),
             platform_url: "https://tradly.app".into(),
-            webhook_url: "https://hooks.example.com/<x>".into(),
+            webhook_url: "https://hooks.example.com/a&b".into(),
             failed_count: 2,
             event_types: vec!["order.confirmed".into(), "user.created".into()],
             event_ids: vec!["evt_1".into(), "evt_2".into()],
@@ -115,7 +118,7 @@ mod tests {
         assert_eq!(email.subject, "Tradly webhook delivery issues for https://tradly.app");
         for needle in [
             "2 deliveries",
-            "https://hooks.example.com/<x>",
+            "https://hooks.example.com/a&b",
             "order.confirmed, user.created",
             "evt_1, evt_2",
             "HTTP 500",
@@ -123,10 +126,22 @@ mod tests {
         ] {
             assert!(email.text.contains(needle), "text lacks {needle}: {}", email.text);
         }
-        assert!(email.html.contains("https://hooks.example.com/&lt;x&gt;"), "HTML is escaped");
-        assert!(!email.html.contains("<x>"));
+        assert!(email.html.contains("https://hooks.example.com/a&amp;b"), "HTML is escaped");
+        assert!(!email.html.contains("/a&b"));
         let disabled = render(&notice(NotificationKind::WebhookDisabled), "Acme", "http://h");
         assert_eq!(disabled.subject, "Acme webhook delivery issues for https://tradly.app");
         assert!(disabled.text.contains("disabled: the endpoint answered 410 Gone"));
+    }
+
+    #[test]
+    fn a_token_in_the_webhook_url_is_masked_in_both_parts() {
+        let mut with_token = notice(NotificationKind::DeliveriesFailed);
+        with_token.webhook_url = "https://hooks.example.com/in?token=s3cr3t&team=ops".into();
+        let email = render(&with_token, "Tradly", "https://hooks.tradly.app");
+        for part in [&email.subject, &email.text, &email.html] {
+            assert!(!part.contains("s3cr3t"), "{part}");
+        }
+        assert!(email.text.contains("https://hooks.example.com/in?token=***&team=***"), "{}", email.text);
+        assert!(email.html.contains("https://hooks.example.com/in?token=***&amp;team=***"), "{}", email.html);
     }
 }

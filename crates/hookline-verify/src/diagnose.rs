@@ -248,7 +248,8 @@ fn check_standard(
         timestamp.trim().parse().map_err(|_| Failure::MalformedHeader { header: "webhook-timestamp" })?;
     if now_unix.abs_diff(seconds) > tolerance {
         return Err(Failure::TimestampOutOfTolerance {
-            skew_seconds: seconds - now_unix,
+            // Saturating: the header is the sender's text, and `-9223372036854775808` must not overflow.
+            skew_seconds: seconds.saturating_sub(now_unix),
             tolerance_seconds: tolerance,
         });
     }

@@ -48,6 +48,9 @@ pub struct RawConfig {
     /// `[ui]`.
     #[serde(default)]
     pub ui: RawUi,
+    /// `[telemetry]`.
+    #[serde(default)]
+    pub telemetry: RawTelemetry,
 }
 
 /// `[inbox]`.
@@ -96,6 +99,16 @@ fn frame_ancestor(source: &str) -> anyhow::Result<String> {
     } else {
         bail!("ui.frame_ancestors: {source:?} must be 'self' or an origin such as https://admin.example.com")
     }
+}
+
+/// `[telemetry]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTelemetry {
+    /// The OTLP/HTTP collector's base URL (traces go to `<url>/v1/traces`); unset: no export. Needs a build
+    /// with the `otel` feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// `[failure]`.
@@ -238,6 +251,8 @@ pub struct Config {
     pub public_url: Option<InboxBase>,
     /// How often expired inboxes are deleted.
     pub inbox_prune_interval: Duration,
+    /// Where spans are exported over OTLP/HTTP (`[telemetry] otlp_endpoint`), if anywhere.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl RawConfig {
@@ -421,6 +436,7 @@ impl RawConfig {
             notify,
             public_url,
             inbox_prune_interval,
+            otlp_endpoint: self.telemetry.otlp_endpoint.filter(|url| !url.trim().is_empty()),
         })
     }
 }

@@ -57,12 +57,32 @@ pub async fn bootstrap(
 
 fn save(path: &Path, credentials: &DevCredentials) -> anyhow::Result<()> {
     let json = serde_json::to_vec_pretty(credentials)?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    use std::io::Write as _;
-    options.open(path)?.write_all(&json).with_context(|| format!("failed to write {}", path.display()))
+    crate::files::write_private(path, &json).with_context(|| format!("failed to write {}", path.display()))
+}
+
+/// Tells the person who started `--dev` where to begin: the [`banner`] on stderr, or with `--log-json`
+/// one JSON log line carrying the same facts as fields, so that every line of output stays JSON.
+pub fn announce(
+    log_json: bool,
+    addr: std::net::SocketAddr,
+    credentials: &DevCredentials,
+    database: &str,
+    credentials_at: &Path,
+) {
+    if !log_json {
+        eprintln!("{}", banner(addr, credentials, database, credentials_at));
+        return;
+    }
+    tracing::warn!(
+        api = %format!("http://{addr}/v1"),
+        database,
+        admin_token = %credentials.admin_token,
+        platform_id = %credentials.platform_id,
+        api_key = %credentials.api_key,
+        credentials_file = %credentials_path(credentials_at).display(),
+        "hookline is running in DEVELOPMENT mode (--dev): http:// webhook URLs and loopback/private destinations \
+         are accepted; never expose a --dev server"
+    );
 }
 
 /// The banner printed at a `--dev` start: loud about what dev mode allows, then copy-paste lines.

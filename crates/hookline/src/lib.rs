@@ -7,6 +7,8 @@
 pub mod cli;
 pub mod config;
 pub mod dev;
+pub mod files;
 pub mod inbox_pruner;
 pub mod listener;
 pub mod serve;
+pub mod telemetry;

@@ -6,7 +6,6 @@ use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
 use hookline::config::{DEFAULT_CONFIG, Database, Overrides, RawConfig};
 use hookline::{dev, serve};
-use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc malloc: the delivery path allocates many small, short-lived buffers across
 /// threads, and the profile showed glibc's malloc and free at 14 % of the server's CPU.
@@ -55,8 +54,8 @@ struct ServeArgs {
     /// Development mode: http:// and private destinations allowed; prints a ready platform and API key.
     #[arg(long, env = "HOOKLINE_DEV", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     dev: Option<bool>,
-    /// Log as JSON lines instead of text.
-    #[arg(long)]
+    /// Log as JSON lines instead of text; every line of output is then JSON, the --dev banner included.
+    #[arg(long, env = "HOOKLINE_LOG_JSON", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     log_json: bool,
 }
 
@@ -70,12 +69,18 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => {
-            init_tracing(args.log_json);
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .context("failed to start the runtime")?;
-            runtime.block_on(run_serve(args))
+            let log_json = args.log_json;
+            let served = runtime.block_on(run_serve(args));
+            if log_json && let Err(error) = &served {
+                // A failure before the subscriber exists (a bad setting) is still one JSON line.
+                eprintln!("{}", serde_json::json!({"level": "ERROR", "fields": {"message": format!("{error:#}")}}));
+                std::process::exit(1);
+            }
+            served
         }
     }
 }
@@ -92,19 +97,8 @@ fn redact_password(url: &str) -> String {
     }
 }
 
-fn init_tracing(json: bool) {
-    let filter = EnvFilter::try_from_env("HOOKLINE_LOG")
-        .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
 async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
+    let log_json = args.log_json;
     let overrides = Overrides {
         config_file: args.config_file,
         listen: args.listen,
@@ -115,6 +109,7 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         dev: args.dev.unwrap_or(false),
     };
     let mut config = RawConfig::load(&overrides)?.validate()?;
+    let telemetry = hookline::telemetry::init(log_json, config.otlp_endpoint.as_deref())?;
     let store = serve::open_store(&config).await?;
     let mut banner = None;
     if config.dev {
@@ -122,7 +117,8 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         let path = match &config.database {
             Database::Sqlite { path, .. } => path.clone(),
             Database::Postgres { .. } => {
-                std::fs::create_dir_all("hookline-data").context("failed to create hookline-data")?;
+                hookline::files::create_private_dir(std::path::Path::new("hookline-data"))
+                    .context("failed to create hookline-data")?;
                 PathBuf::from("hookline-data/postgres")
             }
         };
@@ -143,8 +139,13 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
             Database::Sqlite { path, .. } => path.display().to_string(),
             Database::Postgres { url } => redact_password(url),
         };
-        eprintln!("{}", dev::banner(server.addr, &credentials, &database, &path));
-        eprintln!("{}", dev::dashboard_lines(&store, server.addr, &credentials).await?);
+        dev::announce(log_json, server.addr, &credentials, &database, &path);
+        let dashboard = dev::dashboard_lines(&store, server.addr, &credentials).await?;
+        if log_json {
+            tracing::warn!(dashboard = %dashboard.trim(), "dashboard sign-in link (--dev)");
+        } else {
+            eprintln!("{dashboard}");
+        }
     }
     let token = server.shutdown_token();
     tokio::spawn(async move {
@@ -154,5 +155,6 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     });
     server.wait().await?;
     tracing::info!("hookline stopped");
+    telemetry.shutdown().await;
     Ok(())
 }

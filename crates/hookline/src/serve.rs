@@ -50,6 +50,8 @@ impl Server {
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     match &config.database {
         Database::Sqlite { path, synchronous } => {
+            crate::files::prepare_sqlite_file(path)
+                .with_context(|| format!("failed to prepare {} (owner-only)", path.display()))?;
             let mut options = SqliteOptions::new(path);
             options.synchronous = *synchronous;
             let store = SqliteStore::open(&options).with_context(|| format!("failed to open {}", path.display()))?;

@@ -23,6 +23,7 @@ pub(crate) fn object_data(raw: Box<RawValue>) -> Result<String, ApiError> {
 }
 
 /// Stores `event` (to every matching webhook, or as `target` says) and hands its deliveries to the engine.
+#[tracing::instrument(name = "publish", skip_all, fields(event_id = %event.id))]
 pub(crate) async fn publish(
     state: &AppState,
     platform: &PlatformId,

@@ -9,13 +9,17 @@ mod browser;
 mod cli;
 mod cli_trigger;
 mod cli_verify;
+mod config_props;
 mod delivery;
 mod failure;
 mod hardening;
 mod inbox;
 mod inbox_own;
 mod inbox_stream;
+#[cfg(feature = "otel")]
+mod otel;
 mod process;
+mod security;
 mod smtp;
 mod snippets;
 mod support;
