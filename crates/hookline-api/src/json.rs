@@ -38,7 +38,7 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = axum::body::Bytes::from_request(request, state)
             .await
-            .map_err(|e| ApiError::BadRequest { code: "invalid_body", message: e.body_text() })?;
+            .map_err(body_read_error)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(None));
         }
@@ -58,15 +58,18 @@ fn rejection_to_error(rejection: JsonRejection) -> ApiError {
         },
         JsonRejection::JsonDataError(e) => ApiError::BadRequest { code: "invalid_body", message: e.body_text() },
         JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-        JsonRejection::BytesRejection(e) => {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else if crate::limits::is_body_timeout(&e) {
-                ApiError::RequestTimeout
-            } else {
-                ApiError::BadRequest { code: "invalid_body", message: e.body_text() }
-            }
-        }
+        JsonRejection::BytesRejection(e) => body_read_error(e),
         other => ApiError::BadRequest { code: "invalid_body", message: other.body_text() },
+    }
+}
+
+/// Why a request body could not be read: too large (413), sent too slowly (408, the body timeout), or broken.
+pub(crate) fn body_read_error(error: axum::extract::rejection::BytesRejection) -> ApiError {
+    if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge
+    } else if crate::limits::is_body_timeout(&error) {
+        ApiError::RequestTimeout
+    } else {
+        ApiError::BadRequest { code: "invalid_body", message: error.body_text() }
     }
 }

@@ -85,13 +85,9 @@ pub(crate) fn check(body: &[u8]) -> Result<(), Refusal> {
 pub(crate) async fn guarded<S: Send + Sync>(request: Request, state: &S) -> Result<Request, ApiError> {
     let (parts, body) = request.into_parts();
     // The head goes along so that `Bytes` applies the router's body limit, which lives in its extensions.
-    let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(|e| {
-        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge
-        } else {
-            ApiError::BadRequest { code: "invalid_body", message: e.body_text() }
-        }
-    })?;
+    let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+        .await
+        .map_err(crate::json::body_read_error)?;
     check(&bytes)?;
     Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
 }

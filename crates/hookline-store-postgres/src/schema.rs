@@ -176,6 +176,7 @@ CREATE TABLE inbox_requests (
     PRIMARY KEY (inbox_id, seq)
 );
 CREATE INDEX inbox_requests_id ON inbox_requests (id);
+"#,
     // 4: the dashboard, as SQLite's migration 6.
     r#"
 CREATE TABLE ui_sessions (

@@ -215,6 +215,7 @@ CREATE TABLE inbox_requests (
 );
 CREATE UNIQUE INDEX inbox_requests_seq ON inbox_requests (inbox_id, seq);
 CREATE INDEX inbox_requests_id ON inbox_requests (id);
+"#,
     // 6: the dashboard. Sessions and portal links are kept by the hash of their token only. The overview
     // counts each webhook's finished deliveries by time from deliveries_webhook_finished alone (covering;
     // partial: pending work never enters it). Event lists walk events_platform newest first (without it, with a million events,

@@ -79,7 +79,7 @@ fn describe(status: &str) -> &'static str {
         "204" => "Done; no content.",
         "400" => {
             "The request is malformed: the body is not JSON or not the expected shape, or a query parameter \
-                  does not parse (`invalid_json`, `invalid_body`, `invalid_request`)."
+                  does not parse (`invalid_json`, `invalid_body`, `invalid_query`, `invalid_request`)."
         }
         "401" => "No API key, or one the server does not know (`unauthorized`).",
         "404" => "No such record for this platform; another platform's record is a 404 too (`not_found`).",

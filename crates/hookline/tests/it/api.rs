@@ -333,8 +333,8 @@ async fn bad_inputs_are_rejected_with_clear_errors_and_change_nothing() {
         ..case("POST", "/v1/webhooks", Some("{}"), 415, "unsupported_media_type")
     });
     // A query that does not parse is a JSON 400, not axum's plain text.
-    cases.push(case("GET", "/v1/webhooks?limit=many", None, 400, "invalid_request"));
-    cases.push(case("GET", "/v1/events?limit=-1", None, 400, "invalid_request"));
+    cases.push(case("GET", "/v1/webhooks?limit=many", None, 400, "invalid_query"));
+    cases.push(case("GET", "/v1/events?limit=-1", None, 400, "invalid_query"));
 
     for case in cases {
         let mut request = app.http.request(
