@@ -2,6 +2,8 @@
 //! operation documents the errors it can answer with, each with the `ErrorBody` schema. `cargo test` catches a
 //! route added without them; CI's `.ci/schemathesis.sh` checks the same against a running server.
 
+#![cfg(test)]
+
 use serde_json::Value;
 
 fn document() -> Value {

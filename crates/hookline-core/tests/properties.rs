@@ -1,6 +1,8 @@
 //! Properties of everything in core that reads untrusted text (webhook URLs, durations, retry schedules) and
 //! of the retry arithmetic, over generated input (proptest, 256 cases each: the short run CI does).
 
+#![cfg(test)]
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Why a request did or did not verify, in the words a receiver needs.
 //!
-//! [`verify_standard`](crate::verify_standard) and [`verify_tradly`](crate::verify_tradly) answer yes or no, as a
+//! [`verify_standard`] and [`verify_tradly`] answer yes or no, as a
 //! receiver's hot path should. This module answers the question a person asks while wiring up a receiver: *why
 //! not?* It checks a request against every secret that could have signed it (the current ones, and those a
 //! rotation retired) and tells apart a missing header, a malformed one, a stale timestamp, a body changed after

@@ -1,6 +1,8 @@
 //! Properties of the receiver's library over generated input (proptest, 256 cases each): whatever the headers
 //! hold, nothing panics; a signature hookline makes always verifies; changing any byte of the body breaks it.
 
+#![cfg(test)]
+
 use base64::Engine as _;
 use hookline_verify::diagnose::{KnownSecret, SecretState, SignedRequest, diagnose};
 use hookline_verify::{

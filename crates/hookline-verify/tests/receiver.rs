@@ -1,6 +1,8 @@
 //! `examples/receiver.rs` serves connections concurrently: a delivery that is still arriving on one connection
 //! (a slow sender, or a connection hookline keeps open) never holds up a delivery on another.
 
+#![cfg(test)]
+
 #[allow(dead_code)]
 #[path = "../examples/receiver.rs"]
 mod receiver;
