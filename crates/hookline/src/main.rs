@@ -131,6 +131,8 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("failed to listen on {}", config.listen))?;
+    // Listen for SIGTERM before anything is printed: a caller may stop the server as soon as it sees output.
+    let termination = serve::termination_signal();
     let server = serve::start(&config, listener, store.clone())?;
     tracing::info!(addr = %server.addr, dev = config.dev, "hookline listening");
     if let Some((credentials, path)) = banner {
@@ -149,7 +151,7 @@ async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let token = server.shutdown_token();
     tokio::spawn(async move {
-        serve::termination_signal().await;
+        termination.await;
         tracing::info!("shutdown requested");
         token.cancel();
     });

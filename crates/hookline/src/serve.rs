@@ -139,25 +139,24 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
     Ok(Server { addr, shutdown, task })
 }
 
-/// Resolves when SIGTERM or SIGINT arrives.
-pub async fn termination_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Starts listening for SIGTERM and SIGINT at once, and returns a future that resolves when one arrives.
+/// Listening starts here, not when the future is first polled, so a signal sent right after startup (say, by a
+/// script that reads the `--dev` banner and stops the server) is not lost to the default action.
+pub fn termination_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
-                }
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        signal(SignalKind::terminate()).ok().zip(signal(SignalKind::interrupt()).ok())
+    };
+    async move {
+        #[cfg(unix)]
+        if let Some((mut terminate, mut interrupt)) = signals {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
             }
-            Err(_) => {
-                let _ = interrupt.await;
-            }
+            return;
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

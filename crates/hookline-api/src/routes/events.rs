@@ -43,7 +43,10 @@ async fn publish_event(
 /// Lists events, newest first, optionally only of one type, created in a time range, or with a delivery in
 /// a given status. An unknown parameter is a 400.
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(ops::events::EventFilters),
-    responses((status = 200, body = proto::List<proto::Event>)))]
+    responses((status = 200, body = proto::List<proto::Event>),
+        (status = 422, description = "A filter does not parse: `type` is not an event type name, `since`/`until` \
+            not RFC 3339, `status` not a delivery status (`validation_failed`, naming the field).",
+            body = proto::ErrorBody)))]
 async fn list_events(
     State(state): State<AppState>,
     PlatformAuth(platform): PlatformAuth,

@@ -35,9 +35,24 @@ use crate::{ApiError, AppState, convert};
 /// How many requests one look in the store takes at most (each may hold a body of `inbox.max_body_bytes`).
 const BATCH: usize = 20;
 
+/// One server-sent event of the stream, as an SSE client sees it (the OpenAPI schema of `text/event-stream`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Documentation only: the events are written by axum's `Sse`.
+struct StreamEvent {
+    /// `end` for the last event; absent for a captured request.
+    event: Option<String>,
+    /// A captured request as JSON (the shape of the list items), or `{"reason": …}` for `end`.
+    data: String,
+    /// The request's position in the inbox, for `Last-Event-ID`.
+    id: Option<String>,
+    /// A reconnection delay, if the server sets one.
+    retry: Option<u64>,
+}
+
 /// Streams the inbox's captured requests as server-sent events, from now (or after `Last-Event-ID`).
 #[utoipa::path(get, path = "/v1/inboxes/{id}/requests/stream", tag = "inboxes", params(("id" = String, Path)),
-    responses((status = 200, description = "`text/event-stream`: one `data:` captured request (JSON) per event", body = String, content_type = "text/event-stream"),
+    responses((status = 200, description = "`text/event-stream`: one `data:` captured request (JSON) per event; \
+        a last `event: end` when the inbox is deleted or expires", body = StreamEvent, content_type = "text/event-stream"),
         (status = 404, body = hookline_proto::ErrorBody)))]
 pub(super) async fn stream_requests(
     State(state): State<AppState>,
