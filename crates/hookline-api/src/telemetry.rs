@@ -36,13 +36,18 @@ fn request_span(request: &Request<Body>) -> tracing::Span {
     tracing::info_span!("request", method = %request.method(), path = request.uri().path(), request_id)
 }
 
-/// Makes `req_` + a time-sortable unique id, as the other generated ids are made.
+/// Makes `req_<process>-<n>`: a unique id made once per process (as the other generated ids are made) and
+/// a counter. Unique across nodes and restarts, and cheap: every publish gets one, so it costs no random
+/// numbers and no UUID per request.
 #[derive(Clone, Copy)]
 struct NewRequestId;
 
 impl MakeRequestId for NewRequestId {
     fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
-        let id = format!("req_{}", hookline_core::ids::sortable_unique());
-        HeaderValue::from_str(&id).ok().map(RequestId::new)
+        static PROCESS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let process = PROCESS.get_or_init(hookline_core::ids::sortable_unique);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        HeaderValue::from_str(&format!("req_{process}-{n}")).ok().map(RequestId::new)
     }
 }
