@@ -65,6 +65,7 @@ pub struct RawInbox {
     pub capture_burst: u32,
     pub prune_interval: String,
     pub stream_poll: String,
+    pub stream_max: String,
 }
 
 /// `[limits]`.
@@ -349,6 +350,7 @@ impl RawConfig {
             capture_rate: i.capture_rate.max(1),
             capture_burst: i.capture_burst.max(1),
             stream_poll: duration("inbox.stream_poll", &i.stream_poll)?.max(Duration::from_millis(10)),
+            stream_max: duration("inbox.stream_max", &i.stream_max)?.max(Duration::from_millis(10)),
         };
         if inbox.expire_after > inbox.max_expire_after {
             bail!(

@@ -30,6 +30,9 @@ pub struct InboxConfig {
     pub capture_burst: u32,
     /// How often a live stream looks in the store for captures other nodes made.
     pub stream_poll: Duration,
+    /// How long one live stream lasts before it ends with `event: end`; clients reconnect with `Last-Event-ID`
+    /// (EventSource does so by itself) and lose nothing. Bounds what a forgotten client holds.
+    pub stream_max: Duration,
 }
 
 impl Default for InboxConfig {
@@ -45,6 +48,7 @@ impl Default for InboxConfig {
             capture_rate: 20,
             capture_burst: 40,
             stream_poll: Duration::from_secs(1),
+            stream_max: Duration::from_secs(15 * 60),
         }
     }
 }

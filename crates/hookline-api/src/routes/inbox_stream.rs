@@ -84,6 +84,7 @@ pub(super) async fn stream_requests(
         pending: VecDeque::new(),
         captured,
         poll: state.inner.inboxes.config.stream_poll,
+        until: tokio::time::Instant::now() + state.inner.inboxes.config.stream_max,
         shutdown: state.inner.shutdown.clone(),
         ended: false,
     };
@@ -105,6 +106,8 @@ struct Follower {
     pending: VecDeque<CapturedRequest>,
     captured: broadcast::Receiver<InboxId>,
     poll: Duration,
+    /// When the stream ends by itself (`inbox.stream_max`).
+    until: tokio::time::Instant,
     shutdown: CancellationToken,
     ended: bool,
 }
@@ -132,6 +135,9 @@ impl Follower {
                 // A store hiccup is not the end of the stream: look again at the next wake-up.
                 Err(error) => tracing::warn!(error = ?error, inbox_id = %self.inbox, "inbox stream could not read"),
             }
+            if tokio::time::Instant::now() >= self.until {
+                return Some(self.end("the stream reached inbox.stream_max: reconnect with Last-Event-ID to resume"));
+            }
             if !self.wait().await {
                 return Some(self.end("the server is shutting down"));
             }
@@ -140,7 +146,7 @@ impl Follower {
 
     /// Waits until this node captures for the inbox or the poll interval passes; `false` on shutdown.
     async fn wait(&mut self) -> bool {
-        let deadline = tokio::time::sleep(self.poll);
+        let deadline = tokio::time::sleep_until((tokio::time::Instant::now() + self.poll).min(self.until));
         tokio::pin!(deadline);
         loop {
             tokio::select! {

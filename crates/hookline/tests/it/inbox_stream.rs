@@ -104,6 +104,20 @@ async fn the_stream_sends_new_captures_resumes_and_ends_with_the_inbox() {
 }
 
 #[tokio::test]
+async fn a_stream_ends_by_itself_after_stream_max() {
+    let app = TestApp::spawn_with(|raw| raw.inbox.stream_max = "300ms".into()).await;
+    let key = app.platform("tradly").await;
+    let inbox = inbox(&app, &key, json!({})).await;
+    let id = inbox["id"].as_str().unwrap();
+    let mut stream = SseReader::open(&app, &key, id, None).await;
+    let end = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.expect("the stream ends in time");
+    let end = end.expect("an end event");
+    assert_eq!(end.event.as_deref(), Some("end"), "{end:?}");
+    assert!(end.data.contains("stream_max"), "{end:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn an_open_stream_does_not_hold_up_shutdown() {
     let app = TestApp::spawn().await;
     let key = app.platform("tradly").await;
