@@ -47,12 +47,14 @@ echo "== openapi-spec-validator"
 
 echo "== schemathesis"
 status=0
-# Run from the scratch directory: schemathesis keeps a `.schemathesis/` cache in the working directory.
+# Run from the scratch directory: schemathesis keeps a `.schemathesis/` cache in the working directory. One
+# worker: with two, hypothesis parses lambda sources with `ast.parse` from two threads at once, and CPython 3.11
+# then fails now and then with "AST constructor recursion depth mismatch" (an error of the tool, not the API).
 (cd "$work" && "$venv/bin/st" run "$base/v1/openapi.json" \
     --header "Authorization: Bearer $key" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
     --max-examples "${HOOKLINE_SCHEMATHESIS_EXAMPLES:-25}" \
-    --seed 1 --no-color --workers 2) || status=$?
+    --seed 1 --no-color --workers 1) || status=$?
 if [ "$status" -ne 0 ]; then
     echo "--- server log (tail)"
     tail -n 50 "$work/server.log"
