@@ -80,31 +80,42 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The HTTP status and the machine-readable code of this error: the one table both the JSON API and the
+    /// dashboard's error pages use.
+    pub(crate) fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            ApiError::InvalidQuery { .. } => (StatusCode::BAD_REQUEST, "invalid_query"),
+            ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ApiError::UnknownEventType(..) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_event_type"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let message = self.to_string();
-        let (status, code, field) = match &self {
-            ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code, None),
-            ApiError::InvalidQuery { field, .. } => (StatusCode::BAD_REQUEST, "invalid_query", field.clone()),
-            ApiError::Validation(error) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some(error.field.clone()))
-            }
-            ApiError::UnknownEventType(_, field) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "unknown_event_type", Some((*field).to_owned()))
-            }
-            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", None),
-            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
-            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
-            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None),
-            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None),
-            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", None),
-            ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None),
-            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
-            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout", None),
+        let (status, code) = self.status_and_code();
+        let field = match &self {
+            ApiError::InvalidQuery { field, .. } => field.clone(),
+            ApiError::Validation(error) => Some(error.field.clone()),
+            ApiError::UnknownEventType(_, field) => Some((*field).to_owned()),
             ApiError::Internal(source) => {
                 tracing::error!(error = ?source, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
+                None
             }
+            _ => None,
         };
         let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message, field } };
         let mut response = (status, Json(body)).into_response();
