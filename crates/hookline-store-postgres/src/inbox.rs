@@ -139,6 +139,28 @@ impl InboxStore for PgStore {
         rows.iter().map(|row| inbox::webhook_secrets(&PgRow(row))).collect()
     }
 
+    async fn count_requests(&self, platform: &PlatformId, inboxes: &[InboxId]) -> StoreResult<Vec<u64>> {
+        if inboxes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = inboxes.iter().map(InboxId::as_str).collect();
+        let client = self.client().await?;
+        let rows = query(
+            &client,
+            "SELECT r.inbox_id, COUNT(*) FROM inbox_requests r JOIN inboxes i ON i.id = r.inbox_id \
+             WHERE i.platform_id = $1 AND r.inbox_id = ANY($2) GROUP BY r.inbox_id",
+            &[&platform.as_str(), &ids],
+        )
+        .await?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.try_get(0).map_err(database)?;
+            let count: i64 = row.try_get(1).map_err(database)?;
+            found.insert(id, u64::try_from(count).unwrap_or(0));
+        }
+        Ok(ids.iter().map(|id| found.get(*id).copied().unwrap_or(0)).collect())
+    }
+
     async fn capture_request(&self, request: CapturedRequest, keep: usize, now: Timestamp) -> StoreResult<i64> {
         let headers = inbox::headers_json(&request.headers)?;
         let note = request.verdict.note.as_ref();

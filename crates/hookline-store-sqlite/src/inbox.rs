@@ -134,6 +134,24 @@ impl InboxStore for SqliteStore {
         .await
     }
 
+    async fn count_requests(&self, platform: &PlatformId, inboxes: &[InboxId]) -> StoreResult<Vec<u64>> {
+        let (platform, inboxes) = (platform.to_string(), inboxes.iter().map(ToString::to_string).collect::<Vec<_>>());
+        self.read(move |conn| {
+            // One indexed count per inbox (`inbox_requests_seq`), in one read; SQLite runs each in microseconds.
+            let mut statement = conn.prepare_cached(
+                "SELECT COUNT(*) FROM inbox_requests WHERE inbox_id = ?1 \
+                 AND EXISTS (SELECT 1 FROM inboxes WHERE id = ?1 AND platform_id = ?2)",
+            )?;
+            let mut counts = Vec::with_capacity(inboxes.len());
+            for inbox in &inboxes {
+                let count: i64 = statement.query_row(params![inbox, platform], |row| row.get(0))?;
+                counts.push(u64::try_from(count).unwrap_or(0));
+            }
+            Ok(counts)
+        })
+        .await
+    }
+
     async fn capture_request(&self, request: CapturedRequest, keep: usize, now: Timestamp) -> StoreResult<i64> {
         let headers = inbox::headers_json(&request.headers)?;
         self.write(move |conn| {

@@ -48,6 +48,10 @@ pub trait InboxStore: Send + Sync + 'static {
     /// `?`: the webhooks that point at that inbox.
     async fn webhooks_pointing_at(&self, platform: &PlatformId, inbox_url: &str) -> StoreResult<Vec<WebhookSecrets>>;
 
+    /// How many requests each of `inboxes` holds now, in the order given; 0 for an inbox that is unknown or
+    /// another platform's. For the dashboard's list of inboxes (one look for a whole page).
+    async fn count_requests(&self, platform: &PlatformId, inboxes: &[InboxId]) -> StoreResult<Vec<u64>>;
+
     /// Stores a captured request in its inbox under the inbox's next `seq` (returned, set in the request), and
     /// keeps only the newest `keep` requests of the inbox. `NotFound` when the inbox is gone or expired at `now`.
     async fn capture_request(&self, request: CapturedRequest, keep: usize, now: Timestamp) -> StoreResult<i64>;

@@ -4,4 +4,5 @@
 
 pub(crate) mod deliveries;
 pub(crate) mod events;
+pub(crate) mod inboxes;
 pub(crate) mod webhooks;

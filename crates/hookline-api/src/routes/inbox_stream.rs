@@ -28,8 +28,8 @@ use hookline_store::{ApiStore, Page, StoreError};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::inboxes::inbox_id;
 use crate::auth::PlatformAuth;
+use crate::ops::inboxes::inbox_id;
 use crate::{ApiError, AppState, convert};
 
 /// How many requests one look in the store takes at most (each may hold a body of `inbox.max_body_bytes`).
@@ -60,7 +60,24 @@ pub(super) async fn stream_requests(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let id = inbox_id(&id)?;
+    let json: Render =
+        Arc::new(|request| serde_json::to_string(&convert::captured_request(request)).unwrap_or_default());
+    follow(&state, platform.id, inbox_id(&id)?, &headers, json).await
+}
+
+/// Makes a captured request the `data:` of its event: JSON on `/v1`, a rendered row on the dashboard.
+pub(crate) type Render = Arc<dyn Fn(CapturedRequest) -> String + Send + Sync>;
+
+/// The live stream of the platform's inbox `id`, from now or after the `Last-Event-ID` in `headers`, each
+/// request made an event's data by `render`. The one implementation behind the API's stream and the
+/// dashboard's (`/ui/inboxes/{id}/stream`).
+pub(crate) async fn follow(
+    state: &AppState,
+    platform: PlatformId,
+    id: InboxId,
+    headers: &HeaderMap,
+    render: Render,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, ApiError> {
     let store = Arc::clone(&state.inner.store);
     let now = Timestamp::now();
     // Subscribed before the cursor is read, so a capture committed in between still wakes the stream.
@@ -68,18 +85,19 @@ pub(super) async fn stream_requests(
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
     let cursor = match resume {
         Some(seq) => {
-            store.get_inbox(&platform.id, &id, now).await?;
+            store.get_inbox(&platform, &id, now).await?;
             seq
         }
         None => {
-            let newest = store.list_requests(&platform.id, &id, Page { limit: 1, after: None }, now).await?;
+            let newest = store.list_requests(&platform, &id, Page { limit: 1, after: None }, now).await?;
             newest.first().map_or(0, |request| request.seq)
         }
     };
     let follower = Follower {
         store,
-        platform: platform.id,
+        platform,
         inbox: id,
+        render,
         cursor,
         pending: VecDeque::new(),
         captured,
@@ -100,6 +118,7 @@ struct Follower {
     store: Arc<dyn ApiStore>,
     platform: PlatformId,
     inbox: InboxId,
+    render: Render,
     /// The `seq` of the last request sent (or the newest at the start).
     cursor: i64,
     /// Fetched, not yet sent.
@@ -121,7 +140,7 @@ impl Follower {
         loop {
             if let Some(request) = self.pending.pop_front() {
                 let id = request.seq.to_string();
-                let data = serde_json::to_string(&convert::captured_request(request)).unwrap_or_default();
+                let data = (self.render)(request);
                 return Some(Event::default().id(id).data(data));
             }
             match self.store.requests_after(&self.platform, &self.inbox, self.cursor, BATCH, Timestamp::now()).await {

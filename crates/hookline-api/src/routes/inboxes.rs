@@ -1,15 +1,11 @@
 //! `/v1/inboxes`: create, list, read, reconfigure and delete inboxes, and list what they captured. The capture
 //! URL itself is `routes/capture.rs`; the live stream of captures is `routes/inbox_stream.rs`.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use hookline_core::ids::{InboxId, RequestId};
-use hookline_core::inbox::{Inbox, InboxResponse};
-use hookline_core::time::parse_duration;
-use hookline_core::{Timestamp, ValidationError};
+use hookline_core::Timestamp;
+use hookline_core::ids::RequestId;
 use hookline_proto as proto;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,7 +13,8 @@ use utoipa_axum::routes;
 use super::PageQuery;
 use crate::auth::PlatformAuth;
 use crate::json::{ApiJson, OptionalJson};
-use crate::{ApiError, AppState, convert};
+use crate::ops::inboxes::inbox_id;
+use crate::{ApiError, AppState, convert, ops};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -26,27 +23,6 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_requests))
         .routes(routes!(get_request))
         .routes(routes!(super::inbox_stream::stream_requests))
-}
-
-/// Parses a path id; an id of the wrong shape cannot exist, so it is a 404 like any unknown id.
-pub(super) fn inbox_id(text: &str) -> Result<InboxId, ApiError> {
-    InboxId::parse(text).ok_or(ApiError::NotFound)
-}
-
-fn response(spec: Option<proto::InboxResponseSpec>) -> Result<InboxResponse, ApiError> {
-    let spec = spec.unwrap_or_default();
-    Ok(InboxResponse::new(spec.status, spec.body, spec.content_type, spec.delay_ms)?)
-}
-
-fn lifetime(text: Option<&str>, default: Duration, max: Duration) -> Result<Duration, ApiError> {
-    let Some(text) = text else { return Ok(default) };
-    let invalid = || ValidationError::new("expires_in", "must be a duration like 30m, 12h or 7d");
-    let lifetime = parse_duration(text.trim()).ok_or_else(invalid)?;
-    if lifetime < Duration::from_secs(60) || lifetime > max {
-        let days = max.as_secs() / 86_400;
-        return Err(ValidationError::new("expires_in", format!("must be between 1m and {days}d")).into());
-    }
-    Ok(lifetime)
 }
 
 /// Creates an inbox. Anything sent to its `url` (any method, sub-path and query) is captured, checked against
@@ -58,20 +34,8 @@ async fn create_inbox(
     PlatformAuth(platform): PlatformAuth,
     OptionalJson(body): OptionalJson<proto::CreateInbox>,
 ) -> Result<(StatusCode, Json<proto::Inbox>), ApiError> {
-    let body = body.unwrap_or_default();
-    let config = &state.inner.inboxes.config;
-    let lifetime = lifetime(body.expires_in.as_deref(), config.expire_after, config.max_expire_after)?;
-    let now = Timestamp::now();
-    let inbox = Inbox {
-        id: InboxId::generate(),
-        platform_id: platform.id,
-        response: response(body.response)?,
-        created_at: now,
-        expires_at: now.plus(lifetime),
-    };
-    state.inner.store.create_inbox(inbox.clone()).await?;
-    tracing::info!(inbox_id = %inbox.id, "inbox created");
-    Ok((StatusCode::CREATED, Json(convert::inbox(inbox, &config.base))))
+    let inbox = ops::inboxes::create(&state, &platform.id, body.unwrap_or_default()).await?;
+    Ok((StatusCode::CREATED, Json(convert::inbox(inbox, &state.inner.inboxes.config.base))))
 }
 
 /// Lists the platform's live inboxes, newest first.
@@ -110,18 +74,7 @@ async fn update_inbox(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<proto::UpdateInbox>,
 ) -> Result<Json<proto::Inbox>, ApiError> {
-    let id = inbox_id(&id)?;
-    let now = Timestamp::now();
-    // Fields left out keep their current values.
-    let current = state.inner.store.get_inbox(&platform.id, &id, now).await?.response;
-    let spec = body.response;
-    let response = InboxResponse::new(
-        spec.status.or(Some(current.status)),
-        spec.body.or(Some(current.body)),
-        spec.content_type.or(Some(current.content_type)),
-        spec.delay_ms.or(Some(current.delay_ms)),
-    )?;
-    let inbox = state.inner.store.update_inbox(&platform.id, &id, response, now).await?;
+    let inbox = ops::inboxes::update(&state, &platform.id, &inbox_id(&id)?, body.response).await?;
     Ok(Json(convert::inbox(inbox, &state.inner.inboxes.config.base)))
 }
 
@@ -133,15 +86,9 @@ async fn delete_inbox(
     PlatformAuth(platform): PlatformAuth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = inbox_id(&id)?;
-    state.inner.store.delete_inbox(&platform.id, &id).await?;
-    // Wakes this node's streams of the inbox, which then find it gone and end.
-    let _ = state.inner.inboxes.captured.send(id);
+    ops::inboxes::delete(&state, &platform.id, &inbox_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
-
-/// The most captured requests one page holds.
-const MAX_REQUESTS_PAGE: usize = 100;
 
 /// Lists the requests an inbox captured, newest first, each with its signature verdict (at most 100 a page).
 #[utoipa::path(get, path = "/v1/inboxes/{id}/requests", tag = "inboxes", params(("id" = String, Path), PageQuery),
@@ -152,13 +99,8 @@ async fn list_requests(
     Path(id): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<Json<proto::List<proto::CapturedRequest>>, ApiError> {
-    let id = inbox_id(&id)?;
-    // Captured bodies may be large (up to `inbox.max_body_bytes` each), so pages are smaller than elsewhere.
-    let mut page = query.page();
-    page.limit = page.limit.min(MAX_REQUESTS_PAGE);
-    let limit = page.limit;
-    let requests = state.inner.store.list_requests(&platform.id, &id, page, Timestamp::now()).await?;
-    let next_cursor = (requests.len() >= limit).then(|| requests.last().map(|r| r.id.to_string())).flatten();
+    let (requests, next_cursor) =
+        ops::inboxes::list_requests(&state, &platform.id, &inbox_id(&id)?, query.page()).await?;
     Ok(Json(proto::List { data: requests.into_iter().map(convert::captured_request).collect(), next_cursor }))
 }
 

@@ -5,7 +5,7 @@ mod deliveries;
 mod event_types;
 mod events;
 mod health;
-mod inbox_stream;
+pub(crate) mod inbox_stream;
 mod inboxes;
 mod openapi;
 mod platforms;

@@ -231,3 +231,24 @@ pub async fn concurrent_captures_get_consecutive_numbers(store: &dyn Store) {
     let kept = store.list_requests(&platform, &inbox.id, page(100, None), at(2)).await.unwrap();
     assert_eq!(kept.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![8, 7, 6, 5, 4, 3]);
 }
+
+/// Request counts per inbox, in the order asked: what each holds now (after trimming to the newest `keep`), 0
+/// for an empty inbox, and 0 for another platform's inbox or an unknown id, whatever it holds.
+pub async fn request_counts_follow_the_order_asked_and_the_platform(store: &dyn Store) {
+    let platform = new_platform(store).await;
+    let other = new_platform(store).await;
+    let (busy, empty, foreign) = (new_inbox(&platform, 0), new_inbox(&platform, 1), new_inbox(&other, 2));
+    for inbox in [&busy, &empty, &foreign] {
+        store.create_inbox(inbox.clone()).await.unwrap();
+    }
+    for n in 1..=4u8 {
+        store.capture_request(request(&busy.id, n, i64::from(n)), 3, at(10)).await.unwrap();
+    }
+    store.capture_request(request(&foreign.id, 1, 1), 3, at(10)).await.unwrap();
+    let asked = [empty.id.clone(), busy.id.clone(), foreign.id.clone(), InboxId::generate()];
+    assert_eq!(store.count_requests(&platform, &asked).await.unwrap(), vec![0, 3, 0, 0]);
+    assert_eq!(store.count_requests(&other, &asked).await.unwrap(), vec![0, 0, 1, 0]);
+    assert_eq!(store.count_requests(&platform, &[]).await.unwrap(), Vec::<u64>::new());
+    store.delete_inbox(&platform, &busy.id).await.unwrap();
+    assert_eq!(store.count_requests(&platform, &asked[1..2]).await.unwrap(), vec![0]);
+}

@@ -118,6 +118,7 @@ macro_rules! conformance_tests {
                 inboxes::another_platforms_inbox_is_not_found,
                 inboxes::webhooks_pointing_at_an_inbox_are_found_by_url,
                 inboxes::concurrent_captures_get_consecutive_numbers,
+                inboxes::request_counts_follow_the_order_asked_and_the_platform,
                 ui::sessions_expire_and_end_at_sign_out,
                 ui::portal_links_are_used_once,
                 ui::health_counts_finished_deliveries_by_hour,
