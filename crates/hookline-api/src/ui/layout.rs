@@ -10,7 +10,7 @@ use super::session::Signed;
 pub(crate) struct Layout {
     /// The page title (before " · hookline").
     pub title: String,
-    /// Which navigation entry is current: overview, webhooks, events, notifications.
+    /// Which navigation entry is current: overview, webhooks, events, inboxes, notifications.
     pub nav: &'static str,
     /// The signed-in platform's name.
     pub platform: String,
@@ -22,6 +22,8 @@ pub(crate) struct Layout {
     pub css: String,
     /// A one-line confirmation of the action that led here.
     pub flash: Option<String>,
+    /// The versioned URL of the page's script, if it has one (only the inbox page, for live updates).
+    pub script: Option<String>,
 }
 
 impl Layout {
@@ -35,6 +37,7 @@ impl Layout {
             signed_in: true,
             css: assets::css_url(),
             flash: None,
+            script: None,
         }
     }
 
@@ -48,12 +51,19 @@ impl Layout {
             signed_in: false,
             css: assets::css_url(),
             flash: None,
+            script: None,
         }
     }
 
     /// Shows the confirmation for `?ok=<code>` (after a form's redirect), if the code is known.
     pub(crate) fn flash(mut self, code: Option<&str>) -> Self {
         self.flash = code.and_then(flash_text).map(str::to_owned);
+        self
+    }
+
+    /// Adds the embedded script at `url` (deferred; the page works without it).
+    pub(crate) fn script(mut self, url: String) -> Self {
+        self.script = Some(url);
         self
     }
 }
@@ -68,6 +78,8 @@ fn flash_text(code: &str) -> Option<&'static str> {
         "disabled" => "Webhook disabled. New deliveries are held until it is enabled again.",
         "retried" => "Retry queued. The new attempt appears below when it finishes.",
         "recovered" => "Recovery started. The failed deliveries are being sent again.",
+        "inbox-created" => "Inbox created. Send anything to its URL; requests show below as they arrive.",
+        "inbox-deleted" => "Inbox deleted, with everything it captured. Its URL answers 404 from now on.",
         _ => return None,
     })
 }

@@ -1,16 +1,19 @@
 //! The dashboard at `/ui/`: server-rendered pages (askama templates, checked at compile time), one embedded
-//! stylesheet, no JavaScript. One module per page; every action calls the same `ops` the JSON API calls, so
-//! validation and its words are the API's.
+//! stylesheet, and one small embedded script, only for the inbox page's live updates and copy buttons. One
+//! module per page; every action calls the same `ops` the JSON API calls, so validation and its words are the
+//! API's.
 //!
 //! Every response under `/ui` carries a Content-Security-Policy (`default-src 'self'`, no inline script or
 //! style, `frame-ancestors` from [`UiConfig::frame_ancestors`], `'none'` by default) and `Cache-Control:
 //! no-store` (pages show secrets and tenant data), except the versioned assets, which are cached for a year.
 
 mod assets;
+mod curl;
 mod deliveries;
 mod errors;
 mod events;
 mod form;
+mod inboxes;
 mod layout;
 mod notifications;
 mod overview;
@@ -75,8 +78,13 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .route("/ui/events/{id}", get(events::show))
         .route("/ui/deliveries/{id}", get(deliveries::show))
         .route("/ui/deliveries/{id}/retry", post(deliveries::retry))
+        .route("/ui/inboxes", get(inboxes::list).post(inboxes::create))
+        .route("/ui/inboxes/{id}", get(inboxes::show))
+        .route("/ui/inboxes/{id}/delete", post(inboxes::delete))
+        .route("/ui/inboxes/{id}/stream", get(inboxes::stream))
         .route("/ui/notifications", get(notifications::list))
         .route(assets::CSS_ROUTE, get(assets::css))
+        .route(assets::JS_ROUTE, get(assets::js))
         .route("/ui", get(|| async { axum::response::Redirect::permanent("/ui/") }))
         .route("/ui/{*rest}", get(errors::not_found).post(errors::not_found))
         .layer(axum::middleware::from_fn_with_state(state, security_headers))
