@@ -2,10 +2,11 @@
 //! chart of the last 24 hours, drawn server-side as SVG so it needs no JavaScript.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use hookline_store::Page;
 use hookline_store::ui::WebhookHealth;
+use serde::Deserialize;
 
 use super::errors::{UiError, render};
 use super::layout::Layout;
@@ -26,18 +27,39 @@ pub(crate) struct HealthRow {
 struct OverviewPage {
     layout: Layout,
     rows: Vec<HealthRow>,
+    /// The cursor of the next page of webhooks.
+    next: Option<String>,
+    /// Whether this is a later page (then "First page" links back).
+    later: bool,
+}
+
+/// Webhooks per page of the overview: every webhook is reachable, page by page (keyset, by id).
+const WEBHOOKS_PER_PAGE: usize = 50;
+
+/// `?after=` of the overview.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct OverviewQuery {
+    #[serde(default)]
+    after: Option<String>,
 }
 
 /// `GET /ui/`.
-pub(crate) async fn page(State(state): State<AppState>, signed: Signed) -> Result<Response, UiError> {
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<OverviewQuery>,
+) -> Result<Response, UiError> {
     let now = hookline_core::Timestamp::now();
     let platform = &signed.platform.id;
+    let after = query.after.filter(|a| !a.is_empty());
+    let later = after.is_some();
     let webhooks = state
         .inner
         .store
-        .list_webhooks(platform, Page { limit: 100, after: None })
+        .list_webhooks(platform, Page { limit: WEBHOOKS_PER_PAGE, after })
         .await
         .map_err(crate::ApiError::from)?;
+    let next = (webhooks.len() >= WEBHOOKS_PER_PAGE).then(|| webhooks.last().map(|w| w.id.to_string())).flatten();
     let health = state.inner.store.webhook_health(platform, now).await.map_err(crate::ApiError::from)?;
     let rows = webhooks
         .into_iter()
@@ -59,7 +81,7 @@ pub(crate) async fn page(State(state): State<AppState>, signed: Signed) -> Resul
             }
         })
         .collect();
-    Ok(render(&OverviewPage { layout: Layout::signed(&signed, "Overview", "overview"), rows }))
+    Ok(render(&OverviewPage { layout: Layout::signed(&signed, "Overview", "overview"), rows, next, later }))
 }
 
 /// A 24-bar SVG: per hour, delivered (bottom) and failed (stacked on top, hatched by colour and position).

@@ -25,3 +25,4 @@ mod snippets;
 mod support;
 mod ui;
 mod ui_http;
+mod ui_inboxes;

@@ -153,3 +153,141 @@ async fn dashboard_end_to_end_in_a_real_browser() {
     other.close().await.unwrap();
     app.stop().await;
 }
+
+/// Waits, without reloading, until `css` matches `count` elements of the open page; returns their texts.
+async fn until_live(b: &fantoccini::Client, css: &str, count: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let found = b.find_all(Locator::Css(css)).await.unwrap();
+        if found.len() >= count {
+            let mut texts = Vec::new();
+            for element in found {
+                texts.push(element.text().await.unwrap());
+            }
+            return texts;
+        }
+        assert!(std::time::Instant::now() < deadline, "{css} never reached {count} live; page:\n{}", text(b).await);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The inspector in a real browser: create an inbox (a rejected form first), point a webhook at it through the
+/// webhook form, open the inbox page, send a test event from the webhook's page in another tab and see it arrive
+/// live (no reload) marked verified, then forge a request with a tampered body and see it arrive with its reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn inbox_pages_show_captures_live_with_their_verdicts_in_a_real_browser() {
+    let Some(driver) = browser::driver("inbox_pages_show_captures_live_with_their_verdicts_in_a_real_browser").await
+    else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let key = app.platform("acme").await;
+    let base = app.base.clone();
+    let page = |path: &str| format!("{base}{path}");
+    let b = driver.browser().await;
+    b.goto(&page("/ui/sign-in")).await.unwrap();
+    fill(&b, "api_key", &key).await;
+    click(&b, "main button[type=submit]").await;
+
+    // The inbox list, empty; a rejected form keeps what was typed and says what the API says.
+    click(&b, "nav a[href='/ui/inboxes']").await;
+    assert!(text(&b).await.contains("No inboxes yet"));
+    shoot(&b, "inboxes-empty").await;
+    fill(&b, "delay_ms", "45000").await;
+    fill(&b, "body", "{\"ok\":true}").await;
+    click(&b, "main button[type=submit]").await;
+    let rejected = text(&b).await;
+    assert!(rejected.contains("response.delay_ms: must be between 0 and 30000 (30 s)"), "{rejected}");
+    let kept = b.find(Locator::Id("body")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("{\"ok\":true}"));
+    shoot(&b, "inbox-form-error").await;
+    fill(&b, "delay_ms", "0").await;
+    fill(&b, "content_type", "application/json").await;
+    click(&b, "main button[type=submit]").await;
+    let created = text(&b).await;
+    assert!(created.contains("Inbox created") && created.contains("No requests yet"), "{created}");
+    let inbox_page = b.current_url().await.unwrap().to_string();
+    let inbox_id = b.current_url().await.unwrap().path().rsplit('/').next().unwrap().to_owned();
+    let inbox_url = b.find(Locator::Id("inbox-url")).await.unwrap().text().await.unwrap();
+    assert!(inbox_url.ends_with(&format!("/in/{inbox_id}")), "{inbox_url}");
+    shoot(&b, "inbox-empty").await;
+
+    // A webhook pointing at the inbox, through the form.
+    b.goto(&page("/ui/webhooks/new")).await.unwrap();
+    fill(&b, "url", &inbox_url).await;
+    tick(&b, "input[name=events][value='user.created']").await;
+    click(&b, "main button[type=submit]").await;
+    assert!(text(&b).await.contains("Webhook created"));
+    let webhook_page = b.current_url().await.unwrap().to_string();
+    let webhook_id = b.current_url().await.unwrap().path().rsplit('/').next().unwrap().to_owned();
+
+    // The inbox page open in the first tab, its stream connected; a marker tells a reload apart.
+    b.goto(&inbox_page).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !b.find(Locator::Id("live")).await.unwrap().text().await.unwrap().starts_with("Live:") {
+        assert!(std::time::Instant::now() < deadline, "the inbox page's stream never opened");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    b.execute("window.notReloaded = true; return null", vec![]).await.unwrap();
+    let inbox_tab = b.window().await.unwrap();
+
+    // The test event, sent from the webhook's page in a second tab.
+    let second = b.new_window(true).await.unwrap();
+    b.switch_to_window(second.handle).await.unwrap();
+    b.goto(&webhook_page).await.unwrap();
+    click(&b, "form[action$='/test'] button").await;
+    assert!(text(&b).await.contains("Test event sent"));
+    b.close_window().await.unwrap();
+    b.switch_to_window(inbox_tab).await.unwrap();
+    let items = until_live(&b, "#requests li.capture", 1).await;
+    assert!(items[0].contains("verified") && !items[0].contains("not verified"), "{}", items[0]);
+    assert!(items[0].contains(&webhook_id) && items[0].contains("Signature verified"), "{}", items[0]);
+    let still = b.execute("return window.notReloaded === true", vec![]).await.unwrap();
+    assert_eq!(still, json!(true), "the request arrived without a reload");
+
+    // A forged request: the test delivery's signature headers with a tampered body.
+    let (_, list) = app.call("GET", &format!("/v1/inboxes/{inbox_id}/requests"), Some(&key), None).await;
+    let mut forged = app.http.post(&inbox_url).header("content-type", "application/json").body(r#"{"amount":1000000}"#);
+    for pair in list["data"][0]["headers"].as_array().unwrap() {
+        let name = pair[0].as_str().unwrap();
+        if name.starts_with("webhook-") || name.starts_with("x-tradly") {
+            forged = forged.header(name, pair[1].as_str().unwrap());
+        }
+    }
+    assert_eq!(forged.send().await.unwrap().status(), StatusCode::OK);
+    let items = until_live(&b, "#requests li.capture", 2).await;
+    assert!(items[0].contains("not verified"), "the forged one is on top: {}", items[0]);
+    assert!(
+        items[0].contains("Body changed since signing") || items[0].contains("Signed with a different secret"),
+        "the reason is shown: {}",
+        items[0]
+    );
+    let still = b.execute("return window.notReloaded === true", vec![]).await.unwrap();
+    assert_eq!(still, json!(true));
+    assert_eq!(b.find(Locator::Id("request-count")).await.unwrap().text().await.unwrap(), "2");
+    // The live items have working copy buttons (shown by the script), and the command is in the page.
+    let copy = b.find(Locator::Css("#requests li.capture button.copy")).await.unwrap();
+    assert!(copy.is_displayed().await.unwrap(), "the script shows the copy button");
+    let curl = b.find(Locator::Css("#requests li.capture pre[id^='curl-']")).await.unwrap();
+    let command = curl.prop("textContent").await.unwrap().unwrap();
+    assert!(command.starts_with(&format!("curl -g -X 'POST' '{inbox_url}'")), "{command}");
+    b.find(Locator::Css("#requests li.capture details.curl summary")).await.unwrap().click().await.unwrap();
+    b.find(Locator::Css("#requests li.capture details summary")).await.unwrap().click().await.unwrap();
+    shoot(&b, "inbox").await;
+
+    // After a reload the same two are there (from the store), newest first.
+    b.refresh().await.unwrap();
+    let items = until_live(&b, "#requests li.capture", 2).await;
+    assert!(items[0].contains("not verified") && items[1].contains("Signature verified"));
+    b.goto(&page("/ui/inboxes")).await.unwrap();
+    let list_text = text(&b).await;
+    assert!(list_text.contains(&inbox_url), "{list_text}");
+    shoot(&b, "inboxes").await;
+
+    // Delete from its page.
+    b.goto(&inbox_page).await.unwrap();
+    click(&b, "form[action$='/delete'] button").await;
+    assert!(text(&b).await.contains("Inbox deleted"));
+    b.close().await.unwrap();
+    app.stop().await;
+}

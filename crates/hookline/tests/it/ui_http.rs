@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::support::{TestApp, TestReceiver};
 
 /// A form body; the values tests send (tokens, keys) need no escaping beyond this.
-fn form(pairs: &[(&str, &str)]) -> String {
+pub fn form(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
         .map(|(k, v)| format!("{k}={}", v.replace('%', "%25").replace('&', "%26").replace('+', "%2B")))
@@ -16,12 +16,12 @@ fn form(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-fn no_redirects() -> reqwest::Client {
+pub fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 /// Signs in through the form like a browser: fetch the form (and its cookie), post the key, keep the session.
-async fn sign_in(app: &TestApp, key: &str) -> String {
+pub async fn sign_in(app: &TestApp, key: &str) -> String {
     let http = no_redirects();
     let page = http.get(format!("{}/ui/sign-in", app.base)).send().await.unwrap();
     let cookie = page.headers()[SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
