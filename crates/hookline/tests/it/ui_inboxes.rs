@@ -239,7 +239,8 @@ async fn the_overview_pages_through_every_webhook() {
     let key = app.platform("acme").await;
     let receiver = TestReceiver::start().await;
     let mut ids = Vec::new();
-    for n in 0..53 {
+    // More than one page, and more than the 100 the overview used to stop at.
+    for n in 0..105 {
         let hook = app.webhook(&key, &format!("{}/hook-{n}", receiver.url), &["*"]).await;
         ids.push(hook["id"].as_str().unwrap().to_owned());
     }
@@ -261,6 +262,6 @@ async fn the_overview_pages_through_every_webhook() {
     }
     ids.sort();
     shown.sort();
-    assert_eq!(shown, ids, "every webhook, each once, over two pages");
+    assert_eq!(shown, ids, "every webhook, each once, over three pages");
     app.stop().await;
 }
