@@ -352,3 +352,76 @@ pub(crate) async fn stream(
         Arc::new(move |request| RequestItem { r: RequestView::new(&inbox_url, request) }.render().unwrap_or_default());
     Ok(inbox_stream::follow(&state, signed.platform.id, id, &headers, item).await?.into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use hookline_core::ids::{InboxId, RequestId, WebhookId};
+    use hookline_core::inbox::{WebhookSecrets, verdict};
+    use hookline_core::secret::Secret;
+    use hookline_core::signing::sign;
+    use hookline_core::webhook::SigningSecrets;
+
+    use super::*;
+
+    /// Every failure code the inspector gives (`VerdictNote::code`) has its own words.
+    #[test]
+    fn each_failure_code_has_its_own_reason() {
+        let codes = [
+            "header_missing",
+            "malformed_header",
+            "timestamp_out_of_tolerance",
+            "body_changed",
+            "rotated_out_secret",
+            "wrong_secret",
+            "no_secret",
+        ];
+        let reasons: std::collections::BTreeSet<_> = codes.iter().map(|code| reason(code)).collect();
+        assert_eq!(reasons.len(), codes.len());
+        assert!(!reasons.contains("Not verified"));
+    }
+
+    /// A real verdict reaches the page: a stale signature shows its reason and the webhook, a fresh one verifies.
+    #[test]
+    fn a_request_view_carries_the_verdict_and_its_reason() {
+        let secrets = SigningSecrets { current: Secret::generate(), previous: None };
+        let webhook = WebhookId::generate();
+        let points_here = [WebhookSecrets { webhook_id: webhook.clone(), secrets: secrets.clone() }];
+        let body = br#"{"id":"evt_1"}"#.to_vec();
+        let now = Timestamp::now();
+        let view = |signed_at: Timestamp| {
+            let signature = sign(&secrets, "evt_1", signed_at, &body);
+            let headers = vec![
+                ("webhook-id".to_owned(), "evt_1".to_owned()),
+                ("webhook-timestamp".to_owned(), signature.webhook_timestamp),
+                ("webhook-signature".to_owned(), signature.webhook_signature),
+            ];
+            let request = CapturedRequest {
+                id: RequestId::generate(),
+                inbox_id: InboxId::generate(),
+                seq: 1,
+                method: "POST".to_owned(),
+                path: "/x".to_owned(),
+                query: "a=1".to_owned(),
+                verdict: verdict(&points_here, &headers, &body, now),
+                headers,
+                body: body.clone(),
+                body_truncated: false,
+                size: body.len() as u64,
+                received_at: now,
+                source_ip: Some("127.0.0.1".to_owned()),
+            };
+            RequestView::new("http://h/in/inb_1", request)
+        };
+        let stale = view(now.minus(Duration::from_secs(600)));
+        assert_eq!((stale.verdict, stale.reason), ("failed", "Timestamp outside tolerance"));
+        assert_eq!(stale.webhook_id, webhook.to_string());
+        assert_eq!(stale.target, "/x?a=1");
+        let fresh = view(now);
+        assert_eq!((fresh.verdict, fresh.reason), ("verified", ""));
+        assert!(fresh.message.contains(webhook.as_str()), "{}", fresh.message);
+        let item = RequestItem { r: fresh }.render().unwrap();
+        assert!(item.starts_with(r#"<li class="capture" id="req_"#), "{item}");
+    }
+}
