@@ -131,6 +131,16 @@ async fn inbox_pages_create_show_copy_as_curl_stream_and_delete() {
     // The page lists it with its verdict, and its copy-as-curl, run by a real shell and curl, sends it again.
     let page = get(format!("/ui/inboxes/{id}")).await.unwrap().text().await.unwrap();
     assert!(page.contains("Not signed") && page.contains("POST") && page.contains("x-trace"), "{page}");
+    // Without JavaScript the copy button stays hidden and the command is plain, selectable text; the script
+    // that shows the button is an embedded, versioned, same-origin file (the CSP allows no inline script).
+    assert!(page.contains(&format!(r#"<button type="button" class="copy" data-copy="curl-{first_id}" hidden>"#)));
+    let script = page.split(r#"<script src=""#).nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert!(script.starts_with("/ui/assets/") && script.ends_with("/inbox.js"), "{script}");
+    let js = http.get(format!("{}{script}", app.base)).send().await.unwrap();
+    assert_eq!(js.status(), StatusCode::OK);
+    assert!(js.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(js.text().await.unwrap().contains("new EventSource"));
+    assert!(!page.contains("<script>"), "no inline script");
     let curl =
         unescape(page.split(&format!(r#"id="curl-{first_id}">"#)).nth(1).unwrap().split("</pre>").next().unwrap());
     assert!(curl.starts_with(&format!("curl -g -X 'POST' '{url}/orders/7?x=1&y=[2]'")), "{curl}");
