@@ -29,6 +29,24 @@ pub(crate) fn layer(router: Router) -> Router {
                 .on_failure(()),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, NewRequestId))
+        .layer(axum::middleware::map_request(mark_generated))
+}
+
+/// Marks a request that arrived without an `x-request-id`, so a handler that records the request as it was
+/// sent (the inspector's capture) can leave out the id this layer adds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct GeneratedRequestId;
+
+async fn mark_generated(mut request: Request<Body>) -> Request<Body> {
+    if !request.headers().contains_key(&REQUEST_ID) {
+        request.extensions_mut().insert(GeneratedRequestId);
+    }
+    request
+}
+
+/// Whether `name` is the request-id header this layer adds when the caller sent none.
+pub(crate) fn is_request_id(name: &HeaderName) -> bool {
+    name == REQUEST_ID
 }
 
 fn request_span(request: &Request<Body>) -> tracing::Span {

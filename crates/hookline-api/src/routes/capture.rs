@@ -67,9 +67,12 @@ async fn capture(State(state): State<AppState>, request: Request) -> Result<Resp
     }
     let source_ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string());
     let (parts, body) = request.into_parts();
+    // The request as its sender sent it: not the `x-request-id` this server's own layer added.
+    let added_id = parts.extensions.get::<crate::telemetry::GeneratedRequestId>().is_some();
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
+        .filter(|(name, _)| !(added_id && crate::telemetry::is_request_id(name)))
         .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
         .collect();
     let (body, size) = read_body(body, inboxes.config.max_body_bytes, state.inner.max_body_bytes).await?;

@@ -188,12 +188,24 @@ async fn any_method_path_query_and_body_is_captured_and_big_bodies_are_cut() {
     assert_eq!(put["path"], "/a/b");
     assert_eq!(put["query"], "x=1&y=two");
     assert!(put["headers"].as_array().unwrap().iter().any(|h| h == &json!(["x-custom", "yes"])));
+    // The headers as the sender sent them: not the request id this server adds to requests that carry none.
+    let names = |request: &Value| -> Vec<String> {
+        request["headers"].as_array().unwrap().iter().map(|h| h[0].as_str().unwrap().to_owned()).collect()
+    };
+    assert!(!names(put).contains(&"x-request-id".to_owned()), "{:?}", names(put));
+    assert!(!names(get).contains(&"x-request-id".to_owned()), "{:?}", names(get));
     assert_eq!(put["body"], Value::Null);
     assert_eq!(put["body_base64"], "/wD+");
     assert_eq!((get["method"].as_str(), get["path"].as_str(), get["size"].as_u64()), (Some("GET"), Some("/"), Some(0)));
     assert_eq!(cut["body_truncated"], true);
     assert_eq!(cut["size"], 3000);
     assert_eq!(cut["body"].as_str().unwrap(), &big[..1024]);
+
+    // A sender's own request id is part of what it sent, and is kept.
+    let own = app.http.post(format!("{url}/own")).header("x-request-id", "mine-1").send().await.unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    let newest = &requests(&app, &key, &inbox).await[0];
+    assert!(newest["headers"].as_array().unwrap().iter().any(|h| h == &json!(["x-request-id", "mine-1"])));
     app.stop().await;
 }
 
