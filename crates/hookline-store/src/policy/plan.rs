@@ -1,6 +1,6 @@
 //! The failure policy as a plan of effects: what recording one attempt does beyond the delivery's own update
 //! and the attempt's row (start the failure clock, degrade, notify, publish `delivery.failed`, disable, restore,
-//! publish `webhook.recovered`), decided here once from the attempt and the webhook's failure state, and only
+//! publish `webhook.recovered`, tell the owner a webhook keeps failing and that it recovered), decided here once from the attempt and the webhook's failure state, and only
 //! executed by each backend, in the order given, inside the transaction that records the attempt.
 //!
 //! A plan holds at most [`MAX_EFFECTS`] effects in place (no allocation beyond the payloads), and a success
@@ -12,7 +12,9 @@ use hookline_core::delivery::{Attempt, NextStep};
 use hookline_core::notification::NotificationKind;
 use serde_json::Value;
 
-use super::{About, delivery_failed, disable_reason, webhook_disabled, webhook_recovered};
+use super::{
+    About, delivery_failed, disable_reason, failing_reason, recovered_reason, webhook_disabled, webhook_recovered,
+};
 use crate::RecordContext;
 
 /// The most effects one attempt can have: a failure that exhausts its retries and disables its webhook.
@@ -28,12 +30,15 @@ pub struct FailureState {
     pub failing_since: Option<Timestamp>,
     /// Whether a delivery failed for good or the webhook was disabled since it last delivered.
     pub degraded: bool,
+    /// Whether the owner was told that this webhook keeps failing (a `WebhookFailing` notice) since it last
+    /// delivered.
+    pub failing_notified: bool,
 }
 
 impl FailureState {
     /// Whether a success has nothing to restore: the common case, which recording keeps cheap.
     pub fn is_healthy(&self) -> bool {
-        self.failing_since.is_none() && !self.degraded
+        self.failing_since.is_none() && !self.degraded && !self.failing_notified
     }
 
     /// The state once `effect` is executed.
@@ -43,8 +48,10 @@ impl FailureState {
             Effect::Restore => {
                 self.failing_since = None;
                 self.degraded = false;
+                self.failing_notified = false;
             }
             Effect::Degrade => self.degraded = true,
+            Effect::MarkFailingNotified => self.failing_notified = true,
             Effect::Disable { .. } => {
                 self.enabled = false;
                 self.degraded = true;
@@ -60,8 +67,11 @@ impl FailureState {
 pub enum Effect {
     /// Start the failure clock: the webhook's `failing_since` becomes this (the failed attempt's start).
     StartFailing(Timestamp),
-    /// The webhook delivered again: clear `failing_since` and `degraded`.
+    /// The webhook delivered again: clear `failing_since`, `degraded` and `failing_notified`.
     Restore,
+    /// The owner is being told that the webhook keeps failing: set `failing_notified`, so that it is told once
+    /// per failing streak.
+    MarkFailingNotified,
     /// A delivery failed for good: mark the webhook degraded (a later success publishes `webhook.recovered`).
     Degrade,
     /// Disable the webhook for `reason` (marking it degraded) and hold its pending deliveries.
@@ -69,12 +79,13 @@ pub enum Effect {
         /// Why, for the webhook's `disabled_reason`.
         reason: String,
     },
-    /// Queue a failure notice of `kind` (deduplicated per webhook and window by the backend, which reads the
-    /// recent notices); its last error is the attempt's.
+    /// Queue a notice of `kind`; its last error is the attempt's. A `DeliveriesFailed` one goes where
+    /// [`super::deliveries_failed_slot`] says (into the webhook's notice not yet claimed for sending, or a new
+    /// one due when the window since the last one ends); the others are new notices, due at once.
     Notice {
         /// Which notice.
         kind: NotificationKind,
-        /// Why the webhook was disabled, for a `WebhookDisabled` notice.
+        /// Why the webhook was disabled, or since when it was failing.
         reason: Option<String>,
     },
     /// Publish the operational event `event_type` with `data` to the platform's other webhooks that subscribe.
@@ -121,12 +132,16 @@ impl IntoIterator for Plan {
 /// What recording `attempt` (whose outcome says `next`) does, given its webhook's failure state `state` and the
 /// delivery `about`:
 ///
-/// - a success restores a failing or degraded webhook, and publishes `webhook.recovered` if it was degraded;
+/// - a success restores a failing or degraded webhook, publishes `webhook.recovered` if it was degraded, and
+///   queues a `WebhookRecovered` notice if its owner was told it was failing (a `WebhookFailing` notice, or a
+///   delivery failed for good, or it was disabled);
 /// - a failure starts the failure clock if it is not running;
 /// - a failure for good (`Failed`) degrades the webhook, queues a `DeliveriesFailed` notice, and publishes
 ///   `delivery.failed` (unless the delivery was itself of an operational event: no cascades);
 /// - a failure of an enabled webhook that answered 410 Gone, or has failed for `disable_after`, disables it,
-///   queues a `WebhookDisabled` notice and publishes `webhook.disabled`.
+///   queues a `WebhookDisabled` notice and publishes `webhook.disabled`;
+/// - otherwise, a failure of an enabled webhook that has failed for `notify_after`, whose owner was not told so
+///   yet in this streak, queues a `WebhookFailing` notice (once per streak).
 pub fn plan(attempt: &Attempt, next: NextStep, state: &FailureState, about: &About, ctx: &RecordContext) -> Plan {
     let mut plan = Plan::default();
     if attempt.error_kind.is_none() {
@@ -134,6 +149,10 @@ pub fn plan(attempt: &Attempt, next: NextStep, state: &FailureState, about: &Abo
             plan.push(Effect::Restore);
             if state.degraded {
                 plan.push(Effect::Publish { event_type: WEBHOOK_RECOVERED, data: webhook_recovered(about, ctx.now) });
+            }
+            if state.degraded || state.failing_notified {
+                let reason = state.failing_since.map(|since| recovered_reason(since, ctx.now));
+                plan.push(Effect::Notice { kind: NotificationKind::WebhookRecovered, reason });
             }
         }
         return plan;
@@ -165,6 +184,15 @@ pub fn plan(attempt: &Attempt, next: NextStep, state: &FailureState, about: &Abo
         plan.push(Effect::Disable { reason: reason.clone() });
         plan.push(Effect::Notice { kind: NotificationKind::WebhookDisabled, reason: Some(reason) });
         plan.push(Effect::Publish { event_type: WEBHOOK_DISABLED, data });
+    } else if state.enabled
+        && !state.failing_notified
+        && ctx.now.unix_millis().saturating_sub(since.unix_millis()) >= ctx.failure.notify_after.as_millis() as i64
+    {
+        plan.push(Effect::MarkFailingNotified);
+        plan.push(Effect::Notice {
+            kind: NotificationKind::WebhookFailing,
+            reason: Some(failing_reason(since, ctx.now)),
+        });
     }
     plan
 }
