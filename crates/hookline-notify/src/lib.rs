@@ -10,6 +10,7 @@
 mod render;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hookline_core::Timestamp;
@@ -20,7 +21,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-pub use crate::render::{Email, render};
+pub use crate::render::{Email, RenderSettings, render, spoken_duration};
 
 /// The notifier's settings.
 #[derive(Debug, Clone)]
@@ -44,6 +45,10 @@ pub struct NotifyConfig {
     /// transport bounds only the connect, so a server that accepts and then says nothing would otherwise hold
     /// every later notice, and shutdown, forever.
     pub send_timeout: Duration,
+    /// `failure.notify_window`, which the email states.
+    pub notify_window: Duration,
+    /// `failure.notify_after`, which the email states.
+    pub notify_after: Duration,
 }
 
 impl Default for NotifyConfig {
@@ -57,6 +62,8 @@ impl Default for NotifyConfig {
             retry_schedule: [30, 120, 600, 1800, 7200].map(Duration::from_secs).to_vec(),
             connect_timeout: Duration::from_secs(10),
             send_timeout: Duration::from_secs(60),
+            notify_window: Duration::from_secs(3600),
+            notify_after: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -72,6 +79,46 @@ pub enum NotifyError {
     From(String),
 }
 
+/// What the notifier counts, for `/metrics`: plain atomics, shared with whoever renders them.
+#[derive(Debug, Default)]
+pub struct NotifyMetrics {
+    sent: AtomicU64,
+    failed: AtomicU64,
+    logged: AtomicU64,
+}
+
+impl NotifyMetrics {
+    /// Appends the counters in the Prometheus text format.
+    pub fn render(&self, out: &mut String) {
+        let counters = [
+            ("hookline_notifications_sent_total", "Failure notices accepted by the SMTP server.", &self.sent),
+            (
+                "hookline_notifications_failed_total",
+                "Failure notice sends that failed (each retry counts; a notice is given up after the last).",
+                &self.failed,
+            ),
+            (
+                "hookline_notifications_logged_total",
+                "Failure notices logged (no SMTP server configured).",
+                &self.logged,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let value = value.load(Ordering::Relaxed);
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"));
+        }
+    }
+
+    fn count(&self, result: &NotificationResult) {
+        let counter = match result {
+            NotificationResult::Sent { .. } => &self.sent,
+            NotificationResult::Logged { .. } => &self.logged,
+            NotificationResult::Failed { .. } => &self.failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     Log,
@@ -81,8 +128,10 @@ enum Mailer {
 pub struct Notifier {
     store: Arc<dyn NoticeQueue>,
     config: NotifyConfig,
+    settings: RenderSettings,
     mailer: Mailer,
     from: Mailbox,
+    metrics: Arc<NotifyMetrics>,
 }
 
 impl Notifier {
@@ -98,7 +147,18 @@ impl Notifier {
             ),
             None => Mailer::Log,
         };
-        Ok(Self { store, config, mailer, from })
+        let settings = RenderSettings {
+            product: config.product_name.clone(),
+            public_url: config.public_url.clone(),
+            notify_window: config.notify_window,
+            notify_after: config.notify_after,
+        };
+        Ok(Self { store, config, settings, mailer, from, metrics: Arc::default() })
+    }
+
+    /// The notifier's counters, for `/metrics`.
+    pub fn metrics(&self) -> Arc<NotifyMetrics> {
+        Arc::clone(&self.metrics)
     }
 
     /// Sends due notices until shutdown. Shutdown does not wait for a send in progress: its notice stays
@@ -140,11 +200,13 @@ impl Notifier {
     async fn send(&self, notification: &Notification) -> NotificationResult {
         let span =
             tracing::info_span!("notice", notification_id = %notification.id, webhook_id = %notification.webhook_id);
-        self.send_in_span(notification).instrument(span).await
+        let result = self.send_in_span(notification).instrument(span).await;
+        self.metrics.count(&result);
+        result
     }
 
     async fn send_in_span(&self, notification: &Notification) -> NotificationResult {
-        let email = render(notification, &self.config.product_name, &self.config.public_url);
+        let email = render(notification, &self.settings);
         let transport = match &self.mailer {
             Mailer::Log => {
                 tracing::warn!(to = %notification.recipient, subject = %email.subject, body = %email.text,
