@@ -8,6 +8,7 @@
 //! Invariant: without an SMTP URL, notices are written to the log (status `logged`), never dropped silently.
 
 mod render;
+mod smtp;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,8 +17,8 @@ use std::time::Duration;
 use hookline_core::Timestamp;
 use hookline_core::notification::Notification;
 use hookline_store::{NoticeQueue, NotificationResult};
+use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -41,9 +42,11 @@ pub struct NotifyConfig {
     pub retry_schedule: Vec<Duration>,
     /// The longest a connection to the SMTP server may take to open.
     pub connect_timeout: Duration,
-    /// The longest one whole send may take, from connecting to the server's last answer. lettre's async
-    /// transport bounds only the connect, so a server that accepts and then says nothing would otherwise hold
-    /// every later notice, and shutdown, forever.
+    /// The longest one SMTP command may wait for its answer (the greeting, EHLO, MAIL, RCPT, DATA, the end of
+    /// the message): a server that stalls mid-conversation fails the send after this.
+    pub command_timeout: Duration,
+    /// The longest one whole send may take, from connecting to the server's last answer, however many
+    /// commands each answer just in time.
     pub send_timeout: Duration,
     /// `failure.notify_window`, which the email states.
     pub notify_window: Duration,
@@ -61,6 +64,7 @@ impl Default for NotifyConfig {
             poll_interval: Duration::from_secs(1),
             retry_schedule: [30, 120, 600, 1800, 7200].map(Duration::from_secs).to_vec(),
             connect_timeout: Duration::from_secs(10),
+            command_timeout: Duration::from_secs(30),
             send_timeout: Duration::from_secs(60),
             notify_window: Duration::from_secs(3600),
             notify_after: Duration::from_secs(15 * 60),
@@ -71,9 +75,9 @@ impl Default for NotifyConfig {
 /// Why the notifier could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
-    /// The SMTP URL does not parse.
-    #[error("invalid SMTP URL")]
-    SmtpUrl(#[source] lettre::transport::smtp::Error),
+    /// The SMTP URL does not parse (the reason never repeats the URL, which may hold a password).
+    #[error("invalid SMTP URL: {0}")]
+    SmtpUrl(String),
     /// The sender address does not parse.
     #[error("invalid sender address {0:?}")]
     From(String),
@@ -120,7 +124,7 @@ impl NotifyMetrics {
 }
 
 enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(smtp::SmtpServer),
     Log,
 }
 
@@ -139,12 +143,7 @@ impl Notifier {
     pub fn new(store: Arc<dyn NoticeQueue>, config: NotifyConfig) -> Result<Self, NotifyError> {
         let from: Mailbox = config.from.parse().map_err(|_| NotifyError::From(config.from.clone()))?;
         let mailer = match &config.smtp_url {
-            Some(url) => Mailer::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(NotifyError::SmtpUrl)?
-                    .timeout(Some(config.connect_timeout))
-                    .build(),
-            ),
+            Some(url) => Mailer::Smtp(smtp::SmtpServer::parse(url).map_err(NotifyError::SmtpUrl)?),
             None => Mailer::Log,
         };
         let settings = RenderSettings {
@@ -207,22 +206,27 @@ impl Notifier {
 
     async fn send_in_span(&self, notification: &Notification) -> NotificationResult {
         let email = render(notification, &self.settings);
-        let transport = match &self.mailer {
+        let server = match &self.mailer {
             Mailer::Log => {
                 tracing::warn!(to = %notification.recipient, subject = %email.subject, body = %email.text,
                     "failure notice (no SMTP server configured; set --smtp-url to mail it)");
                 return NotificationResult::Logged { subject: email.subject };
             }
-            Mailer::Smtp(transport) => transport,
+            Mailer::Smtp(server) => server,
         };
+        let timeouts = smtp::Timeouts { connect: self.config.connect_timeout, command: self.config.command_timeout };
         let outcome = match self.message(notification, &email) {
-            Ok(message) => match tokio::time::timeout(self.config.send_timeout, transport.send(message)).await {
-                Ok(sent) => sent.map(|_| ()).map_err(|e| error_chain(&e)),
-                Err(_) => Err(format!(
-                    "the SMTP server did not finish within {} s (notify.send_timeout)",
-                    self.config.send_timeout.as_secs_f64()
-                )),
-            },
+            Ok(message) => {
+                let formatted = message.formatted();
+                let sending = smtp::send(server, timeouts, message.envelope(), &formatted);
+                match tokio::time::timeout(self.config.send_timeout, sending).await {
+                    Ok(sent) => sent,
+                    Err(_) => Err(format!(
+                        "the SMTP server did not finish within {} s (notify.send_timeout)",
+                        self.config.send_timeout.as_secs_f64()
+                    )),
+                }
+            }
             Err(error) => Err(error),
         };
         match outcome {

@@ -132,6 +132,7 @@ pub struct RawNotify {
     pub poll_interval: String,
     pub retry_schedule: String,
     pub connect_timeout: String,
+    pub command_timeout: String,
     pub send_timeout: String,
 }
 
@@ -413,6 +414,7 @@ impl RawConfig {
             retry_schedule: parse_schedule(&n.retry_schedule)
                 .with_context(|| format!("notify.retry_schedule = {:?} is not a list like 30s,2m", n.retry_schedule))?,
             connect_timeout: duration("notify.connect_timeout", &n.connect_timeout)?,
+            command_timeout: duration("notify.command_timeout", &n.command_timeout)?,
             send_timeout: duration("notify.send_timeout", &n.send_timeout)?,
             notify_window: duration("failure.notify_window", &self.failure.notify_window)?,
             notify_after: duration("failure.notify_after", &self.failure.notify_after)?,

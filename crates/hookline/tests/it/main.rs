@@ -22,6 +22,7 @@ mod otel;
 mod process;
 mod security;
 mod smtp;
+mod smtp_stall;
 mod snippets;
 mod support;
 mod ui;
