@@ -49,7 +49,7 @@ struct WebhookState {
 }
 
 impl WebhookState {
-    /// Reads columns url, enabled, failing_since, degraded, failing_notified from `first` on.
+    /// Reads columns url, enabled, failing_since, degraded, failing_notified_at from `first` on.
     fn read(row: &tokio_postgres::Row, first: usize) -> DbResult<Self> {
         Ok(Self {
             url: row.try_get(first)?,
@@ -57,7 +57,7 @@ impl WebhookState {
                 enabled: row.try_get(first + 1)?,
                 failing_since: row.try_get::<_, Option<i64>>(first + 2)?.map(Timestamp::from_unix_millis),
                 degraded: row.try_get(first + 3)?,
-                failing_notified: row.try_get(first + 4)?,
+                failing_notified_at: row.try_get::<_, Option<i64>>(first + 4)?.map(Timestamp::from_unix_millis),
             },
         })
     }
@@ -142,7 +142,7 @@ pub(super) async fn record(
     let rows = query(
         tx,
         "SELECT d.id, d.platform_id, d.webhook_id, w.url, w.enabled, w.failing_since, w.degraded, \
-         w.failing_notified, e.id, e.type, d.attempt_count FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+         w.failing_notified_at, e.id, e.type, d.attempt_count FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
          JOIN events e ON e.pk = d.event_pk WHERE d.id = ANY($1) ORDER BY d.id FOR UPDATE OF d",
         &[&ids],
     )
@@ -178,7 +178,7 @@ pub(super) async fn record(
     if !to_lock.is_empty() {
         let locked = query(
             tx,
-            "SELECT id, url, enabled, failing_since, degraded, failing_notified FROM webhooks WHERE id = ANY($1) \
+            "SELECT id, url, enabled, failing_since, degraded, failing_notified_at FROM webhooks WHERE id = ANY($1) \
              ORDER BY id FOR UPDATE",
             &[&to_lock],
         )
@@ -260,8 +260,8 @@ async fn execute_effect(
         Effect::Degrade => {
             execute(tx, statements::DEGRADE_WEBHOOK.postgres(), &[&about.webhook_id]).await?;
         }
-        Effect::MarkFailingNotified => {
-            execute(tx, statements::MARK_FAILING_NOTIFIED.postgres(), &[&about.webhook_id]).await?;
+        Effect::MarkFailingNotified(at) => {
+            execute(tx, statements::MARK_FAILING_NOTIFIED.postgres(), &[&about.webhook_id, &at.unix_millis()]).await?;
         }
         Effect::Disable { reason } => disable(tx, about, &reason, ctx, outcome).await?,
         Effect::Notice { kind, reason } => {

@@ -201,11 +201,12 @@ CREATE INDEX events_type ON events (platform_id, type, pk);
     r#"
 -- Honest failure notices. claimed_at: when a notifier first claimed a notice for sending; from then on it
 -- absorbs no more failures (they go to the next notice, due when the window ends). Notices already sent or
--- being sent count as claimed. failing_notified: the owner was told the webhook keeps failing, once per
--- failing streak; a success after a told failure sends a recovery notice.
+-- being sent count as claimed. failing_notified_at: when the owner was last told the webhook keeps failing
+-- (once per failing streak, at most once per window); a success after that, in the same streak, sends a
+-- recovery notice.
 ALTER TABLE notifications ADD COLUMN claimed_at BIGINT;
 UPDATE notifications SET claimed_at = COALESCE(sent_at, created_at) WHERE status <> 'pending' OR attempts > 0;
-ALTER TABLE webhooks ADD COLUMN failing_notified BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE webhooks ADD COLUMN failing_notified_at BIGINT;
 "#,
 ];
 

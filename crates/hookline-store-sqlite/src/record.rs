@@ -87,7 +87,7 @@ fn record_delivered(
         Some(is_clean) => *is_clean,
         None => {
             let is_clean = conn
-                .prepare_cached("SELECT failing_since IS NULL AND degraded = 0 AND failing_notified = 0 FROM webhooks WHERE id = ?1")?
+                .prepare_cached("SELECT failing_since IS NULL AND degraded = 0 FROM webhooks WHERE id = ?1")?
                 .query_row([&webhook_id], |row| row.get(0))
                 .optional()?
                 .unwrap_or(true);
@@ -127,8 +127,9 @@ fn execute(
             Effect::Degrade => {
                 conn.prepare_cached(statements::DEGRADE_WEBHOOK.sqlite())?.execute([&about.webhook_id])?;
             }
-            Effect::MarkFailingNotified => {
-                conn.prepare_cached(statements::MARK_FAILING_NOTIFIED.sqlite())?.execute([&about.webhook_id])?;
+            Effect::MarkFailingNotified(at) => {
+                conn.prepare_cached(statements::MARK_FAILING_NOTIFIED.sqlite())?
+                    .execute(params![about.webhook_id, at.unix_millis()])?;
             }
             Effect::Disable { reason } => disable(conn, about, &reason, ctx, outcome)?,
             Effect::Notice { kind, reason } => {
@@ -147,7 +148,7 @@ fn load_current(conn: &Connection, delivery_id: &str) -> DbResult<Option<Current
     let current = conn
         .prepare_cached(
             "SELECT d.platform_id, d.webhook_id, w.url, w.enabled, w.failing_since, w.degraded, e.id, e.type, \
-             w.failing_notified FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.pk = d.event_pk \
+             w.failing_notified_at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.pk = d.event_pk \
              WHERE d.id = ?1",
         )?
         .query_row([delivery_id], |row| {
@@ -163,7 +164,7 @@ fn load_current(conn: &Connection, delivery_id: &str) -> DbResult<Option<Current
                     enabled: row.get(3)?,
                     failing_since: row.get::<_, Option<i64>>(4)?.map(Timestamp::from_unix_millis),
                     degraded: row.get(5)?,
-                    failing_notified: row.get(8)?,
+                    failing_notified_at: row.get::<_, Option<i64>>(8)?.map(Timestamp::from_unix_millis),
                 },
             })
         })

@@ -190,10 +190,10 @@ pub const START_FAILING: Statement = statement!("UPDATE webhooks SET failing_sin
 
 /// `Effect::Restore`.
 pub const RESTORE_WEBHOOK: Statement =
-    statement!("UPDATE webhooks SET failing_since = NULL, degraded = FALSE, failing_notified = FALSE WHERE id = $1");
+    statement!("UPDATE webhooks SET failing_since = NULL, degraded = FALSE WHERE id = $1");
 
 /// `Effect::MarkFailingNotified`.
-pub const MARK_FAILING_NOTIFIED: Statement = statement!("UPDATE webhooks SET failing_notified = TRUE WHERE id = $1");
+pub const MARK_FAILING_NOTIFIED: Statement = statement!("UPDATE webhooks SET failing_notified_at = $2 WHERE id = $1");
 
 /// `Effect::Degrade`.
 pub const DEGRADE_WEBHOOK: Statement = statement!("UPDATE webhooks SET degraded = TRUE WHERE id = $1");

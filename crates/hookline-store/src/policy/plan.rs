@@ -30,15 +30,21 @@ pub struct FailureState {
     pub failing_since: Option<Timestamp>,
     /// Whether a delivery failed for good or the webhook was disabled since it last delivered.
     pub degraded: bool,
-    /// Whether the owner was told that this webhook keeps failing (a `WebhookFailing` notice) since it last
-    /// delivered.
-    pub failing_notified: bool,
+    /// When the owner was last told that this webhook keeps failing (a `WebhookFailing` notice). Told in the
+    /// current streak when it is not before `failing_since`.
+    pub failing_notified_at: Option<Timestamp>,
 }
 
 impl FailureState {
     /// Whether a success has nothing to restore: the common case, which recording keeps cheap.
     pub fn is_healthy(&self) -> bool {
-        self.failing_since.is_none() && !self.degraded && !self.failing_notified
+        // Told it keeps failing implies failing (`failing_since` is set) until a success restores it.
+        self.failing_since.is_none() && !self.degraded
+    }
+
+    /// Whether the owner was told, in the current failing streak, that the webhook keeps failing.
+    pub fn told_failing(&self) -> bool {
+        matches!((self.failing_since, self.failing_notified_at), (Some(since), Some(told)) if told >= since)
     }
 
     /// The state once `effect` is executed.
@@ -48,10 +54,9 @@ impl FailureState {
             Effect::Restore => {
                 self.failing_since = None;
                 self.degraded = false;
-                self.failing_notified = false;
             }
             Effect::Degrade => self.degraded = true,
-            Effect::MarkFailingNotified => self.failing_notified = true,
+            Effect::MarkFailingNotified(at) => self.failing_notified_at = Some(*at),
             Effect::Disable { .. } => {
                 self.enabled = false;
                 self.degraded = true;
@@ -67,11 +72,11 @@ impl FailureState {
 pub enum Effect {
     /// Start the failure clock: the webhook's `failing_since` becomes this (the failed attempt's start).
     StartFailing(Timestamp),
-    /// The webhook delivered again: clear `failing_since`, `degraded` and `failing_notified`.
+    /// The webhook delivered again: clear `failing_since` and `degraded`.
     Restore,
-    /// The owner is being told that the webhook keeps failing: set `failing_notified`, so that it is told once
-    /// per failing streak.
-    MarkFailingNotified,
+    /// The owner is being told, at this time, that the webhook keeps failing: set `failing_notified_at`, so
+    /// that it is told once per failing streak, at most once per window.
+    MarkFailingNotified(Timestamp),
     /// A delivery failed for good: mark the webhook degraded (a later success publishes `webhook.recovered`).
     Degrade,
     /// Disable the webhook for `reason` (marking it degraded) and hold its pending deliveries.
@@ -141,7 +146,8 @@ impl IntoIterator for Plan {
 /// - a failure of an enabled webhook that answered 410 Gone, or has failed for `disable_after`, disables it,
 ///   queues a `WebhookDisabled` notice and publishes `webhook.disabled`;
 /// - otherwise, a failure of an enabled webhook that has failed for `notify_after`, whose owner was not told so
-///   yet in this streak, queues a `WebhookFailing` notice (once per streak).
+///   yet in this streak nor within the last `notify_window` (a flapping endpoint does not flood the inbox),
+///   queues a `WebhookFailing` notice.
 pub fn plan(attempt: &Attempt, next: NextStep, state: &FailureState, about: &About, ctx: &RecordContext) -> Plan {
     let mut plan = Plan::default();
     if attempt.error_kind.is_none() {
@@ -150,7 +156,7 @@ pub fn plan(attempt: &Attempt, next: NextStep, state: &FailureState, about: &Abo
             if state.degraded {
                 plan.push(Effect::Publish { event_type: WEBHOOK_RECOVERED, data: webhook_recovered(about, ctx.now) });
             }
-            if state.degraded || state.failing_notified {
+            if state.degraded || state.told_failing() {
                 let reason = state.failing_since.map(|since| recovered_reason(since, ctx.now));
                 plan.push(Effect::Notice { kind: NotificationKind::WebhookRecovered, reason });
             }
@@ -184,17 +190,22 @@ pub fn plan(attempt: &Attempt, next: NextStep, state: &FailureState, about: &Abo
         plan.push(Effect::Disable { reason: reason.clone() });
         plan.push(Effect::Notice { kind: NotificationKind::WebhookDisabled, reason: Some(reason) });
         plan.push(Effect::Publish { event_type: WEBHOOK_DISABLED, data });
-    } else if state.enabled
-        && !state.failing_notified
-        && ctx.now.unix_millis().saturating_sub(since.unix_millis()) >= ctx.failure.notify_after.as_millis() as i64
-    {
-        plan.push(Effect::MarkFailingNotified);
+    } else if state.enabled && !state.told_failing() && failing_notice_due(since, state.failing_notified_at, ctx) {
+        plan.push(Effect::MarkFailingNotified(ctx.now));
         plan.push(Effect::Notice {
             kind: NotificationKind::WebhookFailing,
             reason: Some(failing_reason(since, ctx.now)),
         });
     }
     plan
+}
+
+/// Whether a webhook failing since `since`, whose owner was last told so at `told`, has failed long enough
+/// (`notify_after`) and was not told within the window (`notify_window`).
+fn failing_notice_due(since: Timestamp, told: Option<Timestamp>, ctx: &RecordContext) -> bool {
+    let elapsed = |from: Timestamp| ctx.now.unix_millis().saturating_sub(from.unix_millis());
+    elapsed(since) >= ctx.failure.notify_after.as_millis() as i64
+        && told.is_none_or(|told| elapsed(told) >= ctx.failure.notify_window.as_millis() as i64)
 }
 
 #[cfg(test)]

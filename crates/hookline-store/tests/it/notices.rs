@@ -140,8 +140,9 @@ async fn fail_attempt(store: &dyn Store, platform: &PlatformId, now: Timestamp) 
 }
 
 /// A webhook whose every attempt fails is reported once it has failed for `notify_after` (not before, and
-/// once per failing streak), its recovery is reported once, and a new streak is reported again. A webhook
-/// that failed briefly and recovered before anyone was told sends nothing.
+/// once per failing streak), its recovery is reported once, and a new streak is reported again, unless it
+/// starts within the window since the last report. A webhook that failed briefly and recovered before anyone
+/// was told sends nothing.
 pub async fn a_webhook_failing_for_notify_after_is_reported_once_and_its_recovery_too(store: &dyn Store) {
     let platform = new_platform(store).await;
     let hook = add_webhook(store, &platform, &["*"]).await;
@@ -191,8 +192,21 @@ pub async fn a_webhook_failing_for_notify_after_is_reported_once_and_its_recover
     assert!(recovered[0].reason.as_deref().unwrap().contains(&at(streak).to_string()));
     assert_eq!(store.get_webhook(&platform, &hook.id).await.unwrap().failing_since, None);
 
-    // A new streak is reported again.
-    let again = streak + 60 * MINUTE;
+    // A streak that starts again within the window since the last report (a flapping endpoint) is not
+    // reported, and neither is its end.
+    let flap = streak + 53 * MINUTE;
+    fail_attempt(store, &platform, at(flap)).await;
+    let flapping = fail_attempt(store, &platform, at(flap + 16 * MINUTE)).await;
+    assert_eq!(failing(store, &platform).await.len(), 1, "not within the window of the last report");
+    let healed = at(flap + 17 * MINUTE);
+    store
+        .record_attempts(vec![record(ok_attempt(&flapping, 2, healed), NextStep::Delivered)], ctx(healed))
+        .await
+        .unwrap();
+    assert_eq!(notices(store, &platform, NotificationKind::WebhookRecovered).await.len(), 1);
+
+    // A new streak after the window is reported again.
+    let again = streak + 80 * MINUTE;
     fail_attempt(store, &platform, at(again)).await;
     fail_attempt(store, &platform, at(again + 16 * MINUTE)).await;
     assert_eq!(failing(store, &platform).await.len(), 2);

@@ -35,12 +35,18 @@ fn attempt(failed: bool) -> Attempt {
 }
 
 fn state(enabled: bool, failing_since: Option<i64>, degraded: bool) -> FailureState {
-    FailureState { enabled, failing_since: failing_since.map(at), degraded, failing_notified: false }
+    FailureState { enabled, failing_since: failing_since.map(at), degraded, failing_notified_at: None }
 }
 
-/// `state`, whose owner was told it keeps failing.
+/// `state`, whose owner was told it keeps failing at `told`.
+fn told_at(state: FailureState, told: i64) -> FailureState {
+    FailureState { failing_notified_at: Some(at(told)), ..state }
+}
+
+/// `state`, whose owner was told it keeps failing, in this streak.
 fn told(state: FailureState) -> FailureState {
-    FailureState { failing_notified: true, ..state }
+    let since = state.failing_since.map_or(NOW, Timestamp::unix_millis);
+    told_at(state, since + 15 * 60_000)
 }
 
 /// One line per effect, in order: what the table below compares.
@@ -50,7 +56,7 @@ fn describe(plan: Plan) -> Vec<String> {
             Effect::StartFailing(since) => format!("start failing at {}", since.unix_millis() - NOW),
             Effect::Restore => "restore".to_owned(),
             Effect::Degrade => "degrade".to_owned(),
-            Effect::MarkFailingNotified => "mark failing notified".to_owned(),
+            Effect::MarkFailingNotified(told) => format!("mark failing notified at {}", told.unix_millis() - NOW),
             Effect::Disable { reason } => format!("disable: {reason}"),
             Effect::Notice { kind, reason } => format!("notice {} {reason:?}", kind.as_str()),
             Effect::Publish { event_type, .. } => format!("publish {event_type}"),
@@ -97,9 +103,33 @@ fn the_failure_policy_as_effects() {
             retry,
             state(true, Some(NOW - DAY), false),
             "order.confirmed",
-            vec!["mark failing notified".into(), format!("notice webhook_failing Some({failing_day:?})")],
+            vec!["mark failing notified at 0".into(), format!("notice webhook_failing Some({failing_day:?})")],
         ),
         (true, retry, told(state(true, Some(NOW - DAY), false)), "order.confirmed", vec![]),
+        // Told in an earlier streak that ended within the window: a flapping endpoint is not reported again...
+        (
+            true,
+            retry,
+            told_at(state(true, Some(NOW - 20 * 60_000), false), NOW - 30 * 60_000),
+            "order.confirmed",
+            vec![],
+        ),
+        // ... but once the window since the last report has passed, it is.
+        (
+            true,
+            retry,
+            told_at(state(true, Some(NOW - DAY), false), NOW - DAY - 3_600_000),
+            "order.confirmed",
+            vec!["mark failing notified at 0".into(), format!("notice webhook_failing Some({failing_day:?})")],
+        ),
+        // A success after a report in an earlier streak (not this one) tells nothing.
+        (
+            false,
+            NextStep::Delivered,
+            told_at(state(true, Some(NOW - DAY), false), NOW - 2 * DAY),
+            "order.confirmed",
+            vec!["restore".into()],
+        ),
         (true, retry, state(false, Some(NOW - DAY), true), "order.confirmed", vec![]),
         // Failing for `disable_after` disables, once: a disabled webhook is not disabled again.
         (
@@ -210,9 +240,10 @@ fn applying_effects_keeps_the_state_current() {
     current.apply(&Effect::Notice { kind: NotificationKind::WebhookDisabled, reason: None });
     current.apply(&Effect::Publish { event_type: WEBHOOK_DISABLED, data: Value::Null });
     assert_eq!(current, state(false, Some(NOW), true));
-    current.apply(&Effect::MarkFailingNotified);
-    assert_eq!(current, told(state(false, Some(NOW), true)));
+    current.apply(&Effect::MarkFailingNotified(at(NOW + 1)));
+    assert_eq!(current, told_at(state(false, Some(NOW), true), NOW + 1));
+    assert!(current.told_failing());
     current.apply(&Effect::Restore);
-    assert_eq!(current, state(false, None, false));
-    assert!(current.is_healthy());
+    assert_eq!(current, told_at(state(false, None, false), NOW + 1));
+    assert!(current.is_healthy() && !current.told_failing());
 }
