@@ -58,11 +58,14 @@ struct AppInner {
 /// Metrics counted by parts the API does not depend on (the notifier's emails), which `/metrics` shows after
 /// the engine's: each source appends its lines in the Prometheus text format.
 #[derive(Clone, Default)]
-pub struct ExtraMetrics(Vec<Arc<dyn Fn(&mut String) + Send + Sync>>);
+pub struct ExtraMetrics(Vec<MetricsSource>);
+
+/// One source of [`ExtraMetrics`]: appends its lines to the text it is given.
+pub type MetricsSource = Arc<dyn Fn(&mut String) + Send + Sync>;
 
 impl ExtraMetrics {
     /// Adds a source.
-    pub fn push(&mut self, source: Arc<dyn Fn(&mut String) + Send + Sync>) {
+    pub fn push(&mut self, source: MetricsSource) {
         self.0.push(source);
     }
 
