@@ -1,7 +1,8 @@
 //! The failure policy as a plan of effects: what recording one attempt does beyond the delivery's own update
 //! and the attempt's row (start the failure clock, degrade, notify, publish `delivery.failed`, disable, restore,
-//! publish `webhook.recovered`, tell the owner a webhook keeps failing and that it recovered), decided here once from the attempt and the webhook's failure state, and only
-//! executed by each backend, in the order given, inside the transaction that records the attempt.
+//! publish `webhook.recovered`, tell the owner a webhook keeps failing and that it recovered), decided here once
+//! from the attempt and the webhook's failure state, and only executed by each backend, in the order given,
+//! inside the transaction that records the attempt.
 //!
 //! A plan holds at most [`MAX_EFFECTS`] effects in place (no allocation beyond the payloads), and a success
 //! for a webhook with nothing to restore plans nothing, so the hot path (a batch of successes) pays nothing.
