@@ -52,6 +52,35 @@ struct AppInner {
     shutdown: tokio_util::sync::CancellationToken,
     publish_limiter: quota::PublishLimiter,
     ui: UiConfig,
+    extra_metrics: ExtraMetrics,
+}
+
+/// Metrics counted by parts the API does not depend on (the notifier's emails), which `/metrics` shows after
+/// the engine's: each source appends its lines in the Prometheus text format.
+#[derive(Clone, Default)]
+pub struct ExtraMetrics(Vec<MetricsSource>);
+
+/// One source of [`ExtraMetrics`]: appends its lines to the text it is given.
+pub type MetricsSource = Arc<dyn Fn(&mut String) + Send + Sync>;
+
+impl ExtraMetrics {
+    /// Adds a source.
+    pub fn push(&mut self, source: MetricsSource) {
+        self.0.push(source);
+    }
+
+    /// Appends every source's lines to `out`.
+    pub fn render(&self, out: &mut String) {
+        for source in &self.0 {
+            source(out);
+        }
+    }
+}
+
+impl std::fmt::Debug for ExtraMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ExtraMetrics({} sources)", self.0.len())
+    }
 }
 
 /// The API's settings.
@@ -74,6 +103,8 @@ pub struct ApiConfig {
     pub publish_quota: quota::PublishQuota,
     /// The dashboard's settings.
     pub ui: UiConfig,
+    /// More lines for `/metrics` (set by the binary once the notifier exists).
+    pub extra_metrics: ExtraMetrics,
 }
 
 impl Default for ApiConfig {
@@ -87,6 +118,7 @@ impl Default for ApiConfig {
             shutdown: tokio_util::sync::CancellationToken::new(),
             publish_quota: quota::PublishQuota::default(),
             ui: UiConfig::default(),
+            extra_metrics: ExtraMetrics::default(),
         }
     }
 }
@@ -112,6 +144,7 @@ pub fn router(config: ApiConfig, store: Arc<dyn ApiStore>, engine: Engine) -> Ro
             shutdown: config.shutdown,
             publish_limiter: quota::PublishLimiter::new(config.publish_quota),
             ui: config.ui,
+            extra_metrics: config.extra_metrics,
         }),
     };
     telemetry::layer(routes::router(state, config.max_body_bytes))

@@ -226,8 +226,12 @@ impl NextStep {
 pub struct FailurePolicy {
     /// A webhook whose every attempt failed for this long is disabled.
     pub disable_after: Duration,
-    /// At most one failure email per webhook per this window (plus one when it is disabled).
+    /// At most one "deliveries failed" email per webhook per this window: failures after one was sent are
+    /// gathered into the next, sent when the window ends.
     pub notify_window: Duration,
+    /// A webhook whose every attempt has failed for this long is reported once (`webhook_failing`), and its
+    /// recovery after that once more (`webhook_recovered`).
+    pub notify_after: Duration,
 }
 
 #[cfg(test)]
@@ -254,7 +258,11 @@ mod tests {
 
 impl Default for FailurePolicy {
     fn default() -> Self {
-        Self { disable_after: Duration::from_secs(3 * 86_400), notify_window: Duration::from_secs(3600) }
+        Self {
+            disable_after: Duration::from_secs(3 * 86_400),
+            notify_window: Duration::from_secs(3600),
+            notify_after: Duration::from_secs(15 * 60),
+        }
     }
 }
 

@@ -6,10 +6,15 @@ use crate::ids::{NotificationId, PlatformId, WebhookId};
 /// Why a notice was raised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotificationKind {
-    /// Deliveries of a webhook exhausted their retries (at most one notice per webhook per window).
+    /// Deliveries of a webhook exhausted their retries. At most one is sent per webhook per window; every
+    /// such delivery is counted in exactly one.
     DeliveriesFailed,
     /// A webhook was disabled by hookline (every attempt failing for the window, or 410 Gone).
     WebhookDisabled,
+    /// Every attempt to a webhook has failed for `failure.notify_after`: sent once per failing streak.
+    WebhookFailing,
+    /// A webhook delivered again after its owner was told it was failing.
+    WebhookRecovered,
 }
 
 impl NotificationKind {
@@ -18,12 +23,16 @@ impl NotificationKind {
         match self {
             Self::DeliveriesFailed => "deliveries_failed",
             Self::WebhookDisabled => "webhook_disabled",
+            Self::WebhookFailing => "webhook_failing",
+            Self::WebhookRecovered => "webhook_recovered",
         }
     }
 
     /// Parses a stored name.
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::DeliveriesFailed, Self::WebhookDisabled].into_iter().find(|kind| kind.as_str() == text)
+        [Self::DeliveriesFailed, Self::WebhookDisabled, Self::WebhookFailing, Self::WebhookRecovered]
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
     }
 }
 
@@ -74,7 +83,9 @@ pub struct Notification {
     pub platform_url: String,
     /// The webhook's URL.
     pub webhook_url: String,
-    /// How many deliveries failed in the window.
+    /// `DeliveriesFailed`: how many deliveries failed for good (each is counted in exactly one notice);
+    /// `WebhookDisabled`: how many did not get through (failed or held); `WebhookFailing`: how many are
+    /// waiting for a retry; `WebhookRecovered`: 0.
     pub failed_count: u32,
     /// Their event types (distinct, first seen first).
     pub event_types: Vec<String>,
@@ -82,7 +93,8 @@ pub struct Notification {
     pub event_ids: Vec<String>,
     /// The last attempt's error.
     pub last_error: Option<String>,
-    /// Why the webhook was disabled, for `WebhookDisabled`.
+    /// Why the webhook was disabled (`WebhookDisabled`), or since when it has been failing (`WebhookFailing`,
+    /// `WebhookRecovered`).
     pub reason: Option<String>,
     /// Where it stands.
     pub status: NotificationStatus,

@@ -8,19 +8,21 @@
 //! Invariant: without an SMTP URL, notices are written to the log (status `logged`), never dropped silently.
 
 mod render;
+mod smtp;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hookline_core::Timestamp;
 use hookline_core::notification::Notification;
 use hookline_store::{NoticeQueue, NotificationResult};
+use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-pub use crate::render::{Email, render};
+pub use crate::render::{Email, RenderSettings, render, spoken_duration};
 
 /// The notifier's settings.
 #[derive(Debug, Clone)]
@@ -40,10 +42,16 @@ pub struct NotifyConfig {
     pub retry_schedule: Vec<Duration>,
     /// The longest a connection to the SMTP server may take to open.
     pub connect_timeout: Duration,
-    /// The longest one whole send may take, from connecting to the server's last answer. lettre's async
-    /// transport bounds only the connect, so a server that accepts and then says nothing would otherwise hold
-    /// every later notice, and shutdown, forever.
+    /// The longest one SMTP command may wait for its answer (the greeting, EHLO, MAIL, RCPT, DATA, the end of
+    /// the message): a server that stalls mid-conversation fails the send after this.
+    pub command_timeout: Duration,
+    /// The longest one whole send may take, from connecting to the server's last answer, however many
+    /// commands each answer just in time.
     pub send_timeout: Duration,
+    /// `failure.notify_window`, which the email states.
+    pub notify_window: Duration,
+    /// `failure.notify_after`, which the email states.
+    pub notify_after: Duration,
 }
 
 impl Default for NotifyConfig {
@@ -56,7 +64,10 @@ impl Default for NotifyConfig {
             poll_interval: Duration::from_secs(1),
             retry_schedule: [30, 120, 600, 1800, 7200].map(Duration::from_secs).to_vec(),
             connect_timeout: Duration::from_secs(10),
+            command_timeout: Duration::from_secs(30),
             send_timeout: Duration::from_secs(60),
+            notify_window: Duration::from_secs(3600),
+            notify_after: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -64,16 +75,56 @@ impl Default for NotifyConfig {
 /// Why the notifier could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
-    /// The SMTP URL does not parse.
-    #[error("invalid SMTP URL")]
-    SmtpUrl(#[source] lettre::transport::smtp::Error),
+    /// The SMTP URL does not parse (the reason never repeats the URL, which may hold a password).
+    #[error("invalid SMTP URL: {0}")]
+    SmtpUrl(String),
     /// The sender address does not parse.
     #[error("invalid sender address {0:?}")]
     From(String),
 }
 
+/// What the notifier counts, for `/metrics`: plain atomics, shared with whoever renders them.
+#[derive(Debug, Default)]
+pub struct NotifyMetrics {
+    sent: AtomicU64,
+    failed: AtomicU64,
+    logged: AtomicU64,
+}
+
+impl NotifyMetrics {
+    /// Appends the counters in the Prometheus text format.
+    pub fn render(&self, out: &mut String) {
+        let counters = [
+            ("hookline_notifications_sent_total", "Failure notices accepted by the SMTP server.", &self.sent),
+            (
+                "hookline_notifications_failed_total",
+                "Failure notice sends that failed (each retry counts; a notice is given up after the last).",
+                &self.failed,
+            ),
+            (
+                "hookline_notifications_logged_total",
+                "Failure notices logged (no SMTP server configured).",
+                &self.logged,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let value = value.load(Ordering::Relaxed);
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"));
+        }
+    }
+
+    fn count(&self, result: &NotificationResult) {
+        let counter = match result {
+            NotificationResult::Sent { .. } => &self.sent,
+            NotificationResult::Logged { .. } => &self.logged,
+            NotificationResult::Failed { .. } => &self.failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(smtp::SmtpServer),
     Log,
 }
 
@@ -81,8 +132,10 @@ enum Mailer {
 pub struct Notifier {
     store: Arc<dyn NoticeQueue>,
     config: NotifyConfig,
+    settings: RenderSettings,
     mailer: Mailer,
     from: Mailbox,
+    metrics: Arc<NotifyMetrics>,
 }
 
 impl Notifier {
@@ -90,15 +143,21 @@ impl Notifier {
     pub fn new(store: Arc<dyn NoticeQueue>, config: NotifyConfig) -> Result<Self, NotifyError> {
         let from: Mailbox = config.from.parse().map_err(|_| NotifyError::From(config.from.clone()))?;
         let mailer = match &config.smtp_url {
-            Some(url) => Mailer::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(NotifyError::SmtpUrl)?
-                    .timeout(Some(config.connect_timeout))
-                    .build(),
-            ),
+            Some(url) => Mailer::Smtp(smtp::SmtpServer::parse(url).map_err(NotifyError::SmtpUrl)?),
             None => Mailer::Log,
         };
-        Ok(Self { store, config, mailer, from })
+        let settings = RenderSettings {
+            product: config.product_name.clone(),
+            public_url: config.public_url.clone(),
+            notify_window: config.notify_window,
+            notify_after: config.notify_after,
+        };
+        Ok(Self { store, config, settings, mailer, from, metrics: Arc::default() })
+    }
+
+    /// The notifier's counters, for `/metrics`.
+    pub fn metrics(&self) -> Arc<NotifyMetrics> {
+        Arc::clone(&self.metrics)
     }
 
     /// Sends due notices until shutdown. Shutdown does not wait for a send in progress: its notice stays
@@ -140,27 +199,34 @@ impl Notifier {
     async fn send(&self, notification: &Notification) -> NotificationResult {
         let span =
             tracing::info_span!("notice", notification_id = %notification.id, webhook_id = %notification.webhook_id);
-        self.send_in_span(notification).instrument(span).await
+        let result = self.send_in_span(notification).instrument(span).await;
+        self.metrics.count(&result);
+        result
     }
 
     async fn send_in_span(&self, notification: &Notification) -> NotificationResult {
-        let email = render(notification, &self.config.product_name, &self.config.public_url);
-        let transport = match &self.mailer {
+        let email = render(notification, &self.settings);
+        let server = match &self.mailer {
             Mailer::Log => {
                 tracing::warn!(to = %notification.recipient, subject = %email.subject, body = %email.text,
                     "failure notice (no SMTP server configured; set --smtp-url to mail it)");
                 return NotificationResult::Logged { subject: email.subject };
             }
-            Mailer::Smtp(transport) => transport,
+            Mailer::Smtp(server) => server,
         };
+        let timeouts = smtp::Timeouts { connect: self.config.connect_timeout, command: self.config.command_timeout };
         let outcome = match self.message(notification, &email) {
-            Ok(message) => match tokio::time::timeout(self.config.send_timeout, transport.send(message)).await {
-                Ok(sent) => sent.map(|_| ()).map_err(|e| error_chain(&e)),
-                Err(_) => Err(format!(
-                    "the SMTP server did not finish within {} s (notify.send_timeout)",
-                    self.config.send_timeout.as_secs_f64()
-                )),
-            },
+            Ok(message) => {
+                let formatted = message.formatted();
+                let sending = smtp::send(server, timeouts, message.envelope(), &formatted);
+                match tokio::time::timeout(self.config.send_timeout, sending).await {
+                    Ok(sent) => sent,
+                    Err(_) => Err(format!(
+                        "the SMTP server did not finish within {} s (notify.send_timeout)",
+                        self.config.send_timeout.as_secs_f64()
+                    )),
+                }
+            }
             Err(error) => Err(error),
         };
         match outcome {

@@ -270,7 +270,7 @@ pub struct Delivery {
     /// When the next attempt is due (pending only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<String>,
-    /// The last failed attempt's error.
+    /// The last failed attempt's error; absent once the delivery is delivered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     /// RFC 3339.
@@ -344,7 +344,7 @@ pub struct Notification {
     pub webhook_id: String,
     /// The webhook's URL.
     pub webhook_url: String,
-    /// `deliveries_failed` or `webhook_disabled`.
+    /// `deliveries_failed`, `webhook_failing`, `webhook_recovered` or `webhook_disabled`.
     pub kind: String,
     /// The recipient.
     pub to: String,

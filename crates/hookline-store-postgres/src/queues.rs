@@ -98,12 +98,14 @@ impl NoticeQueue for PgStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        // `SKIP LOCKED`: two nodes claiming at once never both send one notice.
+        // `SKIP LOCKED`: two nodes claiming at once never both send one notice. Claimed (`claimed_at`), a notice
+        // absorbs no more failures: recording's absorbing UPDATE waits for this row lock, then finds it claimed.
         let columns: Vec<String> = NOTIFICATION_COLUMNS.split(", ").map(|c| format!("n.{}", c.trim())).collect();
         let sql = format!(
             "WITH due AS (SELECT id, next_attempt_at FROM notifications WHERE status = 'pending' \
              AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) \
-             UPDATE notifications n SET next_attempt_at = $3 FROM due WHERE n.id = due.id \
+             UPDATE notifications n SET next_attempt_at = $3, claimed_at = COALESCE(n.claimed_at, $1) \
+             FROM due WHERE n.id = due.id \
              RETURNING {}, due.next_attempt_at",
             columns.join(", ")
         );

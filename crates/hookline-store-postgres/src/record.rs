@@ -26,7 +26,7 @@ use hookline_core::ids::{NotificationId, WebhookId};
 use hookline_core::notification::NotificationKind;
 
 use hookline_store::policy::plan::{Effect, FailureState, plan};
-use hookline_store::policy::{self, About};
+use hookline_store::policy::{self, About, LatestNotice, NoticeCount, NoticeSlot};
 use hookline_store::statements;
 use hookline_store::{RecordContext, RecordOutcome};
 
@@ -49,7 +49,7 @@ struct WebhookState {
 }
 
 impl WebhookState {
-    /// Reads columns url, enabled, failing_since, degraded from `first` on.
+    /// Reads columns url, enabled, failing_since, degraded, failing_notified_at from `first` on.
     fn read(row: &tokio_postgres::Row, first: usize) -> DbResult<Self> {
         Ok(Self {
             url: row.try_get(first)?,
@@ -57,6 +57,7 @@ impl WebhookState {
                 enabled: row.try_get(first + 1)?,
                 failing_since: row.try_get::<_, Option<i64>>(first + 2)?.map(Timestamp::from_unix_millis),
                 degraded: row.try_get(first + 3)?,
+                failing_notified_at: row.try_get::<_, Option<i64>>(first + 4)?.map(Timestamp::from_unix_millis),
             },
         })
     }
@@ -140,8 +141,8 @@ pub(super) async fn record(
     // webhook was deleted is gone: its record is dropped.
     let rows = query(
         tx,
-        "SELECT d.id, d.platform_id, d.webhook_id, w.url, w.enabled, w.failing_since, w.degraded, e.id, e.type, \
-         d.attempt_count FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+        "SELECT d.id, d.platform_id, d.webhook_id, w.url, w.enabled, w.failing_since, w.degraded, \
+         w.failing_notified_at, e.id, e.type, d.attempt_count FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
          JOIN events e ON e.pk = d.event_pk WHERE d.id = ANY($1) ORDER BY d.id FOR UPDATE OF d",
         &[&ids],
     )
@@ -152,9 +153,9 @@ pub(super) async fn record(
         let delivery = Delivery {
             platform_id: row.try_get(1)?,
             webhook_id: row.try_get(2)?,
-            event_id: row.try_get(7)?,
-            event_type: row.try_get(8)?,
-            attempt_count: row.try_get(9)?,
+            event_id: row.try_get(8)?,
+            event_type: row.try_get(9)?,
+            attempt_count: row.try_get(10)?,
         };
         if !webhooks.contains_key(&delivery.webhook_id) {
             webhooks.insert(delivery.webhook_id.clone(), WebhookState::read(row, 3)?);
@@ -177,7 +178,8 @@ pub(super) async fn record(
     if !to_lock.is_empty() {
         let locked = query(
             tx,
-            "SELECT id, url, enabled, failing_since, degraded FROM webhooks WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            "SELECT id, url, enabled, failing_since, degraded, failing_notified_at FROM webhooks WHERE id = ANY($1) \
+             ORDER BY id FOR UPDATE",
             &[&to_lock],
         )
         .await?;
@@ -258,6 +260,9 @@ async fn execute_effect(
         Effect::Degrade => {
             execute(tx, statements::DEGRADE_WEBHOOK.postgres(), &[&about.webhook_id]).await?;
         }
+        Effect::MarkFailingNotified(at) => {
+            execute(tx, statements::MARK_FAILING_NOTIFIED.postgres(), &[&about.webhook_id, &at.unix_millis()]).await?;
+        }
         Effect::Disable { reason } => disable(tx, about, &reason, ctx, outcome).await?,
         Effect::Notice { kind, reason } => {
             if queue_notice(tx, kind, about, last_error, reason.as_deref(), ctx).await? {
@@ -311,8 +316,9 @@ async fn emit(
     Ok(())
 }
 
-/// Queues a failure notice unless this webhook was already told within the window (for `DeliveriesFailed`;
-/// a notice not yet sent absorbs the new failure instead). Returns whether a new notice was queued.
+/// Queues a notice of `kind` about the delivery `about`. A `DeliveriesFailed` one is counted where
+/// `policy::deliveries_failed_slot` says: absorbed into the webhook's notice not yet claimed for sending, or in
+/// a new one. Returns whether a new notice was queued.
 async fn queue_notice(
     tx: &Transaction<'_>,
     kind: NotificationKind,
@@ -321,29 +327,19 @@ async fn queue_notice(
     reason: Option<&str>,
     ctx: &RecordContext,
 ) -> DbResult<bool> {
-    let window_start = ctx.now.minus(ctx.failure.notify_window).unix_millis();
-    if kind == NotificationKind::DeliveriesFailed {
-        let recent =
-            query_opt(tx, statements::RECENT_NOTICE.postgres(), &[&about.webhook_id, &kind.as_str(), &window_start])
-                .await?;
-        if let Some(row) = recent {
-            let (id, status, types, ids): (String, String, String, String) =
-                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
-            if status == "pending" {
-                let (types, ids) = policy::absorb_failure(&types, &ids, about);
-                execute(tx, statements::ABSORB_INTO_NOTICE.postgres(), &[&id, &types, &ids, &last_error]).await?;
-            }
-            return Ok(false);
-        }
-    }
+    let due_at = match kind {
+        NotificationKind::DeliveriesFailed => match deliveries_failed_due(tx, about, last_error, ctx).await? {
+            Some(due_at) => due_at,
+            None => return Ok(false),
+        },
+        _ => ctx.now,
+    };
     let platform = query_opt(tx, statements::NOTICE_RECIPIENT.postgres(), &[&about.platform_id]).await?;
     let Some(platform) = platform else { return Ok(false) };
     let (recipient, platform_url): (String, String) = (platform.try_get(0)?, platform.try_get(1)?);
-    let failed_count: i64 = match kind {
-        NotificationKind::DeliveriesFailed => 1,
-        NotificationKind::WebhookDisabled => {
-            query_one(tx, statements::COUNT_UNDELIVERED.postgres(), &[&about.webhook_id]).await?.try_get(0)?
-        }
+    let failed_count: i64 = match policy::notice_count(kind) {
+        NoticeCount::Fixed(count) => count,
+        NoticeCount::Query(statement) => query_one(tx, statement.postgres(), &[&about.webhook_id]).await?.try_get(0)?,
     };
     let sql = statements::INSERT_NOTICE.postgres();
     execute(
@@ -363,8 +359,52 @@ async fn queue_notice(
             &last_error,
             &reason,
             &ctx.now.unix_millis(),
+            &due_at.unix_millis(),
         ],
     )
     .await?;
     Ok(true)
+}
+
+/// Counts a delivery failed for good in the webhook's notice not yet claimed, and answers `None`; or answers
+/// when the new notice that must count it is due. A notifier on another node may claim the notice between
+/// the read and the absorbing update: the update then changes nothing (it waits for the claim's row lock,
+/// then sees `claimed_at`), and the second read finds the notice claimed.
+async fn deliveries_failed_due(
+    tx: &Transaction<'_>,
+    about: &About,
+    last_error: Option<&str>,
+    ctx: &RecordContext,
+) -> DbResult<Option<Timestamp>> {
+    let kind = NotificationKind::DeliveriesFailed.as_str();
+    for _ in 0..2 {
+        let row = query_opt(tx, statements::LATEST_NOTICE.postgres(), &[&about.webhook_id, &kind]).await?;
+        let latest = match &row {
+            Some(row) => Some((
+                LatestNotice {
+                    id: row.try_get(0)?,
+                    claimed_at: row.try_get::<_, Option<i64>>(1)?.map(Timestamp::from_unix_millis),
+                },
+                row.try_get::<_, String>(2)?,
+                row.try_get::<_, String>(3)?,
+            )),
+            None => None,
+        };
+        let notice = latest.as_ref().map(|(notice, ..)| notice);
+        match (policy::deliveries_failed_slot(notice, ctx.now, ctx.failure.notify_window), &latest) {
+            (NoticeSlot::Absorb, Some((notice, types, ids))) => {
+                let (types, ids) = policy::absorb_failure(types, ids, about);
+                let changed =
+                    execute(tx, statements::ABSORB_INTO_NOTICE.postgres(), &[&notice.id, &types, &ids, &last_error])
+                        .await?;
+                if changed == 1 {
+                    return Ok(None);
+                }
+            }
+            (NoticeSlot::New { due_at }, _) => return Ok(Some(due_at)),
+            (NoticeSlot::Absorb, None) => break,
+        }
+    }
+    // Claimed twice over between reads: count it in a new notice a window from now.
+    Ok(Some(ctx.now.plus(ctx.failure.notify_window)))
 }

@@ -198,6 +198,16 @@ CREATE INDEX deliveries_failed ON deliveries (webhook_id, created_at) WHERE stat
 CREATE INDEX events_platform ON events (platform_id, pk);
 CREATE INDEX events_type ON events (platform_id, type, pk);
 "#,
+    r#"
+-- Honest failure notices. claimed_at: when a notifier first claimed a notice for sending; from then on it
+-- absorbs no more failures (they go to the next notice, due when the window ends). Notices already sent or
+-- being sent count as claimed. failing_notified_at: when the owner was last told the webhook keeps failing
+-- (once per failing streak, at most once per window); a success after that, in the same streak, sends a
+-- recovery notice.
+ALTER TABLE notifications ADD COLUMN claimed_at BIGINT;
+UPDATE notifications SET claimed_at = COALESCE(sent_at, created_at) WHERE status <> 'pending' OR attempts > 0;
+ALTER TABLE webhooks ADD COLUMN failing_notified_at BIGINT;
+"#,
 ];
 
 /// Applies every migration the database has not seen, all in one transaction under the migration lock.

@@ -100,9 +100,12 @@ impl NoticeQueue for SqliteStore {
             let mut statement = conn.prepare_cached(&sql)?;
             let due =
                 collect(statement.query_map(params![now.unix_millis(), limit as i64], lift(decode::notification))?)?;
-            let mut lease = conn.prepare_cached("UPDATE notifications SET next_attempt_at = ?2 WHERE id = ?1")?;
+            // Claimed: from now on the notice absorbs no more failures (the email says what was just read).
+            let mut lease = conn.prepare_cached(
+                "UPDATE notifications SET next_attempt_at = ?2, claimed_at = COALESCE(claimed_at, ?3) WHERE id = ?1",
+            )?;
             for notification in &due {
-                lease.execute(params![notification.id.as_str(), lease_until.unix_millis()])?;
+                lease.execute(params![notification.id.as_str(), lease_until.unix_millis(), now.unix_millis()])?;
             }
             Ok(due)
         })

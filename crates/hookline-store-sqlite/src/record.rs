@@ -11,7 +11,7 @@ use hookline_core::ids::{NotificationId, WebhookId};
 use hookline_core::notification::NotificationKind;
 use hookline_store::decode::ATTEMPT_COLUMNS;
 use hookline_store::policy::plan::{Effect, FailureState, Plan, plan};
-use hookline_store::policy::{self, About};
+use hookline_store::policy::{self, About, LatestNotice, NoticeCount, NoticeSlot};
 use hookline_store::statements;
 use hookline_store::{RecordContext, RecordOutcome};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -127,6 +127,10 @@ fn execute(
             Effect::Degrade => {
                 conn.prepare_cached(statements::DEGRADE_WEBHOOK.sqlite())?.execute([&about.webhook_id])?;
             }
+            Effect::MarkFailingNotified(at) => {
+                conn.prepare_cached(statements::MARK_FAILING_NOTIFIED.sqlite())?
+                    .execute(params![about.webhook_id, at.unix_millis()])?;
+            }
             Effect::Disable { reason } => disable(conn, about, &reason, ctx, outcome)?,
             Effect::Notice { kind, reason } => {
                 if queue_notice(conn, kind, about, last_error, reason.as_deref(), ctx)? {
@@ -143,8 +147,8 @@ fn execute(
 fn load_current(conn: &Connection, delivery_id: &str) -> DbResult<Option<Current>> {
     let current = conn
         .prepare_cached(
-            "SELECT d.platform_id, d.webhook_id, w.url, w.enabled, w.failing_since, w.degraded, e.id, e.type \
-             FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.pk = d.event_pk \
+            "SELECT d.platform_id, d.webhook_id, w.url, w.enabled, w.failing_since, w.degraded, e.id, e.type, \
+             w.failing_notified_at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN events e ON e.pk = d.event_pk \
              WHERE d.id = ?1",
         )?
         .query_row([delivery_id], |row| {
@@ -160,6 +164,7 @@ fn load_current(conn: &Connection, delivery_id: &str) -> DbResult<Option<Current
                     enabled: row.get(3)?,
                     failing_since: row.get::<_, Option<i64>>(4)?.map(Timestamp::from_unix_millis),
                     degraded: row.get(5)?,
+                    failing_notified_at: row.get::<_, Option<i64>>(8)?.map(Timestamp::from_unix_millis),
                 },
             })
         })
@@ -230,8 +235,9 @@ fn emit(
     Ok(())
 }
 
-/// Queues a failure notice unless this webhook was already told within the window (for `DeliveriesFailed`;
-/// a notice not yet sent absorbs the new failure instead). Returns whether a new notice was queued.
+/// Queues a notice of `kind` about the delivery `about`. A `DeliveriesFailed` one is counted where
+/// `policy::deliveries_failed_slot` says: absorbed into the webhook's notice not yet claimed for sending, or in
+/// a new one. Returns whether a new notice was queued.
 fn queue_notice(
     conn: &Connection,
     kind: NotificationKind,
@@ -240,21 +246,33 @@ fn queue_notice(
     reason: Option<&str>,
     ctx: &RecordContext,
 ) -> DbResult<bool> {
-    let window_start = ctx.now.minus(ctx.failure.notify_window).unix_millis();
+    let mut due_at = ctx.now;
     if kind == NotificationKind::DeliveriesFailed {
-        let recent: Option<(String, String, String, String)> = conn
-            .prepare_cached(statements::RECENT_NOTICE.sqlite())?
-            .query_row(params![about.webhook_id, kind.as_str(), window_start], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        let latest: Option<(LatestNotice, String, String)> = conn
+            .prepare_cached(statements::LATEST_NOTICE.sqlite())?
+            .query_row(params![about.webhook_id, kind.as_str()], |row| {
+                let notice = LatestNotice {
+                    id: row.get(0)?,
+                    claimed_at: row.get::<_, Option<i64>>(1)?.map(Timestamp::from_unix_millis),
+                };
+                Ok((notice, row.get(2)?, row.get(3)?))
             })
             .optional()?;
-        if let Some((id, status, types, ids)) = recent {
-            if status == "pending" {
-                let (types, ids) = policy::absorb_failure(&types, &ids, about);
-                conn.prepare_cached(statements::ABSORB_INTO_NOTICE.sqlite())?
-                    .execute(params![id, types, ids, last_error])?;
+        match policy::deliveries_failed_slot(
+            latest.as_ref().map(|(notice, ..)| notice),
+            ctx.now,
+            ctx.failure.notify_window,
+        ) {
+            NoticeSlot::Absorb => {
+                // The single writer: nothing claims the notice between the read above and this update.
+                if let Some((notice, types, ids)) = &latest {
+                    let (types, ids) = policy::absorb_failure(types, ids, about);
+                    conn.prepare_cached(statements::ABSORB_INTO_NOTICE.sqlite())?
+                        .execute(params![notice.id, types, ids, last_error])?;
+                }
+                return Ok(false);
             }
-            return Ok(false);
+            NoticeSlot::New { due_at: at } => due_at = at,
         }
     }
     let platform: Option<(String, String)> = conn
@@ -262,11 +280,11 @@ fn queue_notice(
         .query_row([&about.platform_id], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
     let Some((recipient, platform_url)) = platform else { return Ok(false) };
-    let failed_count: i64 = match kind {
-        NotificationKind::DeliveriesFailed => 1,
-        NotificationKind::WebhookDisabled => conn
-            .prepare_cached(statements::COUNT_UNDELIVERED.sqlite())?
-            .query_row([&about.webhook_id], |row| row.get(0))?,
+    let failed_count: i64 = match policy::notice_count(kind) {
+        NoticeCount::Fixed(count) => count,
+        NoticeCount::Query(statement) => {
+            conn.prepare_cached(statement.sqlite())?.query_row([&about.webhook_id], |row| row.get(0))?
+        }
     };
     conn.prepare_cached(statements::INSERT_NOTICE.sqlite())?.execute(params![
         NotificationId::generate().as_str(),
@@ -282,6 +300,7 @@ fn queue_notice(
         last_error,
         reason,
         ctx.now.unix_millis(),
+        due_at.unix_millis(),
     ])?;
     Ok(true)
 }

@@ -198,7 +198,8 @@ pub fn summary(row: &dyn Columns) -> StoreResult<DeliverySummary> {
             updated_at: ts(row.int(8)?),
         },
         webhook_url: row.text(9)?,
-        last_error: row.opt_text(10)?,
+        // A delivered delivery has no error to show: the failures before its success are in its attempts.
+        last_error: row.opt_text(10)?.filter(|_| status != DeliveryStatus::Delivered),
     })
 }
 

@@ -13,7 +13,7 @@ use hookline_core::catalog::EventTypeName;
 use hookline_core::delivery::{DeliveryJob, DeliveryStatus, FailurePolicy, NextStep};
 use hookline_core::event::{Event, NewEvent};
 use hookline_core::ids::{DeliveryId, EventId, PlatformId, WebhookId};
-use hookline_core::notification::MAX_LISTED_EVENTS;
+use hookline_core::notification::{MAX_LISTED_EVENTS, NotificationKind};
 use hookline_core::time::format_duration;
 use hookline_core::webhook::Webhook;
 use serde_json::{Value, json};
@@ -172,6 +172,22 @@ pub fn disable_reason(
     }
 }
 
+/// A `WebhookFailing` notice's reason: since when, and for how long, every attempt has failed.
+pub fn failing_reason(failing_since: Timestamp, now: Timestamp) -> String {
+    format!("every attempt has failed since {failing_since} ({})", rounded_duration(failing_since, now))
+}
+
+/// A `WebhookRecovered` notice's reason: how long the webhook had been failing.
+pub fn recovered_reason(failing_since: Timestamp, now: Timestamp) -> String {
+    format!("it had been failing since {failing_since} ({})", rounded_duration(failing_since, now))
+}
+
+/// The time from `since` to `now`, in whole seconds, as a duration like `16m` or `3d`.
+fn rounded_duration(since: Timestamp, now: Timestamp) -> String {
+    let millis = now.unix_millis().saturating_sub(since.unix_millis()).max(0) as u64;
+    format_duration(Duration::from_secs(millis / 1000))
+}
+
 /// `delivery.failed`: a delivery exhausted its retries after `attempts` attempts.
 pub fn delivery_failed(about: &About, delivery_id: &str, attempts: u32, last_error: Option<&str>) -> Value {
     json!({
@@ -234,6 +250,62 @@ fn add_word(list: &str, word: &str, max: usize) -> String {
 }
 
 // ---- Notices ----
+
+/// A webhook's latest `deliveries_failed` notice, as recording reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestNotice {
+    /// Its id.
+    pub id: String,
+    /// When a notifier first claimed it for sending: from then on its content is what the email says, so it
+    /// absorbs nothing more.
+    pub claimed_at: Option<Timestamp>,
+}
+
+/// Where a delivery that failed for good is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeSlot {
+    /// In the webhook's latest notice, which no notifier has claimed yet.
+    Absorb,
+    /// In a new notice, due at this time: at once, or, when the webhook's last notice was claimed for sending
+    /// less than a window ago, when that window ends (failures until then are absorbed into it).
+    New {
+        /// When the new notice is due.
+        due_at: Timestamp,
+    },
+}
+
+/// Where a failure for good, recorded at `now`, is counted, given the webhook's latest `deliveries_failed`
+/// notice and the window (`failure.notify_window`). Every such failure lands in exactly one notice, and two
+/// notices of one webhook are sent at least a window apart.
+pub fn deliveries_failed_slot(latest: Option<&LatestNotice>, now: Timestamp, window: Duration) -> NoticeSlot {
+    match latest.map(|notice| notice.claimed_at) {
+        Some(None) => NoticeSlot::Absorb,
+        Some(Some(claimed_at)) => NoticeSlot::New { due_at: claimed_at.plus(window).max(now) },
+        None => NoticeSlot::New { due_at: now },
+    }
+}
+
+/// What a new notice of a kind counts (its `failed_count`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeCount {
+    /// This number.
+    Fixed(i64),
+    /// What this statement, given the webhook id, answers.
+    Query(crate::statements::Statement),
+}
+
+/// What a new notice of `kind` counts: the one failure that raised a `DeliveriesFailed` one (later ones are
+/// absorbed), the deliveries that did not get through for `WebhookDisabled`, those waiting for a retry for
+/// `WebhookFailing`, none for `WebhookRecovered`.
+pub fn notice_count(kind: NotificationKind) -> NoticeCount {
+    use crate::statements::{COUNT_RETRYING, COUNT_UNDELIVERED};
+    match kind {
+        NotificationKind::DeliveriesFailed => NoticeCount::Fixed(1),
+        NotificationKind::WebhookDisabled => NoticeCount::Query(COUNT_UNDELIVERED),
+        NotificationKind::WebhookFailing => NoticeCount::Query(COUNT_RETRYING),
+        NotificationKind::WebhookRecovered => NoticeCount::Fixed(0),
+    }
+}
 
 /// The columns a notice's send outcome sets (times in unix ms). `subject: None` keeps the stored one.
 #[derive(Debug, Clone, PartialEq, Eq)]

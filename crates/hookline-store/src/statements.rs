@@ -192,6 +192,9 @@ pub const START_FAILING: Statement = statement!("UPDATE webhooks SET failing_sin
 pub const RESTORE_WEBHOOK: Statement =
     statement!("UPDATE webhooks SET failing_since = NULL, degraded = FALSE WHERE id = $1");
 
+/// `Effect::MarkFailingNotified`.
+pub const MARK_FAILING_NOTIFIED: Statement = statement!("UPDATE webhooks SET failing_notified_at = $2 WHERE id = $1");
+
 /// `Effect::Degrade`.
 pub const DEGRADE_WEBHOOK: Statement = statement!("UPDATE webhooks SET degraded = TRUE WHERE id = $1");
 
@@ -206,31 +209,38 @@ pub const OPERATIONAL_SUBSCRIBER: Statement =
 
 // ---- Notices ----
 
-/// The webhook's latest notice of a kind created after `$3`: id, status, event types, event ids.
-pub const RECENT_NOTICE: Statement = statement!(
-    "SELECT id, status, event_types, event_ids FROM notifications \
-     WHERE webhook_id = $1 AND kind = $2 AND created_at > $3 ORDER BY created_at DESC, id DESC LIMIT 1"
+/// The webhook's latest notice of a kind: id, when it was first claimed for sending (see
+/// `policy::deliveries_failed_slot`), event types, event ids.
+pub const LATEST_NOTICE: Statement = statement!(
+    "SELECT id, claimed_at, event_types, event_ids FROM notifications WHERE webhook_id = $1 AND kind = $2 \
+     ORDER BY created_at DESC, id DESC LIMIT 1"
 );
 
-/// A pending notice absorbs one more failure.
+/// A notice not yet claimed for sending absorbs one more failure. Changes nothing once a notifier has claimed
+/// it (the email says what the row said then): the caller checks the count of rows changed, and on 0 counts
+/// the failure in a new notice instead.
 pub const ABSORB_INTO_NOTICE: Statement = statement!(
     "UPDATE notifications SET failed_count = failed_count + 1, event_types = $2, event_ids = $3, last_error = $4 \
-     WHERE id = $1"
+     WHERE id = $1 AND status = 'pending' AND claimed_at IS NULL"
 );
 
 /// Whom a platform's notices go to, and its URL.
 pub const NOTICE_RECIPIENT: Statement = statement!("SELECT email, url FROM platforms WHERE id = $1");
 
+/// How many of a webhook's deliveries wait for a retry (for a `webhook_failing` notice).
+pub const COUNT_RETRYING: Statement =
+    statement!("SELECT COUNT(*) FROM deliveries WHERE webhook_id = $1 AND status = 'pending' AND attempt_count > 0");
+
 /// How many of a webhook's deliveries did not get through (for a disable notice).
 pub const COUNT_UNDELIVERED: Statement =
     statement!("SELECT COUNT(*) FROM deliveries WHERE webhook_id = $1 AND status IN ('failed', 'held')");
 
-/// A new pending notice, due at once: [`NOTIFICATION_COLUMNS`] from `$1` to `$12`, created at `$13`.
+/// A new pending notice: [`NOTIFICATION_COLUMNS`] from `$1` to `$12`, created at `$13`, due at `$14`.
 pub const INSERT_NOTICE: Statement = statement!(
     "INSERT INTO notifications (",
     NOTIFICATION_COLUMNS,
     ", next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', 0, NULL, NULL, $13, \
-     NULL, $13)"
+     NULL, $14)"
 );
 
 /// A notice's send outcome (see `policy::notification_update`).

@@ -118,6 +118,7 @@ pub struct RawTelemetry {
 pub struct RawFailure {
     pub disable_after: String,
     pub notify_window: String,
+    pub notify_after: String,
 }
 
 /// `[notify]`.
@@ -131,6 +132,7 @@ pub struct RawNotify {
     pub poll_interval: String,
     pub retry_schedule: String,
     pub connect_timeout: String,
+    pub command_timeout: String,
     pub send_timeout: String,
 }
 
@@ -322,6 +324,7 @@ impl RawConfig {
             failure: hookline_core::delivery::FailurePolicy {
                 disable_after: duration("failure.disable_after", &self.failure.disable_after)?,
                 notify_window: duration("failure.notify_window", &self.failure.notify_window)?,
+                notify_after: duration("failure.notify_after", &self.failure.notify_after)?,
             },
             lease,
             poll_interval: duration("delivery.poll_interval", &d.poll_interval)?.max(Duration::from_millis(10)),
@@ -393,6 +396,8 @@ impl RawConfig {
                     .trim_end_matches('/')
                     .to_owned(),
             },
+            // The notifier's counters are added by `serve`, which starts it.
+            extra_metrics: hookline_api::ExtraMetrics::default(),
         };
         let n = &self.notify;
         if let Some(url) = &n.smtp_url
@@ -409,7 +414,10 @@ impl RawConfig {
             retry_schedule: parse_schedule(&n.retry_schedule)
                 .with_context(|| format!("notify.retry_schedule = {:?} is not a list like 30s,2m", n.retry_schedule))?,
             connect_timeout: duration("notify.connect_timeout", &n.connect_timeout)?,
+            command_timeout: duration("notify.command_timeout", &n.command_timeout)?,
             send_timeout: duration("notify.send_timeout", &n.send_timeout)?,
+            notify_window: duration("failure.notify_window", &self.failure.notify_window)?,
+            notify_after: duration("failure.notify_after", &self.failure.notify_after)?,
         };
         let delivery_threads = match d.worker_threads {
             0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),

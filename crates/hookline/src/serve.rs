@@ -108,6 +108,7 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
         .context("failed to start the delivery thread")?;
     let notifier =
         hookline_notify::Notifier::new(notice_queue, config.notify.clone()).context("invalid notification settings")?;
+    let notifier_metrics = notifier.metrics();
     let notifier_shutdown = CancellationToken::new();
     let notifier_task = tokio::spawn(notifier.run(notifier_shutdown.clone()));
     let pruner_shutdown = CancellationToken::new();
@@ -118,6 +119,8 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
     ));
     let mut api = config.api.clone();
     api.inbox.base = inbox_base;
+    let notify_metrics = notifier_metrics;
+    api.extra_metrics.push(Arc::new(move |out: &mut String| notify_metrics.render(out)));
     // Live streams and delayed inbox answers end when shutdown begins, so the graceful drain does not wait on them.
     api.shutdown = shutdown.clone();
     let app =

@@ -141,3 +141,35 @@ async fn a_database_newer_than_this_build_is_refused() {
     // Refusing changed nothing.
     assert_eq!(user_version(&path), newer);
 }
+
+/// The migration that adds `notifications.claimed_at` counts every notice already sent (or tried) as claimed,
+/// so that no failure recorded after the upgrade is absorbed into an email that already went out.
+#[test]
+fn notices_sent_before_the_upgrade_count_as_claimed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = Connection::open(dir.path().join("hookline.db")).unwrap();
+    let index = MIGRATIONS.iter().position(|script| script.contains("ADD COLUMN claimed_at")).unwrap();
+    for script in &MIGRATIONS[..index] {
+        conn.execute_batch(script).unwrap();
+    }
+    conn.pragma_update(None, "user_version", index as i64).unwrap();
+    for (id, status, attempts, sent_at) in
+        [("ntf_sent", "sent", 1, Some(T0 + 5)), ("ntf_retrying", "pending", 1, None), ("ntf_new", "pending", 0, None)]
+    {
+        conn.execute(
+            "INSERT INTO notifications (id, platform_id, webhook_id, kind, recipient, platform_url, webhook_url, \
+             failed_count, event_types, event_ids, status, attempts, created_at, sent_at) VALUES (?1, 'plt_1', \
+             'wh_1', 'deliveries_failed', 'ops@tradly.app', 'https://tradly.app', 'https://example.com/hook', 1, \
+             'order.confirmed', 'evt_1', ?2, ?3, ?4, ?5)",
+            params![id, status, attempts, T0, sent_at],
+        )
+        .unwrap();
+    }
+    super::migrate(&mut conn).unwrap();
+    let claimed = |id: &str| -> Option<i64> {
+        conn.query_row("SELECT claimed_at FROM notifications WHERE id = ?1", [id], |row| row.get(0)).unwrap()
+    };
+    assert_eq!(claimed("ntf_sent"), Some(T0 + 5));
+    assert_eq!(claimed("ntf_retrying"), Some(T0), "already rendered and tried once");
+    assert_eq!(claimed("ntf_new"), None, "not sent yet: it may still absorb failures");
+}

@@ -39,8 +39,7 @@ fn delivery_status_follows_the_next_step_and_the_webhook_state() {
 
 #[test]
 fn disable_reason_is_gone_or_failing_for_the_window() {
-    let policy =
-        FailurePolicy { disable_after: Duration::from_secs(3 * 86_400), notify_window: Duration::from_secs(3600) };
+    let policy = FailurePolicy { disable_after: Duration::from_secs(3 * 86_400), ..FailurePolicy::default() };
     let day = 86_400_000;
     let gone = Some("the endpoint answered 410 Gone".to_owned());
     let cases = [
@@ -119,6 +118,38 @@ fn absorbing_a_failure_lists_its_type_and_event() {
     );
     let full = (0..MAX_LISTED_EVENTS).map(|i| format!("evt_x{i}")).collect::<Vec<_>>().join(" ");
     assert_eq!(absorb_failure("", &full, &about).1, full);
+}
+
+#[test]
+fn a_failure_for_good_is_counted_in_the_unclaimed_notice_or_the_next_window() {
+    let window = Duration::from_secs(3600);
+    let now = Timestamp::from_unix_millis(NOW);
+    let notice = |claimed_at: Option<i64>| LatestNotice {
+        id: "ntf_1".into(),
+        claimed_at: claimed_at.map(Timestamp::from_unix_millis),
+    };
+    let cases = [
+        // The first failure: a notice due at once.
+        (None, NoticeSlot::New { due_at: now }),
+        // One is waiting, unclaimed (however old): the failure joins it.
+        (Some(notice(None)), NoticeSlot::Absorb),
+        // One was claimed a minute ago: the next is due when its window ends.
+        (Some(notice(Some(NOW - 60_000))), NoticeSlot::New { due_at: Timestamp::from_unix_millis(NOW + 3_540_000) }),
+        // One was claimed over a window ago: the next is due at once.
+        (Some(notice(Some(NOW - 3_700_000))), NoticeSlot::New { due_at: now }),
+    ];
+    for (latest, expected) in cases {
+        assert_eq!(deliveries_failed_slot(latest.as_ref(), now, window), expected, "{latest:?}");
+    }
+}
+
+#[test]
+fn what_each_notice_counts() {
+    use crate::statements::{COUNT_RETRYING, COUNT_UNDELIVERED};
+    assert_eq!(notice_count(NotificationKind::DeliveriesFailed), NoticeCount::Fixed(1));
+    assert_eq!(notice_count(NotificationKind::WebhookRecovered), NoticeCount::Fixed(0));
+    assert_eq!(notice_count(NotificationKind::WebhookDisabled), NoticeCount::Query(COUNT_UNDELIVERED));
+    assert_eq!(notice_count(NotificationKind::WebhookFailing), NoticeCount::Query(COUNT_RETRYING));
 }
 
 #[test]

@@ -38,6 +38,7 @@ mod leases;
 mod lifecycle;
 mod listing;
 mod nodes;
+mod notices;
 mod platforms;
 mod publish;
 mod recording;
@@ -105,6 +106,9 @@ macro_rules! conformance_tests {
                 recording::failed_attempt_fails_the_delivery,
                 recording::attempts_for_deleted_deliveries_are_dropped,
                 recording::a_success_clears_failure_state_set_earlier_in_its_batch,
+                notices::every_failed_delivery_is_counted_in_exactly_one_notice,
+                notices::a_webhook_failing_for_notify_after_is_reported_once_and_its_recovery_too,
+                notices::a_delivered_delivery_shows_no_last_error,
                 retry::retrying_a_failed_delivery_requeues_it_leased,
                 retry::retrying_an_in_flight_delivery_conflicts,
                 retry::retrying_on_a_disabled_webhook_conflicts,

@@ -177,7 +177,7 @@ pub async fn concurrent_failures_disable_a_webhook_once(backend: &dyn Backend) {
     let ctx = RecordContext {
         now: at(100),
         lease_until: at(100 + LEASE_MS),
-        failure: FailurePolicy { disable_after: Duration::ZERO, notify_window: Duration::from_secs(3600) },
+        failure: FailurePolicy { disable_after: Duration::ZERO, ..FailurePolicy::default() },
     };
     let batch = |ids: &[DeliveryId]| {
         ids.iter().map(|id| record(failed_attempt(id, 1, at(50)), NextStep::RetryAt(at(5_000)))).collect::<Vec<_>>()

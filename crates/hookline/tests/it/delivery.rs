@@ -145,6 +145,13 @@ async fn failures_are_retried_on_the_schedule_and_every_attempt_is_recorded() {
     assert_eq!(log[1]["status_code"], 503);
     assert_eq!(log[2]["status_code"], 200);
     assert!(log[2].get("error_kind").is_none());
+    // Delivered: the old error is history (in the attempt log), not the delivery's state, in the detail and in
+    // the webhook's list alike.
+    assert!(detail.get("last_error").is_none(), "{detail}");
+    let webhook = detail["webhook_id"].as_str().unwrap();
+    let (_, list) = app.call("GET", &format!("/v1/webhooks/{webhook}/deliveries"), Some(&key), None).await;
+    assert_eq!(list["data"][0]["status"], "delivered", "{list}");
+    assert!(list["data"][0].get("last_error").is_none(), "{list}");
     app.stop().await;
 }
 

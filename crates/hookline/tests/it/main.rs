@@ -16,11 +16,13 @@ mod hardening;
 mod inbox;
 mod inbox_own;
 mod inbox_stream;
+mod notices;
 #[cfg(feature = "otel")]
 mod otel;
 mod process;
 mod security;
 mod smtp;
+mod smtp_stall;
 mod snippets;
 mod support;
 mod ui;

@@ -607,3 +607,34 @@ async fn dev_mode_prints_admin_token_and_a_ready_platform() {
     assert_eq!(status, StatusCode::OK, "the first key still works after a restart: {body}");
     server.stop().await;
 }
+
+/// SIGTERM while a failure email hangs on an SMTP server that went quiet after DATA (and every SMTP timeout is an
+/// hour): the process still exits 0 within `delivery.shutdown_grace`, and the notice stays to be sent again.
+#[tokio::test]
+async fn sigterm_exits_within_the_grace_while_an_smtp_send_hangs() {
+    use crate::smtp_stall::{Stall, StallingSmtp};
+
+    let smtp = StallingSmtp::start(Stall::AfterData).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("HOOKLINE_RETRY_SCHEDULE", "100ms"),
+        ("HOOKLINE_SMTP_URL", smtp.url.as_str()),
+        ("HOOKLINE_NOTIFY__POLL_INTERVAL", "50ms"),
+        ("HOOKLINE_NOTIFY__COMMAND_TIMEOUT", "1h"),
+        ("HOOKLINE_NOTIFY__SEND_TIMEOUT", "1h"),
+        ("HOOKLINE_DELIVERY__SHUTDOWN_GRACE", "2s"),
+    ];
+    let mut server = Hookline::start(dir.path(), Some(ADMIN), &env).await;
+    let failing = Gate::closed().await;
+    let (key, _) = platform_and_webhook(&server.base, "smtphang", &failing.url).await;
+    assert!(publish(&client(true), &server.base, &key, "hang-1").await.unwrap());
+    smtp.wait_stalled().await;
+
+    let signalled = Instant::now();
+    server.sigterm();
+    let status = tokio::time::timeout(START, server.child.wait()).await.expect("exits while SMTP hangs").unwrap();
+    let exited = signalled.elapsed();
+    assert!(status.success(), "exit status after SIGTERM: {status}\n{}", server.stderr());
+    assert!(exited < Duration::from_secs(2), "exited after {exited:?}, beyond shutdown_grace (2 s)");
+    eprintln!("SIGTERM with an SMTP send hanging after DATA: exited 0 after {exited:?}");
+}

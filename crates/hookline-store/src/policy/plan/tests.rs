@@ -35,7 +35,18 @@ fn attempt(failed: bool) -> Attempt {
 }
 
 fn state(enabled: bool, failing_since: Option<i64>, degraded: bool) -> FailureState {
-    FailureState { enabled, failing_since: failing_since.map(at), degraded }
+    FailureState { enabled, failing_since: failing_since.map(at), degraded, failing_notified_at: None }
+}
+
+/// `state`, whose owner was told it keeps failing at `told`.
+fn told_at(state: FailureState, told: i64) -> FailureState {
+    FailureState { failing_notified_at: Some(at(told)), ..state }
+}
+
+/// `state`, whose owner was told it keeps failing, in this streak.
+fn told(state: FailureState) -> FailureState {
+    let since = state.failing_since.map_or(NOW, Timestamp::unix_millis);
+    told_at(state, since + 15 * 60_000)
 }
 
 /// One line per effect, in order: what the table below compares.
@@ -45,6 +56,7 @@ fn describe(plan: Plan) -> Vec<String> {
             Effect::StartFailing(since) => format!("start failing at {}", since.unix_millis() - NOW),
             Effect::Restore => "restore".to_owned(),
             Effect::Degrade => "degrade".to_owned(),
+            Effect::MarkFailingNotified(told) => format!("mark failing notified at {}", told.unix_millis() - NOW),
             Effect::Disable { reason } => format!("disable: {reason}"),
             Effect::Notice { kind, reason } => format!("notice {} {reason:?}", kind.as_str()),
             Effect::Publish { event_type, .. } => format!("publish {event_type}"),
@@ -59,6 +71,9 @@ fn the_failure_policy_as_effects() {
     let long_ago = Some(NOW - 3 * DAY);
     let failing_long = "every attempt failed since 2025-11-26T00:00:00.000Z (3d)";
     let gone = "the endpoint answered 410 Gone";
+    let failing_day = "every attempt has failed since 2025-11-28T00:00:00.000Z (1d)";
+    let recovered_day = "it had been failing since 2025-11-28T00:00:00.000Z (1d)";
+    let just_failing = Some(NOW - 15 * 60_000 + 1);
     // (failed?, next step, webhook state, event type, expected effects)
     let cases: Vec<(bool, NextStep, FailureState, &str, Vec<String>)> = vec![
         // Successes: nothing for a healthy webhook, a restore (and maybe `webhook.recovered`) otherwise.
@@ -69,11 +84,53 @@ fn the_failure_policy_as_effects() {
             NextStep::Delivered,
             state(true, None, true),
             "order.confirmed",
-            vec!["restore".into(), "publish webhook.recovered".into()],
+            vec!["restore".into(), "publish webhook.recovered".into(), "notice webhook_recovered None".into()],
+        ),
+        // The owner told it kept failing is told it recovered, with how long it had failed.
+        (
+            false,
+            NextStep::Delivered,
+            told(state(true, Some(NOW - DAY), false)),
+            "order.confirmed",
+            vec!["restore".into(), format!("notice webhook_recovered Some({recovered_day:?})")],
         ),
         // A first failure starts the clock; later ones keep it.
         (true, retry, state(true, None, false), "order.confirmed", vec!["start failing at -1000".into()]),
-        (true, retry, state(true, Some(NOW - DAY), false), "order.confirmed", vec![]),
+        (true, retry, state(true, just_failing, false), "order.confirmed", vec![]),
+        // Failing for `notify_after` tells the owner, once per streak.
+        (
+            true,
+            retry,
+            state(true, Some(NOW - DAY), false),
+            "order.confirmed",
+            vec!["mark failing notified at 0".into(), format!("notice webhook_failing Some({failing_day:?})")],
+        ),
+        (true, retry, told(state(true, Some(NOW - DAY), false)), "order.confirmed", vec![]),
+        // Told in an earlier streak that ended within the window: a flapping endpoint is not reported again...
+        (
+            true,
+            retry,
+            told_at(state(true, Some(NOW - 20 * 60_000), false), NOW - 30 * 60_000),
+            "order.confirmed",
+            vec![],
+        ),
+        // ... but once the window since the last report has passed, it is.
+        (
+            true,
+            retry,
+            told_at(state(true, Some(NOW - DAY), false), NOW - DAY - 3_600_000),
+            "order.confirmed",
+            vec!["mark failing notified at 0".into(), format!("notice webhook_failing Some({failing_day:?})")],
+        ),
+        // A success after a report in an earlier streak (not this one) tells nothing.
+        (
+            false,
+            NextStep::Delivered,
+            told_at(state(true, Some(NOW - DAY), false), NOW - 2 * DAY),
+            "order.confirmed",
+            vec!["restore".into()],
+        ),
+        (true, retry, state(false, Some(NOW - DAY), true), "order.confirmed", vec![]),
         // Failing for `disable_after` disables, once: a disabled webhook is not disabled again.
         (
             true,
@@ -104,7 +161,7 @@ fn the_failure_policy_as_effects() {
         (
             true,
             NextStep::Failed,
-            state(true, Some(NOW - DAY), false),
+            told(state(true, Some(NOW - DAY), false)),
             "webhook.disabled",
             vec!["degrade".into(), "notice deliveries_failed None".into()],
         ),
@@ -183,7 +240,10 @@ fn applying_effects_keeps_the_state_current() {
     current.apply(&Effect::Notice { kind: NotificationKind::WebhookDisabled, reason: None });
     current.apply(&Effect::Publish { event_type: WEBHOOK_DISABLED, data: Value::Null });
     assert_eq!(current, state(false, Some(NOW), true));
+    current.apply(&Effect::MarkFailingNotified(at(NOW + 1)));
+    assert_eq!(current, told_at(state(false, Some(NOW), true), NOW + 1));
+    assert!(current.told_failing());
     current.apply(&Effect::Restore);
-    assert_eq!(current, state(false, None, false));
-    assert!(current.is_healthy());
+    assert_eq!(current, told_at(state(false, None, false), NOW + 1));
+    assert!(current.is_healthy() && !current.told_failing());
 }
