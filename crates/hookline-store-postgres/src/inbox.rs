@@ -136,7 +136,7 @@ impl InboxStore for PgStore {
             &[&platform.as_str(), &inbox_url],
         )
         .await?;
-        rows.iter().map(|row| inbox::webhook_secrets(&PgRow(row))).collect()
+        rows.iter().map(|row| inbox::webhook_secrets(&PgRow(row), &self.secrets)).collect()
     }
 
     async fn capture_request(&self, request: CapturedRequest, keep: usize, now: Timestamp) -> StoreResult<i64> {
