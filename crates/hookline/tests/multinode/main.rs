@@ -117,6 +117,8 @@ impl Node {
         }
         command
             .env("HOOKLINE_ADMIN_TOKEN", ADMIN)
+            // Every node must share the secrets key (each would otherwise generate its own in its directory).
+            .env("HOOKLINE_SECRETS__KEY", "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=")
             .env("HOOKLINE_LOG", "info,hookline_delivery=warn,hookline_api=warn")
             .env("HOOKLINE_DELIVERY__LEASE", LEASE)
             .env("HOOKLINE_DELIVERY__TIMEOUT", "2s")
