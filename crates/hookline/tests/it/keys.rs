@@ -213,3 +213,63 @@ async fn the_admin_lists_updates_and_deletes_platforms() {
     assert_eq!(app.call("DELETE", &path, admin, None).await.0, StatusCode::NOT_FOUND);
     app.stop().await;
 }
+
+/// `hookline api-keys` creates (the key printed once), lists (never the key) and revokes.
+#[tokio::test]
+async fn the_cli_manages_api_keys() {
+    let setup = crate::cli::Setup::new().await;
+    let created = setup.run(&["api-keys", "create", "--name", "deploys", "--read-only", "--json"]).await.ok().json();
+    let key = created["key"].as_str().unwrap().to_owned();
+    assert_eq!((created["name"].as_str(), created["read_only"].as_bool()), (Some("deploys"), Some(true)));
+    let listed = setup.run(&["api-keys", "list", "--json"]).await.ok().json();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert!(!listed.to_string().contains(&key));
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(setup.run(&["api-keys", "revoke", id, "--json"]).await.ok().json(), json!({"revoked": id}));
+    assert_eq!(setup.app.call("GET", "/v1/webhooks", Some(&key), None).await.0, StatusCode::UNAUTHORIZED);
+    let gone = setup.run(&["api-keys", "revoke", id]).await;
+    assert_eq!(gone.code, 3, "{}", gone.stderr);
+    setup.app.stop().await;
+}
+
+/// `hookline secrets rotate-key` re-encrypts every secret with the new key (the server stopped, as SQLite
+/// requires), after which the server starts with the new key alone; without a key it refuses to run.
+#[tokio::test]
+async fn the_rotate_key_command_reencrypts_every_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = TestReceiver::start().await;
+    let (server, base) = start(dir.path(), KEY_A, &[]).await.unwrap();
+    let (_, platform) = call(
+        &base,
+        "POST",
+        "/v1/platforms",
+        ADMIN_TOKEN,
+        Some(json!({"name": "rotate", "url": "https://rotate.example.com", "email": "ops@rotate.example.com"})),
+    )
+    .await;
+    let key = platform["api_key"].as_str().unwrap().to_owned();
+    let (_, webhook) =
+        call(&base, "POST", "/v1/webhooks", &key, Some(json!({"url": receiver.url, "events": ["*"]}))).await;
+    let secret = webhook["secret"].as_str().unwrap().to_owned();
+    server.stop().await.unwrap();
+    let before = raw_secrets(dir.path());
+
+    let config = dir.path().join("rotate.toml");
+    std::fs::write(&config, format!("[secrets]\nkey = \"{KEY_B}\"\nprevious_keys = [\"{KEY_A}\"]\n")).unwrap();
+    let database = format!("sqlite://{}", dir.path().join("hookline.db").display());
+    let args = ["secrets", "rotate-key", "--config", config.to_str().unwrap(), "--database", &database];
+    let run = crate::cli::hookline(dir.path(), &[], &args).await.ok();
+    assert!(run.stdout.contains("re-encrypted the secrets of 1 webhooks"), "{}", run.stdout);
+    let after = raw_secrets(dir.path());
+    assert_ne!(after, before);
+    assert!(after.iter().all(|s| s.starts_with("enc:v1:") && !s.contains("whsec_")));
+    let again = crate::cli::hookline(dir.path(), &[], &args).await.ok();
+    assert!(again.stdout.contains("of 0 webhooks"), "{}", again.stdout);
+    let no_key = crate::cli::hookline(dir.path(), &[], &["secrets", "rotate-key", "--database", &database]).await;
+    assert_ne!(no_key.code, 0);
+    assert!(no_key.stderr.contains("secrets.key"), "{}", no_key.stderr);
+
+    let (server, base) = start(dir.path(), KEY_B, &[]).await.unwrap();
+    publish_and_verify(&base, &key, &receiver, 1, &secret).await;
+    server.stop().await.unwrap();
+}
