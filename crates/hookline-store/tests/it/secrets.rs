@@ -155,7 +155,7 @@ pub async fn platforms_are_listed_updated_and_deleted_with_what_they_own(store: 
     store.create_platform(doomed.clone(), key.hash()).await.unwrap();
     let kept = new_platform(store).await;
     let third = new_platform(store).await;
-    let mut ids = vec![doomed.id.clone(), kept.clone(), third.clone()];
+    let mut ids = [doomed.id.clone(), kept.clone(), third.clone()];
     ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
 
     let first_page = store.list_platforms(Page { limit: 2, after: None }).await.unwrap();
