@@ -104,6 +104,12 @@ impl AdminStore for PgStore {
         Ok(())
     }
 
+    async fn set_api_key_prefix(&self, id: &str, prefix: &str) -> StoreResult<()> {
+        let client = self.client().await?;
+        execute(&client, statements::SET_API_KEY_PREFIX.postgres(), &[&id, &prefix]).await?;
+        Ok(())
+    }
+
     async fn touch_api_key(&self, id: &str, at: Timestamp) -> StoreResult<()> {
         let client = self.client().await?;
         execute(&client, statements::TOUCH_API_KEY.postgres(), &[&id, &at.unix_millis()]).await?;

@@ -137,6 +137,15 @@ impl AdminStore for SqliteStore {
         .await
     }
 
+    async fn set_api_key_prefix(&self, id: &str, prefix: &str) -> StoreResult<()> {
+        let (id, prefix) = (id.to_owned(), prefix.to_owned());
+        self.write(move |conn| {
+            conn.prepare_cached(statements::SET_API_KEY_PREFIX.sqlite())?.execute(params![id, prefix])?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn touch_api_key(&self, id: &str, at: Timestamp) -> StoreResult<()> {
         let id = id.to_owned();
         self.write_background(move |conn| {

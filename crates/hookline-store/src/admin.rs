@@ -65,6 +65,10 @@ pub trait AdminStore: Send + Sync + 'static {
     /// Deletes one of the platform's keys; `NotFound` if it is not the platform's.
     async fn revoke_api_key(&self, platform: &PlatformId, id: &str) -> StoreResult<()>;
 
+    /// Records the first characters of key `id` (for the key made with its platform, whose creation knows only
+    /// its hash).
+    async fn set_api_key_prefix(&self, id: &str, prefix: &str) -> StoreResult<()>;
+
     /// Records that a key was used at `at` (callers do this at most once a minute per key).
     async fn touch_api_key(&self, id: &str, at: Timestamp) -> StoreResult<()>;
 

@@ -299,6 +299,9 @@ pub const API_KEY_BY_HASH: Statement = statement!(
 /// Revokes (deletes) a platform's key by id.
 pub const REVOKE_API_KEY: Statement = statement!("DELETE FROM api_keys WHERE platform_id = $1 AND id = $2");
 
+/// Records a key's prefix (the first characters of the key).
+pub const SET_API_KEY_PREFIX: Statement = statement!("UPDATE api_keys SET prefix = $2 WHERE id = $1");
+
 /// Records a key's last use.
 pub const TOUCH_API_KEY: Statement = statement!("UPDATE api_keys SET last_used_at = $2 WHERE id = $1");
 

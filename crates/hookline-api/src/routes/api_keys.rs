@@ -21,6 +21,11 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 /// How many characters of a key its listing shows: `hk_` and four more.
 const PREFIX_LEN: usize = 7;
 
+/// What a key's listing shows of it.
+pub(super) fn prefix(key: &ApiKey) -> &str {
+    key.expose().get(..PREFIX_LEN).unwrap_or_default()
+}
+
 /// Creates an API key for the calling platform. The answer carries the key, shown this once and stored only
 /// as a hash. A read-only key may only make `GET` requests (anything else is a 403 `read_only_key`).
 #[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = proto::CreateApiKey,
@@ -40,7 +45,7 @@ async fn create_api_key(
         id: ApiKeyRecord::id_for(&hash),
         platform_id: platform.id.clone(),
         name: name.to_owned(),
-        prefix: key.expose()[..PREFIX_LEN].to_owned(),
+        prefix: prefix(&key).to_owned(),
         read_only: body.read_only,
         created_at: Timestamp::now(),
         last_used_at: None,

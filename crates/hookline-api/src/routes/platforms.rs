@@ -36,6 +36,8 @@ async fn create_platform(
     let platform = Platform::new(&body.name, &body.url, &body.email, Timestamp::now())?;
     let api_key = ApiKey::generate();
     state.inner.store.create_platform(platform.clone(), api_key.hash()).await?;
+    let key_id = hookline_store::ApiKeyRecord::id_for(&api_key.hash());
+    state.inner.store.set_api_key_prefix(&key_id, super::api_keys::prefix(&api_key)).await?;
     tracing::info!(platform_id = %platform.id, "platform created");
     Ok((StatusCode::CREATED, Json(convert::platform(platform, Some(api_key.expose().to_owned())))))
 }

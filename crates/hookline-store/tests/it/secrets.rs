@@ -120,8 +120,10 @@ pub async fn api_keys_are_listed_used_and_revoked(store: &dyn Store) {
     let listed = store.list_api_keys(&tradly.id).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id, ApiKeyRecord::id_for(&first.hash()));
-    assert_eq!(listed[0].name, "default");
+    assert_eq!((listed[0].name.as_str(), listed[0].prefix.as_str()), ("default", ""));
     assert!(!listed[0].read_only);
+    store.set_api_key_prefix(&listed[0].id, &first.expose()[..7]).await.unwrap();
+    assert_eq!(store.list_api_keys(&tradly.id).await.unwrap()[0].prefix, first.expose()[..7]);
 
     let reader = ApiKey::generate();
     let record = key_record(&tradly.id, &reader, "dashboards", true, 5);

@@ -128,6 +128,7 @@ async fn api_keys_are_created_listed_read_only_and_revoked() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(listed["data"].as_array().unwrap().len(), 1);
     assert_eq!(listed["data"][0]["name"], "default");
+    assert_eq!(listed["data"][0]["prefix"], format!("{}…", &key[..7]), "the first key's prefix is kept too");
 
     let (status, created) =
         app.call("POST", "/v1/api-keys", Some(&key), Some(json!({"name": "reporting", "read_only": true}))).await;
