@@ -116,3 +116,6 @@ pub async fn reencrypt_all(store: &dyn AdminStore) -> anyhow::Result<usize> {
         total += rewritten;
     }
 }
+
+#[cfg(test)]
+mod tests;

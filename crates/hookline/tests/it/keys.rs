@@ -157,6 +157,13 @@ async fn api_keys_are_created_listed_read_only_and_revoked() {
             body["data"].as_array().unwrap().iter().all(|k| k["last_used_at"].is_string())
         })
         .await;
+    // Written at most once a minute per key, not on every request: more requests leave it as it was.
+    for _ in 0..5 {
+        assert_eq!(app.call("GET", "/v1/webhooks", Some(&reader), None).await.0, StatusCode::OK);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, again) = app.call("GET", "/v1/api-keys", Some(&key), None).await;
+    assert_eq!(again["data"][1]["last_used_at"], listed["data"][1]["last_used_at"]);
     let keys = listed["data"].as_array().unwrap();
     assert_eq!(keys.len(), 2);
     assert_eq!(keys[1]["read_only"], true);
