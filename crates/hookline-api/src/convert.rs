@@ -26,6 +26,19 @@ pub(crate) fn platform(platform: Platform, api_key: Option<String>) -> proto::Pl
     }
 }
 
+/// An API key's record (never the key itself).
+pub(crate) fn api_key(key: hookline_store::ApiKeyRecord) -> proto::ApiKey {
+    proto::ApiKey {
+        prefix: if key.prefix.is_empty() { "hk_…".to_owned() } else { format!("{}…", key.prefix) },
+        id: key.id,
+        name: key.name,
+        read_only: key.read_only,
+        created_at: time(key.created_at),
+        last_used_at: key.last_used_at.map(time),
+        key: None,
+    }
+}
+
 /// A catalog entry; a built-in type carries its sample payload (the catalog's samples are tested to parse).
 pub(crate) fn event_type(event_type: EventType) -> proto::EventType {
     let sample = event_type

@@ -35,6 +35,9 @@ pub enum ApiError {
     /// No or wrong credentials.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// The credentials may not do this (a read-only API key on a write).
+    #[error("{0}")]
+    Forbidden(&'static str),
     /// No such record for this platform.
     #[error("not found")]
     NotFound,
@@ -90,6 +93,7 @@ impl ApiError {
             ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::UnknownEventType(..) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_event_type"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "read_only_key"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),

@@ -22,6 +22,7 @@ mod catalog;
 mod deliveries;
 mod error;
 mod events;
+mod keys;
 mod pages;
 mod transport;
 mod webhooks;

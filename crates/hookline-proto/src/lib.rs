@@ -55,6 +55,53 @@ pub struct CreatePlatform {
     pub email: String,
 }
 
+/// `PATCH /v1/platforms/{id}` (admin token): absent fields stay as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePlatform {
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Public URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Where failure emails go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// `POST /v1/api-keys`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    /// A name to recognise it by (1 to 100 characters).
+    pub name: String,
+    /// A read-only key may only make `GET` requests.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// An API key; `key` only in the create response (it is shown once and stored only as a hash).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApiKey {
+    /// `key_…`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The key's first characters followed by `…` (e.g. `hk_abcd…`), to recognise it.
+    pub prefix: String,
+    /// Whether it may only make `GET` requests.
+    pub read_only: bool,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339, to the minute; absent if never used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<String>,
+    /// The key itself, only when it is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
 /// A platform; `api_key` only in the create response (it is shown once).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Platform {

@@ -13,7 +13,7 @@ use hookline_core::webhook::Webhook;
 
 use hookline_store::decode::{self, Columns, JOB_COLUMN_COUNT, JOB_COLUMNS, WEBHOOK_COLUMNS};
 use hookline_store::statements;
-use hookline_store::{Published, StoreError, Target, policy};
+use hookline_store::{Published, SecretCipher, StoreError, Target, policy};
 
 use crate::error::DbResult;
 use crate::rows::PgRow;
@@ -29,18 +29,28 @@ pub(super) async fn event_type_exists<C: GenericClient>(client: &C, platform: &s
 }
 
 /// One webhook of the platform.
-pub(super) async fn load_webhook<C: GenericClient>(client: &C, platform: &str, id: &str) -> DbResult<Webhook> {
+pub(super) async fn load_webhook<C: GenericClient>(
+    client: &C,
+    secrets: &SecretCipher,
+    platform: &str,
+    id: &str,
+) -> DbResult<Webhook> {
     let sql = statements::WEBHOOK_BY_ID.postgres();
     let row = query_opt(client, sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?;
-    Ok(decode::webhook(&PgRow(&row))?)
+    Ok(decode::webhook(&PgRow(&row), secrets)?)
 }
 
 /// One webhook of the platform, locked until the transaction ends (every change to a webhook and to its
 /// deliveries' hold state goes through this lock, so concurrent nodes apply them one after the other).
-pub(super) async fn lock_webhook(tx: &Transaction<'_>, platform: &str, id: &str) -> DbResult<Webhook> {
+pub(super) async fn lock_webhook(
+    tx: &Transaction<'_>,
+    secrets: &SecretCipher,
+    platform: &str,
+    id: &str,
+) -> DbResult<Webhook> {
     let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = $1 AND id = $2 FOR UPDATE");
     let row = query_opt(tx, &sql, &[&platform, &id]).await?.ok_or(StoreError::NotFound)?;
-    Ok(decode::webhook(&PgRow(&row))?)
+    Ok(decode::webhook(&PgRow(&row), secrets)?)
 }
 
 pub(super) async fn find_event<C: GenericClient>(
@@ -62,6 +72,7 @@ pub(super) async fn lease_jobs(
     tx: &Transaction<'_>,
     ids: &[&str],
     lease_until: Timestamp,
+    secrets: &SecretCipher,
 ) -> DbResult<Vec<DeliveryJob>> {
     let sql = format!(
         "UPDATE deliveries d SET leased_until = $2 FROM events e, webhooks w \
@@ -69,18 +80,18 @@ pub(super) async fn lease_jobs(
          RETURNING {JOB_COLUMNS}, d.next_attempt_at"
     );
     let rows = query(tx, &sql, &[&ids, &lease_until.unix_millis()]).await?;
-    jobs_from_rows(&rows)
+    jobs_from_rows(&rows, secrets)
 }
 
 /// Decodes job rows (`JOB_COLUMNS`, then the due time), earliest due first (then by delivery id), rendering
 /// each event's body once.
-pub(super) fn jobs_from_rows(rows: &[tokio_postgres::Row]) -> DbResult<Vec<DeliveryJob>> {
+pub(super) fn jobs_from_rows(rows: &[tokio_postgres::Row], secrets: &SecretCipher) -> DbResult<Vec<DeliveryJob>> {
     let mut bodies = decode::Bodies::new();
     let mut jobs = rows
         .iter()
         .map(|row| {
             let row = PgRow(row);
-            Ok((row.opt_int(JOB_COLUMN_COUNT)?, decode::job(&row, &mut bodies)?))
+            Ok((row.opt_int(JOB_COLUMN_COUNT)?, decode::job(&row, &mut bodies, secrets)?))
         })
         .collect::<DbResult<Vec<_>>>()?;
     jobs.sort_by(|(a_due, a), (b_due, b)| (a_due, a.delivery_id.as_str()).cmp(&(b_due, b.delivery_id.as_str())));
@@ -92,6 +103,7 @@ pub(super) fn jobs_from_rows(rows: &[tokio_postgres::Row]) -> DbResult<Vec<Deliv
 /// delivery. A repeated id returns the stored event.
 pub(super) async fn publish(
     tx: &Transaction<'_>,
+    secrets: &SecretCipher,
     platform: &PlatformId,
     event: NewEvent,
     target: Target,
@@ -100,7 +112,7 @@ pub(super) async fn publish(
 ) -> DbResult<Published> {
     let platform_str = platform.as_str();
     let only = match &target {
-        Target::Only(id) => Some(load_webhook(tx, platform_str, id.as_str()).await?),
+        Target::Only(id) => Some(load_webhook(tx, secrets, platform_str, id.as_str()).await?),
         _ => None,
     };
     if !event_type_exists(tx, platform_str, event.event_type.as_str()).await? {
@@ -133,7 +145,8 @@ pub(super) async fn publish(
         None => {
             let sql = statements::PLATFORM_WEBHOOKS.postgres();
             let webhooks = query(tx, sql, &[&platform_str]).await?;
-            policy::matching(webhooks.iter().map(|row| decode::webhook(&PgRow(row))), &stored.event_type, &target)?
+            let decoded = webhooks.iter().map(|row| decode::webhook(&PgRow(row), secrets));
+            policy::matching(decoded, &stored.event_type, &target)?
         }
     };
     let delivery_count = targets.len();

@@ -136,7 +136,7 @@ impl InboxStore for PgStore {
             &[&platform.as_str(), &inbox_url],
         )
         .await?;
-        rows.iter().map(|row| inbox::webhook_secrets(&PgRow(row))).collect()
+        rows.iter().map(|row| inbox::webhook_secrets(&PgRow(row), &self.secrets)).collect()
     }
 
     async fn count_requests(&self, platform: &PlatformId, inboxes: &[InboxId]) -> StoreResult<Vec<u64>> {

@@ -61,6 +61,7 @@ macro_rules! transaction {
     }};
 }
 
+mod admin;
 mod error;
 mod fanout;
 mod inbox;
@@ -71,6 +72,7 @@ mod rows;
 mod schema;
 mod ui;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -79,7 +81,7 @@ use hookline_core::ids::DeliveryId;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-use hookline_store::{StoreError, StoreResult};
+use hookline_store::{SecretCipher, StoreError, StoreResult};
 
 use crate::error::{DbResult, Error, database};
 
@@ -96,6 +98,9 @@ pub struct PgOptions {
     config: tokio_postgres::Config,
     /// Connections in the pool at most.
     pub pool_size: usize,
+    /// Seals webhook secrets before they are written and opens them when read; plaintext by default (the server
+    /// always sets a key).
+    pub secrets: Arc<SecretCipher>,
 }
 
 impl std::fmt::Debug for PgOptions {
@@ -143,7 +148,7 @@ impl PgOptions {
         if config.get_dbname().is_none() {
             return Err(invalid("the PostgreSQL URL names no database (postgres://…/DATABASE)".into()));
         }
-        Ok(Self { config, pool_size })
+        Ok(Self { config, pool_size, secrets: Arc::new(SecretCipher::plaintext()) })
     }
 
     /// `user@host:port/database`, without the password, for logs and messages.
@@ -176,6 +181,8 @@ impl PgOptions {
 /// The PostgreSQL implementation of the store's role traits ([`hookline_store::Store`]).
 pub struct PgStore {
     pool: Pool,
+    /// Seals webhook secrets before they are written and opens them when read.
+    pub(crate) secrets: Arc<SecretCipher>,
 }
 
 impl PgStore {
@@ -197,8 +204,9 @@ impl PgStore {
             .map_err(|e| StoreError::Database(Box::new(e)))?;
         let mut client = pool.get().await.map_err(Error::from)?;
         schema::migrate(&mut client).await?;
+        admin::check_secrets(&client, &options.secrets).await?;
         drop(client);
-        Ok(Self { pool })
+        Ok(Self { pool, secrets: Arc::clone(&options.secrets) })
     }
 
     /// A pooled connection.

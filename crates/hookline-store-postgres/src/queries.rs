@@ -112,6 +112,10 @@ impl ApiStore for PgStore {
 
     async fn create_webhook(&self, webhook: Webhook) -> StoreResult<()> {
         let sql = statements::INSERT_WEBHOOK.postgres();
+        let owner = webhook.id.as_str();
+        let sealed = self.secrets.seal(owner, &webhook.secrets.current)?;
+        let sealed_previous =
+            webhook.secrets.previous.as_ref().map(|(secret, _)| self.secrets.seal(owner, secret)).transpose()?;
         transaction!(self, |tx| {
             check_filter(&tx, webhook.platform_id.as_str(), &webhook.events).await?;
             let previous = webhook.secrets.previous.as_ref();
@@ -124,8 +128,8 @@ impl ApiStore for PgStore {
                     &webhook.url.as_str(),
                     &decode::encode_filter(&webhook.events),
                     &webhook.description,
-                    &webhook.secrets.current.expose(),
-                    &previous.map(|(secret, _)| secret.expose()),
+                    &sealed,
+                    &sealed_previous,
                     &previous.map(|(_, until)| until.unix_millis()),
                     &webhook.enabled,
                     &webhook.disabled_reason,
@@ -147,12 +151,12 @@ impl ApiStore for PgStore {
         );
         let client = self.client().await?;
         let found = query(&client, &sql, &[&platform.as_str(), &page.after, &limit(&page)]).await?;
-        found.iter().map(|row| decode::webhook(&PgRow(row))).collect()
+        found.iter().map(|row| decode::webhook(&PgRow(row), &self.secrets)).collect()
     }
 
     async fn get_webhook(&self, platform: &PlatformId, id: &WebhookId) -> StoreResult<Webhook> {
         let client = self.client().await?;
-        Ok(load_webhook(&client, platform.as_str(), id.as_str()).await?)
+        Ok(load_webhook(&client, &self.secrets, platform.as_str(), id.as_str()).await?)
     }
 
     async fn update_webhook(
@@ -165,7 +169,7 @@ impl ApiStore for PgStore {
         let (platform, id) = (platform.as_str(), id.as_str());
         transaction!(self, |tx| {
             let patch = patch.clone();
-            let mut webhook = lock_webhook(&tx, platform, id).await?;
+            let mut webhook = lock_webhook(&tx, &self.secrets, platform, id).await?;
             if let Some(events) = &patch.events {
                 check_filter(&tx, platform, events).await?;
             }
@@ -220,17 +224,18 @@ impl ApiStore for PgStore {
         now: Timestamp,
     ) -> StoreResult<Webhook> {
         let (platform, id) = (platform.as_str(), id.as_str());
+        let sealed = self.secrets.seal(id, &new_secret)?;
         transaction!(self, |tx| {
             let changed = execute(
                 &tx,
                 statements::ROTATE_SECRET.postgres(),
-                &[&platform, &id, &overlap_until.unix_millis(), &new_secret.expose(), &now.unix_millis()],
+                &[&platform, &id, &overlap_until.unix_millis(), &sealed, &now.unix_millis()],
             )
             .await?;
             if changed == 0 {
                 return Err(StoreError::NotFound.into());
             }
-            load_webhook(&tx, platform, id).await
+            load_webhook(&tx, &self.secrets, platform, id).await
         })
     }
 
@@ -242,7 +247,16 @@ impl ApiStore for PgStore {
         now: Timestamp,
         lease_until: Option<Timestamp>,
     ) -> StoreResult<Published> {
-        transaction!(self, |tx| fanout::publish(&tx, platform, event.clone(), target.clone(), now, lease_until).await)
+        transaction!(self, |tx| fanout::publish(
+            &tx,
+            &self.secrets,
+            platform,
+            event.clone(),
+            target.clone(),
+            now,
+            lease_until
+        )
+        .await)
     }
 
     async fn list_events(&self, platform: &PlatformId, page: Page) -> StoreResult<Vec<Event>> {
@@ -315,7 +329,7 @@ impl ApiStore for PgStore {
                 (state.try_get(0)?, state.try_get(1)?, state.try_get(2)?);
             policy::check_retry(&status, leased_until, enabled, now)?;
             execute(&tx, statements::RETRY_DELIVERY.postgres(), &[&id, &now.unix_millis()]).await?;
-            let mut jobs = fanout::lease_jobs(&tx, &[id], lease_until).await?;
+            let mut jobs = fanout::lease_jobs(&tx, &[id], lease_until, &self.secrets).await?;
             Ok(jobs.pop().ok_or(StoreError::NotFound)?)
         })
     }
@@ -329,7 +343,7 @@ impl ApiStore for PgStore {
     ) -> StoreResult<usize> {
         let (platform, id) = (platform.as_str(), id.as_str());
         transaction!(self, |tx| {
-            policy::require_enabled(lock_webhook(&tx, platform, id).await?.enabled)?;
+            policy::require_enabled(lock_webhook(&tx, &self.secrets, platform, id).await?.enabled)?;
             let recovered =
                 execute(&tx, statements::RECOVER_FAILED.postgres(), &[&id, &since.unix_millis(), &now.unix_millis()])
                     .await?;

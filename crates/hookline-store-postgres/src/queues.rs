@@ -54,7 +54,7 @@ impl DeliveryQueue for PgStore {
         let limit = request.limit.min(i64::MAX as usize) as i64;
         transaction!(self, |tx| {
             let claimed = query(&tx, &sql, &[&now, &lease_until, &skip, &per_webhook, &limit]).await?;
-            fanout::jobs_from_rows(&claimed)
+            fanout::jobs_from_rows(&claimed, &self.secrets)
         })
     }
 
@@ -62,7 +62,7 @@ impl DeliveryQueue for PgStore {
         if records.is_empty() {
             return Ok(RecordOutcome::default());
         }
-        transaction!(self, |tx| record::record(&tx, records.clone(), context).await)
+        transaction!(self, |tx| record::record(&tx, &self.secrets, records.clone(), context).await)
     }
 
     async fn renew_leases(&self, deliveries: Vec<DeliveryId>, lease_until: Timestamp) -> StoreResult<u64> {

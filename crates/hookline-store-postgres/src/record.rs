@@ -28,7 +28,7 @@ use hookline_core::notification::NotificationKind;
 use hookline_store::policy::plan::{Effect, FailureState, plan};
 use hookline_store::policy::{self, About, LatestNotice, NoticeCount, NoticeSlot};
 use hookline_store::statements;
-use hookline_store::{RecordContext, RecordOutcome};
+use hookline_store::{RecordContext, RecordOutcome, SecretCipher};
 
 use crate::error::DbResult;
 use crate::{execute, fanout, query, query_one, query_opt};
@@ -132,6 +132,7 @@ impl Pending {
 
 pub(super) async fn record(
     tx: &Transaction<'_>,
+    secrets: &SecretCipher,
     records: Vec<AttemptRecord>,
     ctx: RecordContext,
 ) -> DbResult<RecordOutcome> {
@@ -233,7 +234,7 @@ pub(super) async fn record(
         pending.flush(tx, ctx.now).await?;
         for effect in planned {
             webhook.state.apply(&effect);
-            execute_effect(tx, effect, &about, last_error.as_deref(), &ctx, &mut outcome).await?;
+            execute_effect(tx, secrets, effect, &about, last_error.as_deref(), &ctx, &mut outcome).await?;
         }
     }
     pending.flush(tx, ctx.now).await?;
@@ -244,6 +245,7 @@ pub(super) async fn record(
 /// `last_error`.
 async fn execute_effect(
     tx: &Transaction<'_>,
+    secrets: &SecretCipher,
     effect: Effect,
     about: &About,
     last_error: Option<&str>,
@@ -269,7 +271,7 @@ async fn execute_effect(
                 outcome.notices += 1;
             }
         }
-        Effect::Publish { event_type, data } => emit(tx, about, event_type, data, ctx, outcome).await?,
+        Effect::Publish { event_type, data } => emit(tx, secrets, about, event_type, data, ctx, outcome).await?,
     }
     Ok(())
 }
@@ -295,6 +297,7 @@ async fn disable(
 /// about. Nothing is stored when no webhook subscribes.
 async fn emit(
     tx: &Transaction<'_>,
+    secrets: &SecretCipher,
     about: &About,
     event_type: &str,
     data: serde_json::Value,
@@ -311,7 +314,7 @@ async fn emit(
         return Ok(());
     }
     let Some((platform, event, target)) = policy::operational_event(about, event_type, data) else { return Ok(()) };
-    let published = fanout::publish(tx, &platform, event, target, ctx.now, Some(ctx.lease_until)).await?;
+    let published = fanout::publish(tx, secrets, &platform, event, target, ctx.now, Some(ctx.lease_until)).await?;
     outcome.jobs.extend(published.jobs);
     Ok(())
 }

@@ -156,7 +156,7 @@ impl UiStore for PgStore {
         query_: DeliveryQuery,
     ) -> StoreResult<Vec<DeliverySummary>> {
         let client = self.client().await?;
-        load_webhook(&client, platform.as_str(), webhook.as_str()).await?;
+        load_webhook(&client, &self.secrets, platform.as_str(), webhook.as_str()).await?;
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
              JOIN webhooks w ON w.id = d.webhook_id WHERE d.webhook_id = $1 \
@@ -187,7 +187,7 @@ impl UiStore for PgStore {
         since: Timestamp,
     ) -> StoreResult<usize> {
         let client = self.client().await?;
-        load_webhook(&client, platform.as_str(), webhook.as_str()).await?;
+        load_webhook(&client, &self.secrets, platform.as_str(), webhook.as_str()).await?;
         let row = query_one(
             &client,
             "SELECT count(*) FROM deliveries WHERE webhook_id = $1 AND status = 'failed' AND created_at >= $2",

@@ -12,7 +12,7 @@ use hookline_core::ids::{DeliveryId, PlatformId};
 use hookline_core::webhook::Webhook;
 use hookline_store::decode::{self};
 use hookline_store::statements;
-use hookline_store::{Published, StoreError, Target, policy};
+use hookline_store::{Published, SecretCipher, StoreError, Target, policy};
 use rusqlite::hooks::Action;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -63,7 +63,7 @@ impl WebhookCache {
         self.platforms.clear();
     }
 
-    fn platform(&mut self, conn: &Connection, platform: &str) -> DbResult<Arc<Vec<Webhook>>> {
+    fn platform(&mut self, conn: &Connection, secrets: &SecretCipher, platform: &str) -> DbResult<Arc<Vec<Webhook>>> {
         if self.stale.swap(false, Ordering::Relaxed) {
             self.platforms.clear();
         }
@@ -71,8 +71,10 @@ impl WebhookCache {
             return Ok(Arc::clone(cached));
         }
         let mut select = conn.prepare_cached(statements::PLATFORM_WEBHOOKS.sqlite())?;
-        let webhooks: Vec<Webhook> =
-            select.query_map([platform], lift(decode::webhook))?.map(|row| row?).collect::<DbResult<_>>()?;
+        let webhooks: Vec<Webhook> = select
+            .query_map([platform], lift(|row| decode::webhook(row, secrets)))?
+            .map(|row| row?)
+            .collect::<DbResult<_>>()?;
         let webhooks = Arc::new(webhooks);
         // A bound on memory for hosts with very many platforms; the cache simply refills.
         if self.platforms.len() >= 1024 {
@@ -83,9 +85,9 @@ impl WebhookCache {
     }
 }
 
-pub(super) fn load_webhook(conn: &Connection, platform: &str, id: &str) -> DbResult<Webhook> {
+pub(super) fn load_webhook(conn: &Connection, secrets: &SecretCipher, platform: &str, id: &str) -> DbResult<Webhook> {
     conn.prepare_cached(statements::WEBHOOK_BY_ID.sqlite())?
-        .query_row(params![platform, id], lift(decode::webhook))
+        .query_row(params![platform, id], lift(|row| decode::webhook(row, secrets)))
         .optional()?
         .ok_or(StoreError::NotFound)?
 }
@@ -113,7 +115,7 @@ pub(super) fn publish(
 ) -> DbResult<Published> {
     let platform_str = platform.as_str();
     let only = match &target {
-        Target::Only(id) => Some(load_webhook(conn, platform_str, id.as_str())?),
+        Target::Only(id) => Some(load_webhook(conn, &conn.secrets, platform_str, id.as_str())?),
         _ => None,
     };
     if !event_type_exists(conn, platform_str, event.event_type.as_str())? {
@@ -143,7 +145,7 @@ pub(super) fn publish(
     let targets: Vec<(Webhook, bool)> = match only {
         Some(webhook) => vec![(webhook, true)],
         None => {
-            let webhooks = conn.webhooks.platform(&conn.conn, platform_str)?;
+            let webhooks = conn.webhooks.platform(&conn.conn, &conn.secrets, platform_str)?;
             let candidates = webhooks.iter().filter(|w| w.events.matches(&stored.event_type)).cloned().map(Ok);
             policy::matching(candidates, &stored.event_type, &target)?
         }

@@ -1,6 +1,8 @@
 //! `impl InboxStore for SqliteStore`. Writes go through the writer thread like every other write, so a capture's
 //! numbering, insert and trimming are one transaction, and captures are numbered in commit order.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use hookline_core::Timestamp;
 use hookline_core::ids::{InboxId, PlatformId, RequestId};
@@ -123,13 +125,15 @@ impl InboxStore for SqliteStore {
     }
 
     async fn webhooks_pointing_at(&self, platform: &PlatformId, inbox_url: &str) -> StoreResult<Vec<WebhookSecrets>> {
-        let (platform, inbox_url) = (platform.to_string(), inbox_url.to_owned());
+        let (platform, inbox_url, secrets) = (platform.to_string(), inbox_url.to_owned(), Arc::clone(&self.secrets));
         self.read(move |conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT id, secret, previous_secret, previous_secret_until FROM webhooks WHERE platform_id = ?1 \
                  AND (url = ?2 OR substr(url, 1, length(?2) + 1) IN (?2 || '/', ?2 || '?')) ORDER BY id",
             )?;
-            collect(statement.query_map(params![platform, inbox_url], lift(inbox::webhook_secrets))?)
+            collect(
+                statement.query_map(params![platform, inbox_url], lift(|row| inbox::webhook_secrets(row, &secrets)))?,
+            )
         })
         .await
     }

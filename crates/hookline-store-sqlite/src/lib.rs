@@ -10,6 +10,7 @@
 //! poller taking work the dispatcher already holds; at start, leases left by a dead process are cleared. A lock
 //! file beside the database enforces the single process.
 
+mod admin;
 mod error;
 mod fanout;
 mod inbox;
@@ -29,7 +30,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{Semaphore, oneshot};
 
-use hookline_store::{StoreError, StoreResult};
+use hookline_store::{SecretCipher, StoreError, StoreResult};
 
 use crate::error::{DbResult, Error};
 
@@ -52,12 +53,20 @@ pub struct SqliteOptions {
     pub synchronous: Synchronous,
     /// Read connections.
     pub readers: usize,
+    /// Seals webhook secrets before they are written and opens them when read; plaintext by default (the server
+    /// always sets a key).
+    pub secrets: Arc<SecretCipher>,
 }
 
 impl SqliteOptions {
     /// Options for `path` with the defaults.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into(), synchronous: Synchronous::Full, readers: 4 }
+        Self {
+            path: path.into(),
+            synchronous: Synchronous::Full,
+            readers: 4,
+            secrets: Arc::new(SecretCipher::plaintext()),
+        }
     }
 }
 
@@ -65,6 +74,7 @@ impl SqliteOptions {
 pub struct SqliteStore {
     writer: Arc<WriteQueue>,
     readers: Arc<ReaderPool>,
+    secrets: Arc<SecretCipher>,
     // Held for the life of the store: the single-process invariant.
     _lock: File,
 }
@@ -83,6 +93,7 @@ impl SqliteStore {
         let lock = acquire_lock(&options.path)?;
         let mut writer_conn = open_connection(&options.path, options.synchronous, false)?;
         schema::migrate(&mut writer_conn)?;
+        admin::check_secrets(&writer_conn, &options.secrets)?;
         // Single-process invariant: any lease in the file belongs to a process that is gone.
         writer_conn.execute("UPDATE deliveries SET leased_until = NULL WHERE leased_until IS NOT NULL", [])?;
         let mut readers = Vec::with_capacity(options.readers.max(1));
@@ -100,13 +111,18 @@ impl SqliteStore {
             .name("hookline-sqlite-checkpoint".into())
             .spawn(move || run_checkpointer(checkpointer, checkpoint_queue))
             .map_err(|e| StoreError::Database(Box::new(e)))?;
-        let writer = Writer::new(writer_conn)?;
+        let writer = Writer::new(writer_conn, Arc::clone(&options.secrets))?;
         let writer_queue = Arc::clone(&queue);
         std::thread::Builder::new()
             .name("hookline-sqlite-writer".into())
             .spawn(move || run_writer(writer, writer_queue))
             .map_err(|e| StoreError::Database(Box::new(e)))?;
-        Ok(Self { writer: queue, readers: Arc::new(ReaderPool::new(readers)), _lock: lock })
+        Ok(Self {
+            writer: queue,
+            readers: Arc::new(ReaderPool::new(readers)),
+            secrets: Arc::clone(&options.secrets),
+            _lock: lock,
+        })
     }
 
     /// Runs an API write on the writer thread and returns its result once committed.
@@ -397,6 +413,8 @@ pub(crate) struct Writer {
     /// Each platform's decoded webhooks, for fan-out. It refreshes itself when a row of `webhooks` changes;
     /// the writer clears it after a rollback.
     pub(crate) webhooks: fanout::WebhookCache,
+    /// Seals and opens webhook secrets.
+    pub(crate) secrets: Arc<SecretCipher>,
 }
 
 impl std::ops::Deref for Writer {
@@ -408,9 +426,9 @@ impl std::ops::Deref for Writer {
 }
 
 impl Writer {
-    fn new(mut conn: Connection) -> DbResult<Self> {
+    fn new(mut conn: Connection, secrets: Arc<SecretCipher>) -> DbResult<Self> {
         let webhooks = fanout::WebhookCache::watching(&mut conn)?;
-        Ok(Self { conn, webhooks })
+        Ok(Self { conn, webhooks, secrets })
     }
 
     /// Runs `batch` in one transaction and commits it, or rolls all of it back.

@@ -1,5 +1,7 @@
 //! The role traits for `SqliteStore`: every query of the SQLite backend.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use hookline_core::Timestamp;
 use hookline_core::delivery::{DeliveryJob, DeliveryStatus};
@@ -17,7 +19,8 @@ use hookline_store::decode::{
 use hookline_store::policy::{self, page_limit as limit};
 use hookline_store::statements;
 use hookline_store::{
-    ApiStore, DeliveryDetail, DeliverySummary, Page, Published, StoreError, StoreResult, Target, WebhookPatch,
+    ApiStore, DeliveryDetail, DeliverySummary, Page, Published, SecretCipher, StoreError, StoreResult, Target,
+    WebhookPatch,
 };
 
 use crate::error::DbResult;
@@ -59,6 +62,7 @@ pub(crate) fn lease_jobs(
     where_clause: &str,
     params: impl rusqlite::Params,
     lease_until: Timestamp,
+    secrets: &SecretCipher,
 ) -> DbResult<Vec<DeliveryJob>> {
     let sql = format!(
         "SELECT {JOB_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk \
@@ -66,8 +70,9 @@ pub(crate) fn lease_jobs(
     );
     let mut bodies = decode::Bodies::new();
     let mut select = conn.prepare_cached(&sql)?;
-    let jobs =
-        collect(select.query_map(params, |row| Ok(decode::job(&SqliteRow(row), &mut bodies).map_err(Into::into)))?)?;
+    let jobs = collect(
+        select.query_map(params, |row| Ok(decode::job(&SqliteRow(row), &mut bodies, secrets).map_err(Into::into)))?,
+    )?;
     let mut lease = conn.prepare_cached("UPDATE deliveries SET leased_until = ?2 WHERE id = ?1")?;
     for job in &jobs {
         lease.execute(params![job.delivery_id.as_str(), lease_until.unix_millis()])?;
@@ -147,8 +152,8 @@ impl ApiStore for SqliteStore {
                 webhook.url.as_str(),
                 decode::encode_filter(&webhook.events),
                 webhook.description,
-                webhook.secrets.current.expose(),
-                previous.map(|(secret, _)| secret.expose()),
+                conn.secrets.seal(webhook.id.as_str(), &webhook.secrets.current)?,
+                previous.map(|(secret, _)| conn.secrets.seal(webhook.id.as_str(), secret)).transpose()?,
                 previous.map(|(_, until)| until.unix_millis()),
                 webhook.enabled,
                 webhook.disabled_reason,
@@ -163,21 +168,22 @@ impl ApiStore for SqliteStore {
     }
 
     async fn list_webhooks(&self, platform: &PlatformId, page: Page) -> StoreResult<Vec<Webhook>> {
-        let platform = platform.to_string();
+        let (platform, secrets) = (platform.to_string(), Arc::clone(&self.secrets));
         self.read(move |conn| {
             let sql = format!(
                 "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE platform_id = ?1 AND (?2 IS NULL OR id > ?2) \
                  ORDER BY id LIMIT ?3"
             );
             let mut statement = conn.prepare_cached(&sql)?;
-            collect(statement.query_map(params![platform, page.after, limit(&page)], lift(decode::webhook))?)
+            let decode = lift(|row| decode::webhook(row, &secrets));
+            collect(statement.query_map(params![platform, page.after, limit(&page)], decode)?)
         })
         .await
     }
 
     async fn get_webhook(&self, platform: &PlatformId, id: &WebhookId) -> StoreResult<Webhook> {
-        let (platform, id) = (platform.to_string(), id.to_string());
-        self.read(move |conn| load_webhook(conn, &platform, &id)).await
+        let (platform, id, secrets) = (platform.to_string(), id.to_string(), Arc::clone(&self.secrets));
+        self.read(move |conn| load_webhook(conn, &secrets, &platform, &id)).await
     }
 
     async fn update_webhook(
@@ -189,7 +195,7 @@ impl ApiStore for SqliteStore {
     ) -> StoreResult<Webhook> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
-            let mut webhook = load_webhook(conn, &platform, &id)?;
+            let mut webhook = load_webhook(conn, &conn.secrets, &platform, &id)?;
             if let Some(events) = &patch.events {
                 check_filter(conn, &platform, events)?;
             }
@@ -246,13 +252,13 @@ impl ApiStore for SqliteStore {
                 platform,
                 id,
                 overlap_until.unix_millis(),
-                new_secret.expose(),
+                conn.secrets.seal(&id, &new_secret)?,
                 now.unix_millis()
             ])?;
             if changed == 0 {
                 return Err(StoreError::NotFound.into());
             }
-            load_webhook(conn, &platform, &id)
+            load_webhook(conn, &conn.secrets, &platform, &id)
         })
         .await
     }
@@ -344,7 +350,7 @@ impl ApiStore for SqliteStore {
                 statements::RETRY_DELIVERY.sqlite(),
             )?
             .execute(params![id, now.unix_millis()])?;
-            let mut jobs = lease_jobs(conn, "d.id = ?1", [&id], lease_until)?;
+            let mut jobs = lease_jobs(conn, "d.id = ?1", [&id], lease_until, &conn.secrets)?;
             Ok(jobs.pop().ok_or(StoreError::NotFound)?)
         })
         .await
@@ -359,7 +365,7 @@ impl ApiStore for SqliteStore {
     ) -> StoreResult<usize> {
         let (platform, id) = (platform.to_string(), id.to_string());
         self.write(move |conn| {
-            policy::require_enabled(load_webhook(conn, &platform, &id)?.enabled)?;
+            policy::require_enabled(load_webhook(conn, &conn.secrets, &platform, &id)?.enabled)?;
             let recovered = conn.prepare_cached(statements::RECOVER_FAILED.sqlite())?.execute(params![
                 id,
                 since.unix_millis(),

@@ -47,6 +47,7 @@ impl DeliveryQueue for SqliteStore {
                      ORDER BY max(next_attempt_at, ifnull(leased_until, 0)), id LIMIT ?3)",
                     params![webhook, now, room as i64],
                     request.lease_until,
+                    &conn.secrets,
                 )?);
             }
             Ok(jobs)

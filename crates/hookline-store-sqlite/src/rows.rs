@@ -37,7 +37,7 @@ impl Columns for SqliteRow<'_, '_> {
 /// A shared decoder as a rusqlite row callback: rusqlite's errors outside, decoding errors inside (collect
 /// them with `row?`).
 pub(crate) fn lift<T>(
-    decode: fn(&dyn Columns) -> StoreResult<T>,
+    decode: impl Fn(&dyn Columns) -> StoreResult<T>,
 ) -> impl Fn(&Row<'_>) -> rusqlite::Result<DbResult<T>> {
     move |row| Ok(decode(&SqliteRow(row)).map_err(Into::into))
 }

@@ -240,6 +240,7 @@ CREATE INDEX deliveries_webhook_finished ON deliveries (webhook_id, updated_at, 
 CREATE INDEX events_platform ON events (platform_id, pk);
 CREATE INDEX events_type ON events (platform_id, type, pk);
 "#,
+    // 7: honest failure notices (below).
     r#"
 -- Honest failure notices. claimed_at: when a notifier first claimed a notice for sending; from then on it
 -- absorbs no more failures (they go to the next notice, due when the window ends). Notices already sent or
@@ -249,6 +250,18 @@ CREATE INDEX events_type ON events (platform_id, type, pk);
 ALTER TABLE notifications ADD COLUMN claimed_at INTEGER;
 UPDATE notifications SET claimed_at = COALESCE(sent_at, created_at) WHERE status <> 'pending' OR attempts > 0;
 ALTER TABLE webhooks ADD COLUMN failing_notified_at INTEGER;
+"#,
+    // 8: API keys get an id (derived from the hash, so existing keys get theirs here), a name, the key's first
+    // characters, a read-only flag and the time of last use (written at most once a minute per key).
+    r#"
+ALTER TABLE api_keys ADD COLUMN id TEXT;
+ALTER TABLE api_keys ADD COLUMN name TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE api_keys ADD COLUMN prefix TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_keys ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE api_keys ADD COLUMN last_used_at INTEGER;
+UPDATE api_keys SET id = 'key_' || substr(key_hash, 1, 16);
+CREATE UNIQUE INDEX api_keys_id ON api_keys (id);
+CREATE INDEX api_keys_platform ON api_keys (platform_id, created_at);
 "#,
 ];
 

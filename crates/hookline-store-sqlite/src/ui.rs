@@ -1,5 +1,7 @@
 //! `impl UiStore for SqliteStore`: the dashboard's sessions, portal links, health counts and event search.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use hookline_core::Timestamp;
 use hookline_core::event::Event;
@@ -155,9 +157,9 @@ impl UiStore for SqliteStore {
         webhook: &WebhookId,
         query: DeliveryQuery,
     ) -> StoreResult<Vec<DeliverySummary>> {
-        let (platform, webhook) = (platform.to_string(), webhook.to_string());
+        let (platform, webhook, secrets) = (platform.to_string(), webhook.to_string(), Arc::clone(&self.secrets));
         self.read(move |conn| {
-            load_webhook(conn, &platform, &webhook)?;
+            load_webhook(conn, &secrets, &platform, &webhook)?;
             // Keyset-paged on deliveries_webhook (webhook_id, id): ids are time-ordered, newest first. The cursor
             // is a plain range (no `?3 IS NULL OR …`, which kept the planner from seeking to it: a page deep in a
             // million deliveries took 0.27 s instead of 2 ms); char(127) sorts after every id.
@@ -191,9 +193,9 @@ impl UiStore for SqliteStore {
         webhook: &WebhookId,
         since: Timestamp,
     ) -> StoreResult<usize> {
-        let (platform, webhook) = (platform.to_string(), webhook.to_string());
+        let (platform, webhook, secrets) = (platform.to_string(), webhook.to_string(), Arc::clone(&self.secrets));
         self.read(move |conn| {
-            load_webhook(conn, &platform, &webhook)?;
+            load_webhook(conn, &secrets, &platform, &webhook)?;
             let count: i64 = conn
                 .prepare_cached(
                     "SELECT count(*) FROM deliveries WHERE webhook_id = ?1 AND status = 'failed' AND created_at >= ?2",

@@ -14,9 +14,9 @@ use hookline_core::event::{Event, render_body};
 use hookline_core::ids::{AttemptId, DeliveryId, EventId, NotificationId, PlatformId, WebhookId};
 use hookline_core::notification::{Notification, NotificationKind, NotificationStatus};
 use hookline_core::platform::{EventType, Platform};
-use hookline_core::secret::Secret;
 use hookline_core::webhook::{EventFilter, SigningSecrets, Webhook, WebhookUrl};
 
+use crate::secrets::SecretCipher;
 use crate::{DeliverySummary, StoreError, StoreResult};
 
 /// One result row, read by column position. Integers are 64-bit in both schemas; narrower domain values are
@@ -113,19 +113,59 @@ pub fn custom_event_type(row: &dyn Columns) -> StoreResult<EventType> {
     Ok(EventType { name: row.text(0)?, description: row.text(1)?, built_in: false, operational: false })
 }
 
+/// An API key row (`statements::API_KEY_COLUMNS`).
+pub fn api_key(row: &dyn Columns) -> StoreResult<crate::ApiKeyRecord> {
+    Ok(crate::ApiKeyRecord {
+        id: row.text(0)?,
+        platform_id: platform_id(row.text(1)?)?,
+        name: row.text(2)?,
+        prefix: row.text(3)?,
+        read_only: row.flag(4)?,
+        created_at: ts(row.int(5)?),
+        last_used_at: row.opt_int(6)?.map(ts),
+    })
+}
+
+/// A key and its platform (`statements::API_KEY_BY_HASH`: the key's 7 columns, then the platform's).
+pub fn api_key_and_platform(row: &dyn Columns) -> StoreResult<(Platform, crate::ApiKeyRecord)> {
+    Ok((platform(&Shifted(row, 7))?, api_key(row)?))
+}
+
+/// A row read from column `.1` on.
+struct Shifted<'a>(&'a dyn Columns, usize);
+
+impl Columns for Shifted<'_> {
+    fn text(&self, i: usize) -> StoreResult<String> {
+        self.0.text(i + self.1)
+    }
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        self.0.opt_text(i + self.1)
+    }
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        self.0.int(i + self.1)
+    }
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        self.0.opt_int(i + self.1)
+    }
+    fn flag(&self, i: usize) -> StoreResult<bool> {
+        self.0.flag(i + self.1)
+    }
+}
+
 /// Columns of a webhook row, in the order [`webhook`] reads them.
 pub const WEBHOOK_COLUMNS: &str = "id, platform_id, url, events, description, secret, previous_secret, \
      previous_secret_until, enabled, disabled_reason, created_at, updated_at, concurrency, failing_since";
 
-/// A webhook row ([`WEBHOOK_COLUMNS`]).
-pub fn webhook(row: &dyn Columns) -> StoreResult<Webhook> {
+/// A webhook row ([`WEBHOOK_COLUMNS`]), its secrets opened with `cipher`.
+pub fn webhook(row: &dyn Columns, cipher: &SecretCipher) -> StoreResult<Webhook> {
+    let id = row.text(0)?;
     Ok(Webhook {
-        id: webhook_id(row.text(0)?)?,
+        secrets: secrets(cipher, &id, row.text(5)?, row.opt_text(6)?, row.opt_int(7)?)?,
+        id: webhook_id(id)?,
         platform_id: platform_id(row.text(1)?)?,
         url: webhook_url(&row.text(2)?)?,
         events: decode_filter(&row.text(3)?)?,
         description: row.text(4)?,
-        secrets: secrets(row.text(5)?, row.opt_text(6)?, row.opt_int(7)?),
         enabled: row.flag(8)?,
         disabled_reason: row.opt_text(9)?,
         created_at: ts(row.int(10)?),
@@ -135,11 +175,21 @@ pub fn webhook(row: &dyn Columns) -> StoreResult<Webhook> {
     })
 }
 
-fn secrets(current: String, previous: Option<String>, until: Option<i64>) -> SigningSecrets {
-    SigningSecrets {
-        current: Secret::from_stored(current),
-        previous: previous.zip(until).map(|(secret, until)| (Secret::from_stored(secret), ts(until))),
-    }
+/// A webhook's signing secrets from their stored forms, opened with `cipher` (`owner`: the webhook's id).
+pub fn secrets(
+    cipher: &SecretCipher,
+    owner: &str,
+    current: String,
+    previous: Option<String>,
+    until: Option<i64>,
+) -> StoreResult<SigningSecrets> {
+    Ok(SigningSecrets {
+        current: cipher.open(owner, current)?,
+        previous: match previous.zip(until) {
+            Some((secret, until)) => Some((cipher.open(owner, secret)?, ts(until))),
+            None => None,
+        },
+    })
 }
 
 /// A filter as stored: its names, space-separated.
@@ -233,8 +283,9 @@ pub const JOB_COLUMN_COUNT: usize = 14;
 /// Event bodies already rendered in a batch of jobs, by event key, so each event's body is rendered once.
 pub type Bodies = HashMap<i64, Arc<[u8]>>;
 
-/// A job row ([`JOB_COLUMNS`]), its event body rendered once per batch in `bodies`.
-pub fn job(row: &dyn Columns, bodies: &mut Bodies) -> StoreResult<DeliveryJob> {
+/// A job row ([`JOB_COLUMNS`]), its event body rendered once per batch in `bodies`, its secrets opened with
+/// `cipher`.
+pub fn job(row: &dyn Columns, bodies: &mut Bodies, cipher: &SecretCipher) -> StoreResult<DeliveryJob> {
     let (event, event_type) = (row.text(5)?, row.text(6)?);
     let body = match bodies.entry(row.int(4)?) {
         Entry::Occupied(rendered) => Arc::clone(rendered.get()),
@@ -242,12 +293,13 @@ pub fn job(row: &dyn Columns, bodies: &mut Bodies) -> StoreResult<DeliveryJob> {
             Arc::clone(slot.insert(render_body(&event, &event_type, ts(row.int(8)?), &row.text(7)?).into()))
         }
     };
+    let webhook = row.text(2)?;
     Ok(DeliveryJob {
         delivery_id: delivery_id(row.text(0)?)?,
         platform_id: platform_id(row.text(1)?)?,
-        webhook_id: webhook_id(row.text(2)?)?,
+        secrets: secrets(cipher, &webhook, row.text(10)?, row.opt_text(11)?, row.opt_int(12)?)?,
+        webhook_id: webhook_id(webhook)?,
         url: webhook_url(&row.text(9)?)?,
-        secrets: secrets(row.text(10)?, row.opt_text(11)?, row.opt_int(12)?),
         event_id: event_id(event)?,
         event_type,
         body,

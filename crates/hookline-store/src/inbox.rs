@@ -11,10 +11,9 @@ use async_trait::async_trait;
 use hookline_core::Timestamp;
 use hookline_core::ids::{InboxId, PlatformId, RequestId, WebhookId};
 use hookline_core::inbox::{CapturedRequest, Inbox, InboxResponse, Verdict, VerdictNote, WebhookSecrets};
-use hookline_core::secret::Secret;
-use hookline_core::webhook::SigningSecrets;
 
 use crate::decode::Columns;
+use crate::secrets::SecretCipher;
 use crate::{Page, StoreError, StoreResult};
 
 /// Inboxes and their captured requests.
@@ -160,14 +159,12 @@ pub fn headers_json(headers: &[(String, String)]) -> StoreResult<String> {
     serde_json::to_string(headers).map_err(|e| StoreError::Database(Box::new(e)))
 }
 
-/// A webhook's secrets from its `secret, previous_secret, previous_secret_until` columns (after its id).
-pub fn webhook_secrets(row: &dyn Columns) -> StoreResult<WebhookSecrets> {
-    let previous = match (row.opt_text(2)?, row.opt_int(3)?) {
-        (Some(secret), Some(until)) => Some((Secret::from_stored(secret), Timestamp::from_unix_millis(until))),
-        _ => None,
-    };
+/// A webhook's secrets from its `secret, previous_secret, previous_secret_until` columns (after its id),
+/// opened with `cipher`.
+pub fn webhook_secrets(row: &dyn Columns, cipher: &SecretCipher) -> StoreResult<WebhookSecrets> {
+    let id = row.text(0)?;
     Ok(WebhookSecrets {
-        webhook_id: WebhookId::parse(&row.text(0)?).ok_or_else(|| corrupt("webhook id"))?,
-        secrets: SigningSecrets { current: Secret::from_stored(row.text(1)?), previous },
+        secrets: crate::decode::secrets(cipher, &id, row.text(1)?, row.opt_text(2)?, row.opt_int(3)?)?,
+        webhook_id: WebhookId::parse(&id).ok_or_else(|| corrupt("webhook id"))?,
     })
 }

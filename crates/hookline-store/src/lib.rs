@@ -10,20 +10,24 @@
 //! changes data either commits all of its change or none of it, and a method returns `Ok` for a write only
 //! after that write is committed.
 
+mod admin;
 mod api;
 pub mod decode;
 mod error;
 pub mod inbox;
 pub mod policy;
 mod queues;
+pub mod secrets;
 pub mod statements;
 mod types;
 pub mod ui;
 
+pub use crate::admin::{AdminStore, ApiKeyRecord};
 pub use crate::api::ApiStore;
 pub use crate::error::StoreError;
 pub use crate::inbox::InboxStore;
 pub use crate::queues::{DeliveryQueue, NoticeQueue};
+pub use crate::secrets::SecretCipher;
 pub use crate::types::*;
 pub use crate::ui::UiStore;
 

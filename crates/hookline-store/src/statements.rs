@@ -85,9 +85,12 @@ pub const PING: Statement = statement!("SELECT 1");
 pub const INSERT_PLATFORM: Statement =
     statement!("INSERT INTO platforms (", PLATFORM_COLUMNS, ") VALUES ($1, $2, $3, $4, $5)");
 
-/// A platform's API key (hash, platform, created at).
-pub const INSERT_API_KEY: Statement =
-    statement!("INSERT INTO api_keys (key_hash, platform_id, created_at) VALUES ($1, $2, $3)");
+/// A platform's first API key (hash, platform, created at), named "default"; its id is derived from the hash
+/// (`ApiKeyRecord::id_for`).
+pub const INSERT_API_KEY: Statement = statement!(
+    "INSERT INTO api_keys (key_hash, platform_id, created_at, id, name) \
+     VALUES ($1, $2, $3, 'key_' || substr($1, 1, 16), 'default')"
+);
 
 /// The platform an API key hash belongs to, as [`PLATFORM_COLUMNS`].
 pub const PLATFORM_BY_KEY: Statement = statement!(
@@ -251,3 +254,82 @@ pub const FINISH_NOTICE: Statement = statement!(
 
 #[cfg(test)]
 mod tests;
+
+/// A page of every platform by id (after `$1`, at most `$2`), as [`PLATFORM_COLUMNS`].
+pub const LIST_PLATFORMS: Statement = statement!(
+    "SELECT ",
+    PLATFORM_COLUMNS,
+    " FROM platforms WHERE (CAST($1 AS TEXT) IS NULL OR id > CAST($1 AS TEXT)) ORDER BY id LIMIT $2"
+);
+
+/// One platform by id, as [`PLATFORM_COLUMNS`].
+pub const PLATFORM_BY_ID: Statement = statement!("SELECT ", PLATFORM_COLUMNS, " FROM platforms WHERE id = $1");
+
+/// A platform's name, URL and email (id, then those).
+pub const UPDATE_PLATFORM: Statement = statement!("UPDATE platforms SET name = $2, url = $3, email = $4 WHERE id = $1");
+
+/// What deleting platform `$1` deletes, children before parents; the platform's row goes last, so a `NotFound`
+/// is known from the first statement's count of nothing (see the drivers).
+pub const DELETE_PLATFORM: [Statement; 12] = [
+    statement!("DELETE FROM inbox_requests WHERE inbox_id IN (SELECT id FROM inboxes WHERE platform_id = $1)"),
+    statement!("DELETE FROM inboxes WHERE platform_id = $1"),
+    statement!("DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE platform_id = $1)"),
+    statement!("DELETE FROM deliveries WHERE platform_id = $1"),
+    statement!("DELETE FROM events WHERE platform_id = $1"),
+    statement!("DELETE FROM notifications WHERE platform_id = $1"),
+    statement!("DELETE FROM webhooks WHERE platform_id = $1"),
+    statement!("DELETE FROM event_types WHERE platform_id = $1"),
+    statement!("DELETE FROM ui_sessions WHERE platform_id = $1"),
+    statement!("DELETE FROM portal_links WHERE platform_id = $1"),
+    statement!("DELETE FROM api_keys WHERE platform_id = $1"),
+    statement!("DELETE FROM platforms WHERE id = $1"),
+];
+
+/// A new API key: hash, platform, created at, id, name, prefix, read-only.
+pub const INSERT_NAMED_API_KEY: Statement = statement!(
+    "INSERT INTO api_keys (key_hash, platform_id, created_at, id, name, prefix, read_only) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)"
+);
+
+/// Columns of an API key row, in the order `decode::api_key` reads them (table `api_keys k`).
+pub const API_KEY_COLUMNS: &str = "k.id, k.platform_id, k.name, k.prefix, k.read_only, k.created_at, k.last_used_at";
+
+/// A platform's keys, oldest first.
+pub const LIST_API_KEYS: Statement =
+    statement!("SELECT ", API_KEY_COLUMNS, " FROM api_keys k WHERE k.platform_id = $1 ORDER BY k.created_at, k.id");
+
+/// A key by its hash with its platform: [`API_KEY_COLUMNS`], then the platform's columns.
+pub const API_KEY_BY_HASH: Statement = statement!(
+    "SELECT ",
+    API_KEY_COLUMNS,
+    ", p.id, p.name, p.url, p.email, p.created_at FROM api_keys k JOIN platforms p ON p.id = k.platform_id \
+     WHERE k.key_hash = $1"
+);
+
+/// Revokes (deletes) a platform's key by id.
+pub const REVOKE_API_KEY: Statement = statement!("DELETE FROM api_keys WHERE platform_id = $1 AND id = $2");
+
+/// Records a key's prefix (the first characters of the key).
+pub const SET_API_KEY_PREFIX: Statement = statement!("UPDATE api_keys SET prefix = $2 WHERE id = $1");
+
+/// Records a key's last use.
+pub const TOUCH_API_KEY: Statement = statement!("UPDATE api_keys SET last_used_at = $2 WHERE id = $1");
+
+/// Every stored secret with its webhook, for the start-up check of the secrets keys.
+pub const ALL_SECRETS: Statement = statement!(
+    "SELECT id, secret FROM webhooks UNION ALL \
+     SELECT id, previous_secret FROM webhooks WHERE previous_secret IS NOT NULL"
+);
+
+/// Webhooks with a secret not sealed with the current key (`$1`: the `LIKE` pattern of the current key's
+/// envelopes), at most `$2`: id, secret, previous secret.
+pub const SECRETS_TO_REENCRYPT: Statement = statement!(
+    "SELECT id, secret, previous_secret FROM webhooks WHERE secret NOT LIKE $1 OR previous_secret NOT LIKE $1 \
+     ORDER BY id LIMIT $2"
+);
+
+/// Rewrites a webhook's secrets (`$2`, `$3`) if they are still what was read (`$4`, `$5`).
+pub const REENCRYPT_SECRET: Statement = statement!(
+    "UPDATE webhooks SET secret = $2, previous_secret = $3 \
+     WHERE id = $1 AND secret = $4 AND previous_secret IS NOT DISTINCT FROM $5"
+);

@@ -51,6 +51,31 @@ pub struct RawConfig {
     /// `[telemetry]`.
     #[serde(default)]
     pub telemetry: RawTelemetry,
+    /// `[secrets]`.
+    #[serde(default)]
+    pub secrets: RawSecrets,
+}
+
+/// `[secrets]`: the key that encrypts webhook secrets at rest.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecrets {
+    /// 32 bytes, base64 or hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// A file holding the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
+    /// Keys being rotated out: they open what they sealed, never seal.
+    #[serde(default)]
+    pub previous_keys: Vec<String>,
+}
+
+impl std::fmt::Debug for RawSecrets {
+    // Keys are never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawSecrets").field("key_file", &self.key_file).finish_non_exhaustive()
+    }
 }
 
 /// `[inbox]`.
@@ -256,6 +281,8 @@ pub struct Config {
     pub inbox_prune_interval: Duration,
     /// Where spans are exported over OTLP/HTTP (`[telemetry] otlp_endpoint`), if anywhere.
     pub otlp_endpoint: Option<String>,
+    /// The secrets keys as configured (see `secrets_key`).
+    pub secrets: crate::secrets_key::SecretKeys,
 }
 
 impl RawConfig {
@@ -433,7 +460,13 @@ impl RawConfig {
             request_timeout: duration("http.request_timeout", &h.request_timeout)?,
             body_timeout: duration("http.body_timeout", &h.body_timeout)?,
         };
+        let secrets = crate::secrets_key::SecretKeys::parse(
+            self.secrets.key.as_deref(),
+            self.secrets.key_file.as_deref(),
+            &self.secrets.previous_keys,
+        )?;
         Ok(Config {
+            secrets,
             listener,
             request_limits,
             dev: self.dev,

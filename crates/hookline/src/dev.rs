@@ -49,6 +49,9 @@ pub async fn bootstrap(
         .context("dev platform is valid")?;
     let api_key = ApiKey::generate();
     store.create_platform(platform.clone(), api_key.hash()).await.context("failed to create the dev platform")?;
+    let key_id = hookline_store::ApiKeyRecord::id_for(&api_key.hash());
+    let prefix = api_key.expose().get(..7).unwrap_or_default();
+    store.set_api_key_prefix(&key_id, prefix).await.context("failed to label the dev API key")?;
     let credentials =
         DevCredentials { admin_token, platform_id: platform.id.to_string(), api_key: api_key.expose().to_owned() };
     save(&path, &credentials)?;

@@ -27,8 +27,26 @@ enum Command {
     Serve(ServeArgs),
     /// Print the default configuration file, with comments.
     ConfigDefault,
+    /// Manage the key that encrypts webhook secrets at rest.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
     #[command(flatten)]
     Client(hookline::cli::Command),
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Re-encrypt every stored webhook secret with the current key (secrets.key), so the keys in
+    /// secrets.previous_keys can be removed. Safe while PostgreSQL nodes run; a SQLite server must be stopped
+    /// (it also re-encrypts by itself at start).
+    RotateKey {
+        /// A TOML configuration file (see `hookline config-default`).
+        #[arg(long = "config", env = "HOOKLINE_CONFIG")]
+        config_file: Option<PathBuf>,
+        /// Database URL [default: sqlite://hookline-data/hookline.db].
+        #[arg(long = "database", env = "HOOKLINE_DATABASE_URL")]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -68,6 +86,13 @@ fn main() -> anyhow::Result<()> {
             print!("{DEFAULT_CONFIG}");
             Ok(())
         }
+        Command::Secrets(SecretsCommand::RotateKey { config_file, database_url }) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("failed to start the runtime")?;
+            runtime.block_on(rotate_key(Overrides { config_file, database_url, ..Overrides::default() }))
+        }
         Command::Serve(args) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -95,6 +120,17 @@ fn redact_password(url: &str) -> String {
         Ok(parsed) => parsed.to_string(),
         Err(_) => "(unparsable database URL)".to_owned(),
     }
+}
+
+async fn rotate_key(overrides: Overrides) -> anyhow::Result<()> {
+    let config = RawConfig::load(&overrides)?.validate()?;
+    if config.secrets.current.is_none() {
+        anyhow::bail!("set secrets.key (HOOKLINE_SECRETS__KEY) or secrets.key_file to the new key first");
+    }
+    let store = serve::open_store(&config).await?;
+    let count = hookline::secrets_key::reencrypt_all(&*store).await?;
+    println!("re-encrypted the secrets of {count} webhooks; every secret is now sealed with the current key");
+    Ok(())
 }
 
 async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {

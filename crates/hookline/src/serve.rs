@@ -54,11 +54,13 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
                 .with_context(|| format!("failed to prepare {} (owner-only)", path.display()))?;
             let mut options = SqliteOptions::new(path);
             options.synchronous = *synchronous;
+            options.secrets = crate::secrets_key::cipher(config)?;
             let store = SqliteStore::open(&options).with_context(|| format!("failed to open {}", path.display()))?;
             Ok(Arc::new(store))
         }
         Database::Postgres { url } => {
-            let options = PgOptions::parse(url).context("invalid database_url")?;
+            let mut options = PgOptions::parse(url).context("invalid database_url")?;
+            options.secrets = crate::secrets_key::cipher(config)?;
             let store =
                 PgStore::open(&options).await.with_context(|| format!("failed to open {}", options.describe()))?;
             tracing::info!(database = %options.describe(), pool_size = options.pool_size, "PostgreSQL store open");
@@ -117,6 +119,16 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
         config.inbox_prune_interval,
         pruner_shutdown.clone(),
     ));
+    // Secrets written before encryption, or sealed with a key being rotated out, are sealed again with the
+    // current key, in small batches beside the traffic (idempotent on every node).
+    let reencrypt_store = Arc::clone(&store);
+    tokio::spawn(async move {
+        match crate::secrets_key::reencrypt_all(&*reencrypt_store).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(webhooks = count, "webhook secrets re-encrypted with the current key"),
+            Err(error) => tracing::error!(error = format!("{error:#}"), "re-encrypting webhook secrets failed"),
+        }
+    });
     let mut api = config.api.clone();
     api.inbox.base = inbox_base;
     let notify_metrics = notifier_metrics;

@@ -1,5 +1,6 @@
 //! The route table: one module per resource, each with its handlers and `fn routes()`.
 
+mod api_keys;
 mod capture;
 mod deliveries;
 mod event_types;
@@ -67,6 +68,7 @@ impl PageQuery {
 fn routes_and_document() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(platforms::routes())
+        .merge(api_keys::routes())
         .merge(event_types::routes())
         .merge(webhooks::routes())
         .merge(events::routes())

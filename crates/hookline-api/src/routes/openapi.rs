@@ -4,7 +4,8 @@
 //! them (a 409, a 503 body); the rules add the rest, so a new route is complete the moment it is annotated.
 //!
 //! The rules, per operation:
-//! - authenticated (no `security(())` override): `401`;
+//! - authenticated (no `security(())` override): `401`; and when it writes (not `GET`) with an API key (not the
+//!   admin token's `/v1/platforms`): `403` (a read-only key);
 //! - a path parameter: `404` (an id of the wrong shape is a 404, like an unknown one);
 //! - query parameters: `400` (a malformed query);
 //! - a request body: `400` (not JSON), `413` (too large), `415` (not `application/json`), `422` (invalid);
@@ -16,10 +17,17 @@ use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
 /// Adds the documented error responses and fills in missing descriptions.
 pub(crate) fn complete(openapi: &mut OpenApi) {
     for (path, item) in openapi.paths.paths.iter_mut() {
-        let operations =
-            [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete, &mut item.head];
-        for operation in operations.into_iter().flatten() {
-            for status in error_statuses(path, operation) {
+        let operations = [
+            (&mut item.get, false),
+            (&mut item.post, true),
+            (&mut item.put, true),
+            (&mut item.patch, true),
+            (&mut item.delete, true),
+            (&mut item.head, false),
+        ];
+        for (operation, writes) in operations {
+            let Some(operation) = operation else { continue };
+            for status in error_statuses(path, operation, writes) {
                 operation.responses.responses.entry(status.to_string()).or_insert_with(|| error_response(status));
             }
             for (status, response) in operation.responses.responses.iter_mut() {
@@ -34,7 +42,7 @@ pub(crate) fn complete(openapi: &mut OpenApi) {
 }
 
 /// The error statuses `operation` on `path` can answer with, by the rules above.
-fn error_statuses(path: &str, operation: &Operation) -> Vec<u16> {
+fn error_statuses(path: &str, operation: &Operation, writes: bool) -> Vec<u16> {
     let mut statuses = Vec::new();
     // `security(())` (an empty requirement) marks the routes open without a key (health, readiness, metrics).
     let open = operation.security.as_ref().is_some_and(|requirements| {
@@ -44,6 +52,9 @@ fn error_statuses(path: &str, operation: &Operation) -> Vec<u16> {
     });
     if !open {
         statuses.push(401);
+        if writes && path.starts_with("/v1/") && !path.starts_with("/v1/platforms") {
+            statuses.push(403);
+        }
     }
     let parameters = operation.parameters.as_deref().unwrap_or_default();
     let has = |place: ParameterIn| parameters.iter().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == place));
@@ -82,6 +93,7 @@ fn describe(status: &str) -> &'static str {
                   does not parse (`invalid_json`, `invalid_body`, `invalid_query`, `invalid_request`)."
         }
         "401" => "No API key, or one the server does not know (`unauthorized`).",
+        "403" => "The API key is read-only and the request writes (`read_only_key`).",
         "404" => "No such record for this platform; another platform's record is a 404 too (`not_found`).",
         "405" => "The path exists, not with this method (`method_not_allowed`).",
         "409" => "The request conflicts with the record's current state (`conflict`).",

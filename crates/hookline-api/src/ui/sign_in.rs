@@ -65,8 +65,13 @@ pub(crate) async fn submit(
         return Ok(page(&session::new_token()?, None, Some(error), StatusCode::FORBIDDEN, &state));
     }
     let key = form.text("api_key").unwrap_or_default();
-    let platform = match auth::platform_for_key(&state, &key).await {
-        Ok(platform) => platform,
+    let platform = match auth::key_for_token(&state, &key).await {
+        // The dashboard changes things: a read-only key cannot open it.
+        Ok((_, key)) if key.read_only => {
+            let message = "This API key is read-only; sign in with a key that may write.".to_owned();
+            return Ok(page(&session::new_token()?, None, Some(message), StatusCode::FORBIDDEN, &state));
+        }
+        Ok((platform, _)) => platform,
         Err(ApiError::Unauthorized(message)) => {
             return Ok(page(&session::new_token()?, None, Some(message.to_owned()), StatusCode::UNAUTHORIZED, &state));
         }

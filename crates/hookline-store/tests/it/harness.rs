@@ -2,9 +2,10 @@
 //! again; making a fresh one per test keeps stories independent of each other and of test order.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use hookline_store::{Store, StoreResult};
+use hookline_store::{SecretCipher, Store, StoreResult};
 use hookline_store_postgres::{PgOptions, PgStore, TestServer, test_server};
 use hookline_store_sqlite::{SqliteOptions, SqliteStore};
 use libtest_mimic::Trial;
@@ -13,8 +14,26 @@ use tempfile::TempDir;
 /// A database that outlives the stores opened on it.
 #[async_trait]
 pub trait Backend: Send + Sync {
-    /// Opens a store on this database, as a newly started hookline process would.
-    async fn open(&self) -> StoreResult<Box<dyn Store>>;
+    /// Opens a store on this database, as a newly started hookline process would, with the suite's secrets key
+    /// (so every story runs with secrets encrypted at rest).
+    async fn open(&self) -> StoreResult<Box<dyn Store>> {
+        self.open_with(test_cipher()).await
+    }
+
+    /// Opens a store whose webhook secrets are sealed and opened with `secrets`.
+    async fn open_with(&self, secrets: Arc<SecretCipher>) -> StoreResult<Box<dyn Store>>;
+
+    /// What the `webhooks` table holds in its secret columns, read with plain SQL beside the store: each
+    /// webhook's `secret`, then its `previous_secret` where there is one.
+    async fn raw_secrets(&self) -> Vec<String>;
+}
+
+/// The key every story's store uses unless it chooses its own.
+pub const TEST_KEY: [u8; 32] = [42; 32];
+
+/// A cipher with [`TEST_KEY`].
+pub fn test_cipher() -> Arc<SecretCipher> {
+    Arc::new(SecretCipher::new(&TEST_KEY, &[]).expect("a valid key"))
 }
 
 /// A SQLite database file in its own temporary directory, removed when the value is dropped.
@@ -35,8 +54,18 @@ impl Sqlite {
 
 #[async_trait]
 impl Backend for Sqlite {
-    async fn open(&self) -> StoreResult<Box<dyn Store>> {
-        Ok(Box::new(SqliteStore::open(&SqliteOptions::new(self.path()))?))
+    async fn open_with(&self, secrets: Arc<SecretCipher>) -> StoreResult<Box<dyn Store>> {
+        let mut options = SqliteOptions::new(self.path());
+        options.secrets = secrets;
+        Ok(Box::new(SqliteStore::open(&options)?))
+    }
+
+    async fn raw_secrets(&self) -> Vec<String> {
+        let conn = rusqlite::Connection::open(self.path()).expect("the database opens read-only beside the store");
+        let mut statement = conn
+            .prepare("SELECT secret FROM webhooks UNION ALL SELECT previous_secret FROM webhooks WHERE previous_secret IS NOT NULL")
+            .unwrap();
+        statement.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect()
     }
 }
 
@@ -104,16 +133,31 @@ impl Postgres {
     /// Opens the concrete store, for stories about what only PostgreSQL offers. A small pool: tests run in
     /// parallel against one server.
     pub async fn open_pg(&self) -> StoreResult<PgStore> {
+        self.open_pg_with(test_cipher()).await
+    }
+
+    async fn open_pg_with(&self, secrets: Arc<SecretCipher>) -> StoreResult<PgStore> {
         let mut options = PgOptions::parse(&self.url)?;
         options.pool_size = 4;
+        options.secrets = secrets;
         PgStore::open(&options).await
     }
 }
 
 #[async_trait]
 impl Backend for Postgres {
-    async fn open(&self) -> StoreResult<Box<dyn Store>> {
-        Ok(Box::new(self.open_pg().await?))
+    async fn open_with(&self, secrets: Arc<SecretCipher>) -> StoreResult<Box<dyn Store>> {
+        Ok(Box::new(self.open_pg_with(secrets).await?))
+    }
+
+    async fn raw_secrets(&self) -> Vec<String> {
+        let (client, connection) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        let rows = client
+            .query("SELECT secret FROM webhooks UNION ALL SELECT previous_secret FROM webhooks WHERE previous_secret IS NOT NULL", &[])
+            .await
+            .unwrap();
+        rows.iter().map(|row| row.get(0)).collect()
     }
 }
 

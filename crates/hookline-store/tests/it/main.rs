@@ -43,6 +43,7 @@ mod platforms;
 mod publish;
 mod recording;
 mod retry;
+mod secrets;
 mod support;
 mod ui;
 mod webhooks;
@@ -77,6 +78,8 @@ macro_rules! conformance_tests {
             let available: crate::harness::Availability = $available;
             store_stories! { $backend, trials, available, $fresh;
                 platforms::platform_by_key_finds_only_its_own_key,
+                secrets::api_keys_are_listed_used_and_revoked,
+                secrets::platforms_are_listed_updated_and_deleted_with_what_they_own,
                 event_types::catalog_lists_built_ins_then_customs_by_name,
                 event_types::existing_type_names_conflict,
                 event_types::custom_types_belong_to_one_platform,
@@ -133,6 +136,8 @@ macro_rules! conformance_tests {
 
             backend_stories! { $backend, trials, available, $fresh;
                 lifecycle::data_survives_reopening,
+                secrets::secrets_are_encrypted_at_rest_and_the_key_rotates,
+                secrets::plaintext_secrets_still_read_and_are_sealed_by_reencryption,
                 concurrency::concurrent_publishes_all_commit,
                 $($also_module :: $also_story,)*
             }

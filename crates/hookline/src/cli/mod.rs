@@ -5,6 +5,7 @@
 //! went wrong and what to do (never a backtrace) and turns it into the documented exit code ([`exit`]).
 //! Output is a table for people, or exactly one JSON document on stdout with `--json`.
 
+mod api_keys;
 mod connection;
 mod deliveries;
 mod events;
@@ -35,6 +36,8 @@ pub enum Command {
     Events(events::Args),
     /// Inspect and re-send deliveries: list, show (with attempts), retry, recover.
     Deliveries(deliveries::Args),
+    /// Manage the platform's API keys: list, create (optionally read-only), revoke.
+    ApiKeys(api_keys::Args),
     /// Print a shell completion script, e.g. `hookline completions bash > /etc/bash_completion.d/hookline`.
     Completions {
         /// The shell.
@@ -63,6 +66,7 @@ pub fn run(command: Command, mut app: clap::Command) -> u8 {
             Command::Webhooks(args) => webhooks::run(args).await,
             Command::Events(args) => events::run(args).await,
             Command::Deliveries(args) => deliveries::run(args).await,
+            Command::ApiKeys(args) => api_keys::run(args).await,
             Command::Completions { .. } => Ok(()),
         }
     });
@@ -83,6 +87,7 @@ impl Command {
             Command::Webhooks(args) => args.global.json,
             Command::Events(args) => args.global.json,
             Command::Deliveries(args) => args.global.json,
+            Command::ApiKeys(args) => args.global.json,
         }
     }
 }

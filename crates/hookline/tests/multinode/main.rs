@@ -117,6 +117,8 @@ impl Node {
         }
         command
             .env("HOOKLINE_ADMIN_TOKEN", ADMIN)
+            // Every node must share the secrets key (each would otherwise generate its own in its directory).
+            .env("HOOKLINE_SECRETS__KEY", "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=")
             .env("HOOKLINE_LOG", "info,hookline_delivery=warn,hookline_api=warn")
             .env("HOOKLINE_DELIVERY__LEASE", LEASE)
             .env("HOOKLINE_DELIVERY__TIMEOUT", "2s")
@@ -343,6 +345,9 @@ fn main() {
         trial("an_inbox_stream_on_one_node_sees_captures_taken_by_another", || {
             an_inbox_stream_on_one_node_sees_captures_taken_by_another()
         }),
+        trial("a_key_revoked_on_one_node_stops_working_on_every_node_within_a_second", || {
+            a_key_revoked_on_one_node_stops_working_on_every_node_within_a_second()
+        }),
     ];
     libtest_mimic::run(&arguments, trials).exit();
 }
@@ -525,4 +530,64 @@ async fn an_inbox_stream_on_one_node_sees_captures_taken_by_another() {
     drop(stream);
     b.stop().await;
     a.stop().await;
+}
+
+/// API-key revocation across nodes: a key in use on every node (so each has it cached) is revoked through
+/// node 0, and within a second every node refuses it. The webhook created through node 1 is signed on node 2
+/// with the secret node 1 sealed (the nodes share the secrets key).
+async fn a_key_revoked_on_one_node_stops_working_on_every_node_within_a_second() {
+    let database = Database::fresh().await;
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = start_cluster(dir.path(), &database.url).await;
+    let receiver = Receiver::start(Duration::ZERO).await;
+    let owner_key = platform_and_webhook(&nodes[1].base, &receiver.url).await;
+    let http = reqwest::Client::new();
+    let (status, created) =
+        call(&http, &nodes[0].base, "/v1/api-keys", &owner_key, json!({"name": "ci"})).await.unwrap();
+    assert_eq!(status, 201, "{created}");
+    let key = created["key"].as_str().unwrap().to_owned();
+    let get = |base: String, key: String| {
+        let http = http.clone();
+        async move { http.get(format!("{base}/v1/webhooks")).bearer_auth(key).send().await.unwrap().status().as_u16() }
+    };
+    for node in &nodes {
+        assert_eq!(get(node.base.clone(), key.clone()).await, 200);
+    }
+    // Published through node 2: signed there with the secret sealed by node 1.
+    let (status, _) = call(
+        &http,
+        &nodes[2].base,
+        "/v1/events",
+        &key,
+        json!({"id": "evt_across", "type": "user.created", "data": {}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 202);
+    receiver.wait_for_all(&["evt_across".to_owned()].into_iter().collect(), Duration::from_secs(10)).await;
+
+    let revoke = http
+        .delete(format!("{}/v1/api-keys/{}", nodes[0].base, created["id"].as_str().unwrap()))
+        .bearer_auth(&owner_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status().as_u16(), 204);
+    let revoked_at = Instant::now();
+    assert_eq!(get(nodes[0].base.clone(), key.clone()).await, 401, "at once on the node that revoked it");
+    for node in &nodes[1..] {
+        loop {
+            let status = get(node.base.clone(), key.clone()).await;
+            if status == 401 {
+                break;
+            }
+            assert_eq!(status, 200);
+            assert!(revoked_at.elapsed() < Duration::from_millis(1500), "{} still accepts a revoked key", node.name);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert!(revoked_at.elapsed() < Duration::from_millis(1500));
+    for node in nodes {
+        node.stop().await;
+    }
 }
