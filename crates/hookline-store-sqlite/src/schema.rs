@@ -240,6 +240,15 @@ CREATE INDEX deliveries_webhook_finished ON deliveries (webhook_id, updated_at, 
 CREATE INDEX events_platform ON events (platform_id, pk);
 CREATE INDEX events_type ON events (platform_id, type, pk);
 "#,
+    // Operations (issue 11): the write probe behind /readyz, a receiver's rate limit per webhook, and the
+    // indexes retention and the oldest-pending gauge read.
+    r#"
+CREATE TABLE write_probe (payload BLOB);
+ALTER TABLE webhooks ADD COLUMN rate_limit INTEGER;
+CREATE INDEX events_created ON events (created_at);
+CREATE INDEX deliveries_pending_created ON deliveries (created_at) WHERE status = 'pending';
+CREATE INDEX inbox_requests_received ON inbox_requests (received_at);
+"#,
 ];
 
 /// Applies every migration the database has not seen, each in its own transaction.

@@ -10,5 +10,6 @@ pub mod dev;
 pub mod files;
 pub mod inbox_pruner;
 pub mod listener;
+pub mod retention;
 pub mod serve;
 pub mod telemetry;

@@ -53,6 +53,16 @@ pub(crate) async fn create(
     platform: &PlatformId,
     body: proto::CreateWebhook,
 ) -> Result<Webhook, ApiError> {
+    let limit = state.inner.max_webhooks;
+    // Counted before creating: creates racing on several nodes may pass the limit by the number in flight.
+    if state.inner.store.webhook_count(platform).await? >= limit {
+        return Err(ApiError::LimitReached {
+            code: "webhook_limit_reached",
+            message: format!(
+                "this platform has {limit} webhooks, the most allowed (limits.max_webhooks): delete one first"
+            ),
+        });
+    }
     let now = Timestamp::now();
     let webhook = Webhook {
         id: WebhookId::generate(),
