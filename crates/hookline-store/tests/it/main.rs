@@ -38,6 +38,7 @@ mod leases;
 mod lifecycle;
 mod listing;
 mod nodes;
+mod operations;
 mod platforms;
 mod publish;
 mod recording;
@@ -90,6 +91,9 @@ macro_rules! conformance_tests {
                 publish::publish_fans_out_to_matching_enabled_webhooks,
                 publish::publish_without_a_lease_leaves_deliveries_for_the_poller,
                 publish::republishing_an_event_id_is_idempotent,
+                publish::reusing_an_event_id_for_another_event_is_refused,
+                operations::retention_prunes_finished_history_and_keeps_pending_work,
+                operations::webhook_count_and_write_probe,
                 publish::event_ids_are_scoped_to_their_platform,
                 publish::unknown_event_type_stores_nothing,
                 publish::publishing_to_one_webhook_ignores_its_filter,
