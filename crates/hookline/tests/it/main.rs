@@ -16,6 +16,7 @@ mod hardening;
 mod inbox;
 mod inbox_own;
 mod inbox_stream;
+mod operations;
 #[cfg(feature = "otel")]
 mod otel;
 mod process;
