@@ -71,3 +71,6 @@ pub(crate) fn is_unavailable(error: &rusqlite::Error) -> bool {
         )
     )
 }
+
+#[cfg(test)]
+mod tests;

@@ -192,5 +192,6 @@ conformance_tests! {
         nodes::concurrent_failures_disable_a_webhook_once,
         nodes::two_nodes_claiming_notices_never_share_one,
         nodes::renewed_leases_keep_other_nodes_off,
+        operations::a_read_only_postgres_is_unavailable_until_writable_again,
     ],
 }

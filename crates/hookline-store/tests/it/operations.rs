@@ -80,3 +80,64 @@ pub async fn webhook_count_and_write_probe(store: &dyn Store) {
     store.probe_write().await.unwrap();
     store.probe_write().await.unwrap();
 }
+
+/// PostgreSQL turned read-only (as a promoted standby or `default_transaction_read_only` makes it), with its
+/// connections cut: the write probe and publishing fail as `Unavailable` (25006, or 57P01 / a closed
+/// connection on the first try), reads go on, and once the database takes writes again both recover without
+/// reopening the store.
+pub async fn a_read_only_postgres_is_unavailable_until_writable_again(database: &crate::harness::Postgres) {
+    use crate::harness::Backend as _;
+    let store = database.open().await.unwrap();
+    let platform = new_platform(&*store).await;
+    add_webhook(&*store, &platform, &["*"]).await;
+    let (admin, connection) = tokio_postgres::connect(&database.url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let cut = async |read_only: &str| {
+        let sql = format!(
+            "ALTER DATABASE {db} SET default_transaction_read_only = {read_only}",
+            db = database.url.rsplit('/').next().unwrap().split('?').next().unwrap()
+        );
+        admin.batch_execute(&sql).await.unwrap();
+        admin
+            .batch_execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND pid <> pg_backend_pid()",
+            )
+            .await
+            .unwrap();
+    };
+
+    cut("on").await;
+    // The first use of a cut connection may fail as 57P01 or closed; every failure here must be Unavailable.
+    for _ in 0..3 {
+        assert_matches!(store.probe_write().await, Err(StoreError::Unavailable(_)));
+    }
+    assert_matches!(
+        store
+            .publish_event(
+                &platform,
+                crate::support::event("user.created"),
+                hookline_store::Target::Matching,
+                at(1),
+                None
+            )
+            .await,
+        Err(StoreError::Unavailable(_))
+    );
+    store.ping().await.unwrap();
+
+    cut("off").await;
+    let mut recovered = false;
+    for _ in 0..5 {
+        if store.probe_write().await.is_ok() {
+            recovered = true;
+            break;
+        }
+    }
+    assert!(recovered, "the probe succeeds again once the database takes writes");
+    let published = store
+        .publish_event(&platform, crate::support::event("user.created"), hookline_store::Target::Matching, at(2), None)
+        .await
+        .unwrap();
+    assert!(published.created);
+}
