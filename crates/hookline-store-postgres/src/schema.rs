@@ -202,7 +202,7 @@ CREATE INDEX events_type ON events (platform_id, type, pk);
     // indexes retention and the oldest-pending gauge read.
     r#"
 CREATE TABLE write_probe (payload BYTEA);
-ALTER TABLE webhooks ADD COLUMN rate_limit INTEGER;
+ALTER TABLE webhooks ADD COLUMN rate_limit BIGINT;
 CREATE INDEX events_created ON events (created_at);
 CREATE INDEX deliveries_pending_created ON deliveries (created_at) WHERE status = 'pending';
 CREATE INDEX inbox_requests_received ON inbox_requests (received_at);

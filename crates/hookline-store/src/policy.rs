@@ -44,6 +44,9 @@ pub fn apply_patch(webhook: &mut Webhook, patch: WebhookPatch, now: Timestamp) -
     if let Some(concurrency) = patch.concurrency {
         webhook.concurrency = concurrency;
     }
+    if let Some(rate_limit) = patch.rate_limit {
+        webhook.rate_limit = rate_limit;
+    }
     let toggled = patch.enabled.filter(|enabled| *enabled != webhook.enabled);
     if let Some(enabled) = toggled {
         webhook.disabled_reason = (!enabled).then(|| "disabled by the platform".to_owned());
@@ -136,6 +139,7 @@ pub fn first_job(delivery_id: DeliveryId, webhook: Webhook, event: &Event, body:
         body: Arc::clone(body),
         attempt_number: 1,
         concurrency: webhook.concurrency,
+        rate_limit: webhook.rate_limit,
     }
 }
 

@@ -113,7 +113,7 @@ pub const INSERT_EVENT_TYPE: Statement =
 pub const INSERT_WEBHOOK: Statement = statement!(
     "INSERT INTO webhooks (",
     WEBHOOK_COLUMNS,
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 );
 
 /// Every webhook of a platform, for fan-out.
@@ -127,7 +127,7 @@ pub const WEBHOOK_BY_ID: Statement =
 /// A patched webhook's fields (platform, id, then the fields).
 pub const UPDATE_WEBHOOK: Statement = statement!(
     "UPDATE webhooks SET url = $3, events = $4, description = $5, enabled = $6, disabled_reason = $7, \
-     updated_at = $8, concurrency = $9, failing_since = $10 WHERE platform_id = $1 AND id = $2"
+     updated_at = $8, concurrency = $9, failing_since = $10, rate_limit = $11 WHERE platform_id = $1 AND id = $2"
 );
 
 /// Makes a new secret current, keeping the old one until `$3`.

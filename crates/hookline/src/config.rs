@@ -205,6 +205,9 @@ pub struct RawDelivery {
     pub per_webhook_concurrency: usize,
     pub max_queued: usize,
     pub per_webhook_queue: usize,
+    /// Attempts started per second to one webhook unless it sets its own; 0: no limit.
+    #[serde(default)]
+    pub per_webhook_rate_limit: u32,
     pub lease: String,
     pub poll_interval: String,
     pub max_response_bytes: usize,
@@ -348,6 +351,7 @@ impl RawConfig {
             per_webhook_concurrency: d.per_webhook_concurrency.max(1),
             max_queued: d.max_queued.max(1),
             per_webhook_queue: d.per_webhook_queue.max(1),
+            per_webhook_rate_limit: (d.per_webhook_rate_limit > 0).then_some(d.per_webhook_rate_limit),
             failure: hookline_core::delivery::FailurePolicy {
                 disable_after: duration("failure.disable_after", &self.failure.disable_after)?,
                 notify_window: duration("failure.notify_window", &self.failure.notify_window)?,

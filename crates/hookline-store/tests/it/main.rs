@@ -94,6 +94,7 @@ macro_rules! conformance_tests {
                 publish::reusing_an_event_id_for_another_event_is_refused,
                 operations::retention_prunes_finished_history_and_keeps_pending_work,
                 operations::webhook_count_and_write_probe,
+                operations::a_webhook_rate_limit_round_trips_into_its_jobs,
                 publish::event_ids_are_scoped_to_their_platform,
                 publish::unknown_event_type_stores_nothing,
                 publish::publishing_to_one_webhook_ignores_its_filter,

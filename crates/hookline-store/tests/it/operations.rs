@@ -81,6 +81,22 @@ pub async fn webhook_count_and_write_probe(store: &dyn Store) {
     store.probe_write().await.unwrap();
 }
 
+/// A webhook's rate limit is stored, read back, carried by its jobs, and removed by a patch.
+pub async fn a_webhook_rate_limit_round_trips_into_its_jobs(store: &dyn Store) {
+    let platform = new_platform(store).await;
+    let hook = hookline_core::webhook::Webhook { rate_limit: Some(7), ..crate::support::webhook(&platform, &["*"]) };
+    store.create_webhook(hook.clone()).await.unwrap();
+    assert_eq!(store.get_webhook(&platform, &hook.id).await.unwrap().rate_limit, Some(7));
+    let published = publish(store, &platform, "user.created", at(100)).await;
+    assert_eq!(only_job(&published).rate_limit, Some(7));
+    let claimed = crate::support::claim(store, at(100_000), at(200_000), 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|job| job.rate_limit).collect::<Vec<_>>(), vec![Some(7)], "claimed jobs too");
+    let patch = hookline_store::WebhookPatch { rate_limit: Some(None), ..Default::default() };
+    let updated = store.update_webhook(&platform, &hook.id, patch, at(200)).await.unwrap();
+    assert_eq!(updated.rate_limit, None);
+    assert_eq!(store.get_webhook(&platform, &hook.id).await.unwrap().rate_limit, None);
+}
+
 /// PostgreSQL turned read-only (as a promoted standby or `default_transaction_read_only` makes it), with its
 /// connections cut: the write probe and publishing fail as `Unavailable` (25006, or 57P01 / a closed
 /// connection on the first try), reads go on, and once the database takes writes again both recover without

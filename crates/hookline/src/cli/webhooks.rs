@@ -129,7 +129,7 @@ pub async fn run(args: Args) -> Result<(), CliError> {
         }
         Command::Show { id } => show(&global, &client.webhook(&id).await?),
         Command::Create { url, events, description, concurrency } => {
-            let create = proto::CreateWebhook { url, events, description, concurrency };
+            let create = proto::CreateWebhook { url, events, description, concurrency, rate_limit: None };
             let webhook = client.create_webhook(&create).await?;
             show(&global, &webhook)?;
             if !global.json {
@@ -143,7 +143,7 @@ pub async fn run(args: Args) -> Result<(), CliError> {
         Command::Update { id, url, events, description, enable, disable, concurrency, default_concurrency } => {
             let enabled = (enable || disable).then_some(enable);
             let concurrency = if default_concurrency { Some(None) } else { concurrency.map(Some) };
-            let patch = proto::UpdateWebhook { url, events, description, enabled, concurrency };
+            let patch = proto::UpdateWebhook { url, events, description, enabled, concurrency, rate_limit: None };
             show(&global, &client.update_webhook(&id, &patch).await?)
         }
         Command::Delete { id, yes } => {

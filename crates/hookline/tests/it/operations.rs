@@ -160,3 +160,42 @@ async fn metrics_show_the_oldest_pending_delivery() {
     assert!((1.0..60.0).contains(&age), "{age}");
     app.stop().await;
 }
+
+/// A webhook limited to 5 deliveries per second receives 20 events paced over more than 3 s, all of them, while
+/// another webhook of the same platform gets its 20 at once. The limit reads back, can be removed, and a
+/// value out of range is refused.
+#[tokio::test]
+async fn a_rate_limited_webhook_is_paced_and_no_other() {
+    let app = TestApp::spawn().await;
+    let (limited, free) = (TestReceiver::start().await, TestReceiver::start().await);
+    let key = app.platform("acme").await;
+    let body = json!({"url": limited.url, "events": ["*"], "rate_limit": 5});
+    let (status, paced) = app.call("POST", "/v1/webhooks", Some(&key), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{paced}");
+    assert_eq!(paced["rate_limit"], 5);
+    app.webhook(&key, &free.url, &["*"]).await;
+    let (status, refused) = app
+        .call("POST", "/v1/webhooks", Some(&key), Some(json!({"url": free.url, "events": ["*"], "rate_limit": 0})))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["error"]["field"], "rate_limit");
+
+    let start = Instant::now();
+    for n in 0..20 {
+        app.publish(&key, json!({"type": "user.created", "data": {"n": n}})).await;
+    }
+    let fast = free.wait_for(20).await;
+    let fast_took = fast.last().unwrap().at - start;
+    let slow = limited.wait_for(20).await;
+    let slow_took = slow.last().unwrap().at - start;
+    assert!(slow_took >= Duration::from_millis(3_600), "20 at 5/s take 19 intervals of 200 ms: {slow_took:?}");
+    assert!(fast_took < Duration::from_millis(2_000), "the other webhook is not paced: {fast_took:?}");
+    let gaps: Vec<Duration> = slow.windows(2).map(|pair| pair[1].at - pair[0].at).collect();
+    assert!(gaps.iter().all(|gap| *gap >= Duration::from_millis(150)), "{gaps:?}");
+
+    let path = format!("/v1/webhooks/{}", paced["id"].as_str().unwrap());
+    let (status, updated) = app.call("PATCH", &path, Some(&key), Some(json!({"rate_limit": null}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(updated.get("rate_limit").is_none(), "{updated}");
+    app.stop().await;
+}
