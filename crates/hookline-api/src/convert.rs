@@ -65,6 +65,7 @@ pub(crate) fn webhook(webhook: Webhook) -> proto::Webhook {
         enabled: webhook.enabled,
         disabled_reason: webhook.disabled_reason,
         concurrency: webhook.concurrency,
+        rate_limit: webhook.rate_limit,
         failing_since: webhook.failing_since.map(time),
         secret: None,
         created_at: time(webhook.created_at),

@@ -62,10 +62,29 @@ pub enum ApiError {
     /// The service cannot serve right now (shutting down, database unavailable).
     #[error("service unavailable")]
     Unavailable,
+    /// The database cannot take writes right now (disk full, locked, unreachable); it passes by itself, so
+    /// the caller tries again after `Retry-After`.
+    #[error("storage is unavailable right now; nothing was changed, try again shortly")]
+    StorageUnavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A configured limit on how many of something a platform may have is reached.
+    #[error("{message}")]
+    LimitReached {
+        /// A machine-readable code, e.g. `webhook_limit_reached`.
+        code: &'static str,
+        /// The explanation, with the limit.
+        message: String,
+    },
+    /// An event id was published before with a different type or data.
+    #[error("event id {0:?} was already used for a different event (another type or other data); use a new id")]
+    EventIdReused(String),
     /// Our failure; logged once here, opaque to the client.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
+
+/// The `Retry-After` of a `storage_unavailable` answer: long enough for a lock to pass, short enough that a
+/// publisher's retry lands soon after an operator frees the disk.
+pub const STORAGE_RETRY_AFTER_SECS: u64 = 5;
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
@@ -75,6 +94,8 @@ impl From<StoreError> for ApiError {
             StoreError::UnknownEventType(name) => ApiError::UnknownEventType(name, "events"),
             StoreError::Closed => ApiError::Unavailable,
             StoreError::Database(source) => ApiError::Internal(source),
+            StoreError::Unavailable(source) => ApiError::StorageUnavailable(source),
+            StoreError::EventIdReused(id) => ApiError::EventIdReused(id),
             // Errors of opening a store: a request never meets them, but they are errors of ours, not the caller's.
             error @ (StoreError::InUse { .. } | StoreError::SchemaTooNew { .. } | StoreError::InvalidUrl { .. }) => {
                 ApiError::Internal(Box::new(error))
@@ -102,6 +123,9 @@ impl ApiError {
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
+            ApiError::StorageUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable"),
+            ApiError::EventIdReused(_) => (StatusCode::CONFLICT, "event_id_reused"),
+            ApiError::LimitReached { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -119,12 +143,22 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = ?source, "internal error");
                 None
             }
+            ApiError::StorageUnavailable(source) => {
+                tracing::warn!(error = ?source, "storage unavailable");
+                None
+            }
+            ApiError::EventIdReused(_) => Some("id".to_owned()),
             _ => None,
         };
         let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message, field } };
         let mut response = (status, Json(body)).into_response();
-        if let ApiError::RateLimited(seconds) = &self {
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*seconds));
+        let retry_after = match &self {
+            ApiError::RateLimited(seconds) => Some(*seconds),
+            ApiError::StorageUnavailable(_) => Some(STORAGE_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
         }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));

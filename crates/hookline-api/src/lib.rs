@@ -51,6 +51,8 @@ struct AppInner {
     inboxes: inbox::Inboxes,
     shutdown: tokio_util::sync::CancellationToken,
     publish_limiter: quota::PublishLimiter,
+    /// `ApiConfig::max_webhooks`.
+    max_webhooks: u64,
     ui: UiConfig,
     extra_metrics: ExtraMetrics,
 }
@@ -101,6 +103,9 @@ pub struct ApiConfig {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// Per-platform publishing limits: event size and rate.
     pub publish_quota: quota::PublishQuota,
+    /// The most webhooks one platform may have (`limits.max_webhooks`): every publish goes to each matching
+    /// one, so this bounds the outbound traffic one event can cause.
+    pub max_webhooks: u64,
     /// The dashboard's settings.
     pub ui: UiConfig,
     /// More lines for `/metrics` (set by the binary once the notifier exists).
@@ -117,6 +122,7 @@ impl Default for ApiConfig {
             inbox: InboxConfig::default(),
             shutdown: tokio_util::sync::CancellationToken::new(),
             publish_quota: quota::PublishQuota::default(),
+            max_webhooks: 100,
             ui: UiConfig::default(),
             extra_metrics: ExtraMetrics::default(),
         }
@@ -143,6 +149,7 @@ pub fn router(config: ApiConfig, store: Arc<dyn ApiStore>, engine: Engine) -> Ro
             inboxes: inbox::Inboxes::new(config.inbox),
             shutdown: config.shutdown,
             publish_limiter: quota::PublishLimiter::new(config.publish_quota),
+            max_webhooks: config.max_webhooks,
             ui: config.ui,
             extra_metrics: config.extra_metrics,
         }),

@@ -185,6 +185,8 @@ pub struct DeliveryJob {
     pub attempt_number: u32,
     /// The webhook's own in-flight limit, if it set one.
     pub concurrency: Option<u32>,
+    /// The webhook's own rate limit (attempts started per second), if it set one.
+    pub rate_limit: Option<u32>,
 }
 
 /// What happens to a delivery after an attempt.

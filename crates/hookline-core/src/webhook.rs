@@ -261,6 +261,9 @@ pub struct Webhook {
     pub concurrency: Option<u32>,
     /// Since when every attempt has failed; `None` while the last attempt succeeded (or none was made).
     pub failing_since: Option<Timestamp>,
+    /// Its receiver's rate limit: at most this many attempts start per second (the lane paces itself; nothing
+    /// is dropped); `None` uses the configured default.
+    pub rate_limit: Option<u32>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.

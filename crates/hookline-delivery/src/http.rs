@@ -336,6 +336,7 @@ mod tests {
             body: Arc::from(&b"{}"[..]),
             attempt_number: 1,
             concurrency: None,
+            rate_limit: None,
         }
     }
 

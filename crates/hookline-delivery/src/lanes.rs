@@ -1,9 +1,15 @@
 //! Per-webhook lanes: each webhook has its own queue and its own in-flight limit, so a slow or dead webhook
 //! fills only its own lane and never delays another's deliveries. A global cap bounds all in-flight attempts;
 //! lanes with work take turns (round robin) for the global slots.
+//!
+//! A lane whose webhook has a rate limit (a receiver that accepts N requests per second) also paces itself with
+//! a token bucket holding one token: an attempt starts only once `1 / rate` seconds have passed since the last
+//! one. A lane out of tokens leaves the turn order with a wake-up time; the engine calls [`Lanes::wake_paced`]
+//! then. Nothing is dropped: the jobs wait in the lane (or, past its queue, in the database).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use hookline_core::delivery::DeliveryJob;
 use hookline_core::ids::{DeliveryId, WebhookId};
@@ -24,6 +30,8 @@ pub(crate) struct Limits {
     pub per_lane_queue: usize,
     /// Jobs waiting over all lanes.
     pub max_queued: usize,
+    /// Attempts started per second in one lane, unless its webhook sets its own; `None`: no pacing.
+    pub per_lane_rate: Option<u32>,
 }
 
 #[derive(Default)]
@@ -41,6 +49,8 @@ struct State {
     /// Set when a lane (or memory) that had overflowed has room again: the engine polls at once instead of
     /// letting the overflow wait for the next poll interval.
     poll_hint: bool,
+    /// Set when a lane ran out of tokens: the engine looks at [`Lanes::next_wake`] again.
+    pace_hint: bool,
 }
 
 #[derive(Default)]
@@ -52,6 +62,28 @@ struct Lane {
     limit: usize,
     /// Jobs of this webhook were sent back to the database because the lane was full.
     overflowed: bool,
+    /// Attempts started per second, when paced.
+    rate: Option<u32>,
+    /// The token bucket of a paced lane: whether a token is there, or since when one is refilling.
+    last_start: Option<Instant>,
+    /// A paced lane out of tokens, with work: when its next token is there. It is out of the turn order
+    /// until then.
+    wake_at: Option<Instant>,
+}
+
+impl Lane {
+    /// Whether the lane may take a turn for a global slot now (work, a free slot of its own, not waiting for a
+    /// token).
+    fn can_start(&self) -> bool {
+        !self.queue.is_empty() && self.in_flight < self.limit && self.wake_at.is_none()
+    }
+
+    /// When a paced lane has its next token (now or in the past: it has one).
+    fn next_token(&self) -> Option<Instant> {
+        let rate = self.rate?;
+        let last = self.last_start?;
+        Some(last + Duration::from_secs_f64(1.0 / f64::from(rate.max(1))))
+    }
 }
 
 impl Lanes {
@@ -61,6 +93,7 @@ impl Lanes {
             per_lane: limits.per_lane.max(1),
             per_lane_queue: limits.per_lane_queue.max(1),
             max_queued: limits.max_queued.max(1),
+            per_lane_rate: limits.per_lane_rate.filter(|rate| *rate > 0),
         };
         Self { state: Mutex::new(State::default()), limits }
     }
@@ -111,15 +144,17 @@ impl Lanes {
             state.held.insert(job.delivery_id.clone());
             let webhook_id = job.webhook_id.clone();
             let limit = job.concurrency.map_or(self.limits.per_lane, |c| c.max(1) as usize);
+            let rate = job.rate_limit.filter(|rate| *rate > 0).or(self.limits.per_lane_rate);
             let lane = state.lanes.entry(webhook_id.clone()).or_default();
             lane.limit = limit;
+            lane.rate = rate;
             lane.queue.push_back(job);
-            if !lane.in_ready && lane.in_flight < lane.limit {
+            if !lane.in_ready && lane.can_start() {
                 lane.in_ready = true;
                 state.ready.push_back(webhook_id);
             }
         }
-        (self.take_startable(&mut state), overflow)
+        (self.take_startable(&mut state, Instant::now()), overflow)
     }
 
     /// Marks the attempt of `delivery_id` (to `webhook_id`) finished; returns jobs that may start now.
@@ -135,7 +170,7 @@ impl Lanes {
         let mut remove = false;
         if let Some(lane) = state.lanes.get_mut(webhook_id) {
             lane.in_flight = lane.in_flight.saturating_sub(1);
-            if !lane.queue.is_empty() && !lane.in_ready && lane.in_flight < lane.limit {
+            if !lane.in_ready && lane.can_start() {
                 lane.in_ready = true;
                 make_ready = true;
             }
@@ -143,7 +178,9 @@ impl Lanes {
                 lane.overflowed = false;
                 state.poll_hint = true;
             }
-            remove = lane.queue.is_empty() && lane.in_flight == 0;
+            // A paced lane is kept while its token refills, so that work arriving just after cannot skip the
+            // pacing by starting a fresh lane; `wake_paced` forgets it once idle with its token back.
+            remove = lane.queue.is_empty() && lane.in_flight == 0 && lane.rate.is_none();
         }
         if state.overflowed && state.queued * 2 <= self.limits.max_queued {
             state.overflowed = false;
@@ -155,7 +192,40 @@ impl Lanes {
         if remove {
             state.lanes.remove(webhook_id);
         }
-        if state.closed { Vec::new() } else { self.take_startable(state) }
+        if state.closed { Vec::new() } else { self.take_startable(state, Instant::now()) }
+    }
+
+    /// When the earliest paced lane gets its next token, if one waits for it.
+    pub(crate) fn next_wake(&self) -> Option<Instant> {
+        let state = self.state.lock().ok()?;
+        state.lanes.values().filter_map(|lane| lane.wake_at).min()
+    }
+
+    /// Whether a lane ran out of tokens since last asked (and forgets it was asked): the engine's wake-up time
+    /// may have moved earlier.
+    pub(crate) fn take_pace_hint(&self) -> bool {
+        self.state.lock().map(|mut s| std::mem::take(&mut s.pace_hint)).unwrap_or(false)
+    }
+
+    /// Puts paced lanes whose token is back (at `now`) in the turn order again, forgets idle paced lanes whose
+    /// bucket is full, and returns the jobs that may start now.
+    pub(crate) fn wake_paced(&self, now: Instant) -> Vec<DeliveryJob> {
+        let Ok(mut guard) = self.state.lock() else { return Vec::new() };
+        let state: &mut State = &mut guard;
+        let mut woken = Vec::new();
+        state.lanes.retain(|webhook_id, lane| {
+            if lane.wake_at.is_some_and(|at| at <= now) {
+                lane.wake_at = None;
+                if !lane.in_ready && lane.can_start() {
+                    lane.in_ready = true;
+                    woken.push(webhook_id.clone());
+                }
+            }
+            let idle = lane.queue.is_empty() && lane.in_flight == 0;
+            !(idle && lane.next_token().is_none_or(|at| at <= now))
+        });
+        state.ready.extend(woken);
+        if state.closed { Vec::new() } else { self.take_startable(state, now) }
     }
 
     /// Whether overflowed work should be claimed now (and forgets it was asked).
@@ -196,7 +266,7 @@ impl Lanes {
         queued
     }
 
-    fn take_startable(&self, state: &mut State) -> Vec<DeliveryJob> {
+    fn take_startable(&self, state: &mut State, now: Instant) -> Vec<DeliveryJob> {
         let mut start = Vec::new();
         while state.in_flight < self.limits.max_in_flight {
             let Some(webhook_id) = state.ready.pop_front() else {
@@ -205,12 +275,26 @@ impl Lanes {
             let Some(lane) = state.lanes.get_mut(&webhook_id) else {
                 continue;
             };
+            if lane.queue.is_empty() {
+                lane.in_ready = false;
+                continue;
+            }
+            if let Some(at) = lane.next_token().filter(|at| *at > now) {
+                // Out of tokens: off the turn order until the token is back.
+                lane.in_ready = false;
+                lane.wake_at = Some(at);
+                state.pace_hint = true;
+                continue;
+            }
             let Some(job) = lane.queue.pop_front() else {
                 lane.in_ready = false;
                 continue;
             };
+            if lane.rate.is_some() {
+                lane.last_start = Some(now);
+            }
             lane.in_flight += 1;
-            let again = !lane.queue.is_empty() && lane.in_flight < lane.limit;
+            let again = lane.can_start();
             lane.in_ready = again;
             if again {
                 state.ready.push_back(webhook_id);
@@ -245,11 +329,39 @@ mod tests {
             body: Arc::from(&b"{}"[..]),
             attempt_number: 1,
             concurrency: None,
+            rate_limit: None,
         }
     }
 
     fn limits(max_in_flight: usize, per_lane: usize, per_lane_queue: usize, max_queued: usize) -> Limits {
-        Limits { max_in_flight, per_lane, per_lane_queue, max_queued }
+        Limits { max_in_flight, per_lane, per_lane_queue, max_queued, per_lane_rate: None }
+    }
+
+    /// A lane limited to 5 per second starts one attempt, then waits 200 ms for its next token (even with free
+    /// slots), and starts the next one when woken; another webhook's lane is not held back. Nothing is dropped.
+    #[test]
+    fn a_rate_limited_lane_paces_itself_and_no_other() {
+        let lanes = Lanes::new(limits(100, 8, 1000, 1000));
+        let (paced, free) = (WebhookId::generate(), WebhookId::generate());
+        let limited = || DeliveryJob { rate_limit: Some(5), ..job(&paced) };
+        let before = Instant::now();
+        let (started, overflow) = lanes.submit(vec![limited(), limited(), limited()]);
+        assert_eq!((started.len(), overflow.len()), (1, 0), "one token: one start");
+        assert!(lanes.take_pace_hint());
+        let wake = lanes.next_wake().expect("the paced lane waits for its token");
+        let waited = wake - before;
+        assert!(waited >= Duration::from_millis(200) && waited < Duration::from_millis(300), "{waited:?}");
+        assert!(lanes.finish(&paced, &started[0].delivery_id).is_empty(), "a free slot does not beat the pacing");
+
+        let (started_free, _) = lanes.submit((0..5).map(|_| job(&free)).collect());
+        assert_eq!(started_free.len(), 5, "the other lane is not paced");
+
+        assert!(lanes.wake_paced(wake - Duration::from_millis(50)).is_empty(), "too early");
+        let next = lanes.wake_paced(wake);
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].webhook_id, paced);
+        assert!(lanes.next_wake().is_some(), "the third waits for the next token");
+        assert_eq!(lanes.held().len(), 7, "nothing dropped: 2 paced and 5 free held");
     }
 
     #[test]

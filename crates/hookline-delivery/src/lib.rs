@@ -42,6 +42,9 @@ pub struct DeliveryConfig {
     pub per_webhook_concurrency: usize,
     /// How many jobs of one webhook may wait in memory; the rest of its backlog stays in the database.
     pub per_webhook_queue: usize,
+    /// Attempts started per second to one webhook, unless the webhook sets its own rate limit; `None`: as
+    /// fast as the in-flight limits allow.
+    pub per_webhook_rate_limit: Option<u32>,
     /// When failures disable webhooks and raise notices.
     pub failure: hookline_core::delivery::FailurePolicy,
     /// How many jobs may wait in memory; more stay in the database until there is room.
@@ -68,6 +71,7 @@ impl Default for DeliveryConfig {
             max_in_flight: 256,
             per_webhook_concurrency: 8,
             per_webhook_queue: 1024,
+            per_webhook_rate_limit: None,
             failure: hookline_core::delivery::FailurePolicy::default(),
             max_queued: 10_000,
             lease: Duration::from_secs(25),
@@ -102,6 +106,8 @@ struct Inner {
     metrics: Metrics,
     /// Woken when lanes that overflowed to the database have room again.
     poll_now: tokio::sync::Notify,
+    /// Woken when a paced lane ran out of tokens, so `run` sleeps until its next token.
+    pace_now: tokio::sync::Notify,
     /// What recording hands back (operational events' jobs, retry times), taken by `run`.
     /// Bounded ([`recorder::FOLLOWUP_QUEUE`]) like all the engine's memory.
     followup_jobs: tokio::sync::Mutex<Option<tokio::sync::mpsc::Receiver<recorder::Followup>>>,
@@ -129,6 +135,7 @@ impl Engine {
             per_lane: config.per_webhook_concurrency,
             per_lane_queue: config.per_webhook_queue,
             max_queued: config.max_queued,
+            per_lane_rate: config.per_webhook_rate_limit,
         });
         let inner = Inner {
             config,
@@ -140,6 +147,7 @@ impl Engine {
             shutdown,
             runtime,
             poll_now: tokio::sync::Notify::new(),
+            pace_now: tokio::sync::Notify::new(),
             metrics: Metrics::default(),
             followup_jobs: tokio::sync::Mutex::new(Some(followup_jobs)),
         };
@@ -220,8 +228,14 @@ impl Engine {
         let mut renewal = tokio::time::interval((self.inner.config.lease / 3).max(Duration::from_millis(100)));
         renewal.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            let wake = self.inner.lanes.next_wake();
             tokio::select! {
                 _ = shutdown.cancelled() => break,
+                _ = self.inner.pace_now.notified() => {}
+                _ = tokio::time::sleep_until(wake.map_or_else(tokio::time::Instant::now, Into::into)), if wake.is_some() => {
+                    let jobs = self.inner.lanes.wake_paced(std::time::Instant::now());
+                    self.start(jobs);
+                }
                 Some(followup) = async { followups.as_mut()?.recv().await } => match followup {
                     recorder::Followup::Jobs(jobs) => self.submit(jobs),
                     recorder::Followup::RetryAt(at) => {
@@ -298,6 +312,9 @@ impl Engine {
     }
 
     fn start(&self, jobs: Vec<DeliveryJob>) {
+        if self.inner.lanes.take_pace_hint() {
+            self.inner.pace_now.notify_one();
+        }
         for job in jobs {
             let engine = self.clone();
             self.inner.tasks.spawn_on(

@@ -30,6 +30,8 @@ pub struct Metrics {
     duration_buckets: [AtomicU64; 11],
     duration_count: AtomicU64,
     duration_sum_micros: AtomicU64,
+    /// What retention pruned (the binary's pruner counts here; `/metrics` shows it).
+    pub retention: RetentionMetrics,
 }
 
 impl Metrics {
@@ -100,6 +102,50 @@ impl Metrics {
         let _ = writeln!(
             out,
             "# HELP hookline_jobs_queued Jobs waiting in memory.\n# TYPE hookline_jobs_queued gauge\nhookline_jobs_queued {queued}"
+        );
+        out
+    }
+}
+
+/// Rows retention deleted since the process started.
+#[derive(Default)]
+pub struct RetentionMetrics {
+    events: AtomicU64,
+    deliveries: AtomicU64,
+    attempts: AtomicU64,
+    inbox_requests: AtomicU64,
+}
+
+impl RetentionMetrics {
+    /// Counts one batch.
+    pub fn pruned(&self, pruned: &hookline_store::Pruned) {
+        self.events.fetch_add(pruned.events, Ordering::Relaxed);
+        self.deliveries.fetch_add(pruned.deliveries, Ordering::Relaxed);
+        self.attempts.fetch_add(pruned.attempts, Ordering::Relaxed);
+        self.inbox_requests.fetch_add(pruned.inbox_requests, Ordering::Relaxed);
+    }
+
+    /// The pruned counters, and the age of the oldest pending delivery (0 when none is pending), in the
+    /// Prometheus text format.
+    pub fn render(&self, oldest_pending_age: Duration) -> String {
+        let mut out = String::with_capacity(512);
+        let _ = writeln!(
+            out,
+            "# HELP hookline_pruned_total Rows deleted by retention, by kind.\n# TYPE hookline_pruned_total counter"
+        );
+        for (kind, counter) in [
+            ("events", &self.events),
+            ("deliveries", &self.deliveries),
+            ("attempts", &self.attempts),
+            ("inbox_requests", &self.inbox_requests),
+        ] {
+            let _ = writeln!(out, "hookline_pruned_total{{kind=\"{kind}\"}} {}", counter.load(Ordering::Relaxed));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP hookline_oldest_pending_delivery_seconds Age of the oldest delivery still to send (0: none).\n\
+             # TYPE hookline_oldest_pending_delivery_seconds gauge\nhookline_oldest_pending_delivery_seconds {:.3}",
+            oldest_pending_age.as_secs_f64()
         );
         out
     }

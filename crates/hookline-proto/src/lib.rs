@@ -163,6 +163,10 @@ pub struct CreateWebhook {
     /// At most this many attempts in flight to this webhook (1 to 256; default from the server's config).
     #[serde(default)]
     pub concurrency: Option<u32>,
+    /// At most this many attempts started per second to this webhook (1 to 10000), for a receiver with a rate
+    /// limit: deliveries wait their turn, none is dropped. Default from the server's config (none).
+    #[serde(default)]
+    pub rate_limit: Option<u32>,
 }
 
 /// `PATCH /v1/webhooks/{id}`: only the fields present change.
@@ -185,6 +189,10 @@ pub struct UpdateWebhook {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<u32>)]
     pub concurrency: Option<Option<u32>>,
+    /// A new rate limit (attempts per second, 1 to 10000); `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u32>)]
+    pub rate_limit: Option<Option<u32>>,
 }
 
 /// Tells "absent" (`None`) from "null" (`Some(None)`).
@@ -215,6 +223,9 @@ pub struct Webhook {
     /// Its own in-flight limit, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u32>,
+    /// Its own rate limit (attempts started per second), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
     /// Since when every attempt has failed (absent while it delivers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failing_since: Option<String>,

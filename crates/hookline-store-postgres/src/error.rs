@@ -52,12 +52,41 @@ impl From<PoolError> for Error {
         match error {
             PoolError::Closed => Error::Store(StoreError::Closed),
             PoolError::Backend(error) => Error::Postgres(error),
+            // No connection within the pool's wait: the server is slow to accept or the pool is exhausted.
+            timeout @ PoolError::Timeout(_) => Error::Store(StoreError::Unavailable(Box::new(timeout))),
             other => Error::Store(StoreError::Database(Box::new(other))),
         }
     }
 }
 
-/// A driver error as a store error, where a [`StoreResult`](hookline_store::StoreResult) is due directly.
+/// A driver error as a store error, where a [`StoreResult`](hookline_store::StoreResult) is due directly:
+/// `Unavailable` when it passes by itself (see [`is_unavailable`]), else `Database`.
 pub(crate) fn database(error: tokio_postgres::Error) -> StoreError {
-    StoreError::Database(Box::new(error))
+    if is_unavailable(&error) {
+        StoreError::Unavailable(Box::new(error))
+    } else {
+        StoreError::Database(Box::new(error))
+    }
+}
+
+/// Whether PostgreSQL failed for a reason outside the data that passes by itself: the connection could not be
+/// made or was lost (no SQLSTATE, an I/O error, or a closed connection), the disk is full (53100), the server
+/// has too many connections (53300) or is out of memory (53200), the transaction or server is read-only
+/// (25006, a standby), or the server is shutting down or starting (57P01, 57P02, 57P03).
+pub(crate) fn is_unavailable(error: &tokio_postgres::Error) -> bool {
+    const UNAVAILABLE: [SqlState; 7] = [
+        SqlState::DISK_FULL,
+        SqlState::TOO_MANY_CONNECTIONS,
+        SqlState::OUT_OF_MEMORY,
+        SqlState::READ_ONLY_SQL_TRANSACTION,
+        SqlState::ADMIN_SHUTDOWN,
+        SqlState::CRASH_SHUTDOWN,
+        SqlState::CANNOT_CONNECT_NOW,
+    ];
+    match error.code() {
+        Some(code) => UNAVAILABLE.contains(code),
+        None => {
+            error.is_closed() || std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
+        }
+    }
 }

@@ -100,7 +100,8 @@ pub(super) fn jobs_from_rows(rows: &[tokio_postgres::Row], secrets: &SecretCiphe
 
 /// Stores `event` and one delivery per target: enabled targets get a pending delivery leased to the caller
 /// (returned as a job) when there is a `lease_until` (else left for the poller), disabled ones a `held`
-/// delivery. A repeated id returns the stored event.
+/// delivery. A repeated id returns the stored event when the type and data are the same, and is
+/// `EventIdReused` when they differ.
 pub(super) async fn publish(
     tx: &Transaction<'_>,
     secrets: &SecretCipher,
@@ -127,6 +128,9 @@ pub(super) async fn publish(
     .await?;
     let Some(inserted) = inserted else {
         let (pk, existing) = find_event(tx, platform_str, event.id.as_str()).await?.ok_or(StoreError::NotFound)?;
+        if !policy::same_event(&existing, &event) {
+            return Err(StoreError::EventIdReused(event.id.as_str().to_owned()).into());
+        }
         let delivery_count: i64 =
             query_one(tx, statements::COUNT_EVENT_DELIVERIES.postgres(), &[&pk]).await?.try_get(0)?;
         return Ok(Published {

@@ -65,11 +65,15 @@ mod admin;
 mod error;
 mod fanout;
 mod inbox;
+mod operations;
 mod queries;
 mod queues;
 mod record;
 mod rows;
 mod schema;
+mod tls;
+
+pub use crate::tls::TlsMode;
 mod ui;
 
 use std::sync::Arc;
@@ -101,6 +105,8 @@ pub struct PgOptions {
     /// Seals webhook secrets before they are written and opens them when read; plaintext by default (the server
     /// always sets a key).
     pub secrets: Arc<SecretCipher>,
+    /// `sslmode` / `sslrootcert`.
+    pub tls: TlsMode,
 }
 
 impl std::fmt::Debug for PgOptions {
@@ -117,6 +123,7 @@ impl PgOptions {
     pub fn parse(url: &str) -> StoreResult<Self> {
         let invalid = |reason: String| StoreError::InvalidUrl { reason, source: None };
         let mut pool_size = DEFAULT_POOL_SIZE;
+        let (mut sslmode, mut root_cert) = (None, None);
         let url = match url.split_once('?') {
             Some((base, query)) => {
                 let mut kept = Vec::new();
@@ -129,6 +136,9 @@ impl PgOptions {
                                 .filter(|n| *n > 0)
                                 .ok_or_else(|| invalid(format!("pool_size={value} is not a positive number")))?;
                         }
+                        // Read here, not by tokio-postgres, which knows no verify-full.
+                        Some(("sslmode", value)) => sslmode = Some(value.to_owned()),
+                        Some(("sslrootcert", value)) => root_cert = Some(value.to_owned()),
                         _ => kept.push(pair),
                     }
                 }
@@ -148,7 +158,11 @@ impl PgOptions {
         if config.get_dbname().is_none() {
             return Err(invalid("the PostgreSQL URL names no database (postgres://…/DATABASE)".into()));
         }
-        Ok(Self { config, pool_size, secrets: Arc::new(SecretCipher::plaintext()) })
+        let tls = TlsMode::parse(sslmode.as_deref(), root_cert.as_deref())?;
+        if tls != TlsMode::Disable {
+            config.ssl_mode(tokio_postgres::config::SslMode::Require);
+        }
+        Ok(Self { config, pool_size, secrets: Arc::new(SecretCipher::plaintext()), tls })
     }
 
     /// `user@host:port/database`, without the password, for logs and messages.
@@ -189,11 +203,15 @@ impl PgStore {
     /// Connects, and creates or migrates the schema (under an advisory lock, so nodes may start together).
     /// Leases in the database are kept: they may belong to nodes that are running.
     pub async fn open(options: &PgOptions) -> StoreResult<Self> {
-        let manager = Manager::from_config(
-            options.config.clone(),
-            NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
-        );
+        let manager_config = || ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager = match options.tls.client_config()? {
+            None => Manager::from_config(options.config.clone(), NoTls, manager_config()),
+            Some(tls) => Manager::from_config(
+                options.config.clone(),
+                tokio_postgres_rustls::MakeRustlsConnect::new(tls),
+                manager_config(),
+            ),
+        };
         let pool = Pool::builder(manager)
             .max_size(options.pool_size.max(1))
             .runtime(Runtime::Tokio1)

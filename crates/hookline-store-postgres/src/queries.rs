@@ -137,6 +137,7 @@ impl ApiStore for PgStore {
                     &webhook.updated_at.unix_millis(),
                     &webhook.concurrency.map(i64::from),
                     &webhook.failing_since.map(Timestamp::unix_millis),
+                    &webhook.rate_limit.map(i64::from),
                 ],
             )
             .await?;
@@ -195,6 +196,7 @@ impl ApiStore for PgStore {
                     &now.unix_millis(),
                     &webhook.concurrency.map(i64::from),
                     &webhook.failing_since.map(Timestamp::unix_millis),
+                    &webhook.rate_limit.map(i64::from),
                 ],
             )
             .await?;

@@ -221,6 +221,15 @@ UPDATE api_keys SET id = 'key_' || substr(key_hash, 1, 16);
 CREATE UNIQUE INDEX api_keys_id ON api_keys (id);
 CREATE INDEX api_keys_platform ON api_keys (platform_id, created_at);
 "#,
+    // 7: as SQLite's migration 9, operations (issue 11): the write probe behind /readyz, a receiver's rate limit per webhook, and the
+    // indexes retention and the oldest-pending gauge read.
+    r#"
+CREATE TABLE write_probe (payload BYTEA);
+ALTER TABLE webhooks ADD COLUMN rate_limit BIGINT;
+CREATE INDEX events_created ON events (created_at);
+CREATE INDEX deliveries_pending_created ON deliveries (created_at) WHERE status = 'pending';
+CREATE INDEX inbox_requests_received ON inbox_requests (received_at);
+"#,
 ];
 
 /// Applies every migration the database has not seen, all in one transaction under the migration lock.

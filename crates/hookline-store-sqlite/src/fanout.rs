@@ -104,7 +104,8 @@ pub(super) fn find_event(conn: &Connection, platform: &str, id: &str) -> DbResul
 
 /// Stores `event` and one delivery per target: enabled targets get a pending delivery, leased to the caller
 /// and returned as a job when there is a `lease_until` (else left for the poller), disabled ones a `held`
-/// delivery. A repeated id returns the stored event.
+/// delivery. A repeated id returns the stored event when the type and data are the same, and is
+/// `EventIdReused` when they differ.
 pub(super) fn publish(
     conn: &mut Writer,
     platform: &PlatformId,
@@ -130,6 +131,9 @@ pub(super) fn publish(
         .optional()?;
     let Some(event_pk) = inserted else {
         let (pk, existing) = find_event(conn, platform_str, event.id.as_str())?.ok_or(StoreError::NotFound)?;
+        if !policy::same_event(&existing, &event) {
+            return Err(StoreError::EventIdReused(event.id.as_str().to_owned()).into());
+        }
         let delivery_count: i64 =
             conn.prepare_cached(statements::COUNT_EVENT_DELIVERIES.sqlite())?.query_row([pk], |row| row.get(0))?;
         return Ok(Published {

@@ -14,6 +14,7 @@ mod admin;
 mod error;
 mod fanout;
 mod inbox;
+mod operations;
 mod queries;
 mod queues;
 mod record;
@@ -56,6 +57,9 @@ pub struct SqliteOptions {
     /// Seals webhook secrets before they are written and opens them when read; plaintext by default (the server
     /// always sets a key).
     pub secrets: Arc<SecretCipher>,
+    /// How long a statement waits for a lock another process holds (a backup tool, an operator's `sqlite3`)
+    /// before it fails; the API then answers 503 `storage_unavailable`.
+    pub busy_timeout: Duration,
 }
 
 impl SqliteOptions {
@@ -66,9 +70,13 @@ impl SqliteOptions {
             synchronous: Synchronous::Full,
             readers: 4,
             secrets: Arc::new(SecretCipher::plaintext()),
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
         }
     }
 }
+
+/// The default of [`SqliteOptions::busy_timeout`].
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The SQLite implementation of the store's role traits ([`hookline_store::Store`]).
 pub struct SqliteStore {
@@ -91,20 +99,20 @@ impl SqliteStore {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(Box::new(e)))?;
         }
         let lock = acquire_lock(&options.path)?;
-        let mut writer_conn = open_connection(&options.path, options.synchronous, false)?;
+        let mut writer_conn = open_connection(options, false)?;
         schema::migrate(&mut writer_conn)?;
         admin::check_secrets(&writer_conn, &options.secrets)?;
         // Single-process invariant: any lease in the file belongs to a process that is gone.
         writer_conn.execute("UPDATE deliveries SET leased_until = NULL WHERE leased_until IS NOT NULL", [])?;
         let mut readers = Vec::with_capacity(options.readers.max(1));
         for _ in 0..options.readers.max(1) {
-            readers.push(open_connection(&options.path, options.synchronous, true)?);
+            readers.push(open_connection(options, true)?);
         }
         // Checkpoints (copying the WAL back into the database file, with an fsync) would otherwise run inside
         // whichever commit crosses the threshold and stall every caller in that batch for tens of milliseconds.
         // The writer never checkpoints; a thread of its own does, in PASSIVE mode, which never blocks the writer.
         writer_conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        let checkpointer = open_connection(&options.path, options.synchronous, false)?;
+        let checkpointer = open_connection(options, false)?;
         let queue = Arc::new(WriteQueue { queues: Mutex::new(Queues::default()), ready: Condvar::new() });
         let checkpoint_queue = Arc::clone(&queue);
         std::thread::Builder::new()
@@ -197,19 +205,19 @@ fn acquire_lock(db_path: &Path) -> DbResult<File> {
     Ok(file)
 }
 
-fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> DbResult<Connection> {
+fn open_connection(options: &SqliteOptions, read_only: bool) -> DbResult<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    let conn = Connection::open_with_flags(&options.path, flags)?;
+    conn.busy_timeout(options.busy_timeout)?;
     conn.set_prepared_statement_cache_capacity(128);
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")?;
     }
-    let sync = match synchronous {
+    let sync = match options.synchronous {
         Synchronous::Full => "FULL",
         Synchronous::Normal => "NORMAL",
     };
@@ -230,8 +238,9 @@ fn open_connection(path: &Path, synchronous: Synchronous, read_only: bool) -> Db
 /// One write operation queued for the writer thread.
 trait WriteOp: Send {
     /// Runs the operation inside the open transaction; returns whether it failed in a way that leaves partial
-    /// writes (a database error), which poisons the whole transaction.
-    fn apply(&mut self, writer: &mut Writer) -> bool;
+    /// writes (a database error), which poisons the whole transaction, and if so, whether that failure passes
+    /// by itself (`Some(true)`: disk full, locked, …).
+    fn apply(&mut self, writer: &mut Writer) -> Option<bool>;
     /// Answers the caller once the transaction's fate is known.
     fn complete(self: Box<Self>, commit: Result<(), BatchFailure>);
 }
@@ -240,12 +249,26 @@ trait WriteOp: Send {
 /// driver's error is shared too (`Arc`), as the source of each caller's `StoreError::Database`.
 #[derive(Debug, Clone, thiserror::Error)]
 enum BatchFailure {
-    /// Another operation of the transaction failed part-way, so the whole transaction was rolled back.
+    /// Another operation of the transaction failed part-way, so the whole transaction was rolled back;
+    /// `unavailable` when that failure passes by itself (disk full, locked, …).
     #[error("another operation in this transaction failed, so the whole transaction was rolled back")]
-    RolledBack,
+    RolledBack {
+        /// The failure that poisoned the transaction passes by itself.
+        unavailable: bool,
+    },
     /// `BEGIN` or `COMMIT` failed.
     #[error("the transaction could not {0}")]
     Sqlite(&'static str, #[source] Arc<rusqlite::Error>),
+}
+
+impl BatchFailure {
+    /// Whether the transaction failed for a reason that passes by itself (disk full, locked, …).
+    fn is_unavailable(&self) -> bool {
+        match self {
+            BatchFailure::RolledBack { unavailable } => *unavailable,
+            BatchFailure::Sqlite(_, error) => error::is_unavailable(error),
+        }
+    }
 }
 
 struct Op<T, F> {
@@ -259,12 +282,15 @@ where
     T: Send,
     F: FnOnce(&mut Writer) -> DbResult<T> + Send,
 {
-    fn apply(&mut self, writer: &mut Writer) -> bool {
-        let Some(op) = self.op.take() else { return false };
+    fn apply(&mut self, writer: &mut Writer) -> Option<bool> {
+        let op = self.op.take()?;
         let result = op(writer);
         // Every operation checks its business rules (NotFound, Conflict, UnknownEventType) before its first
         // write, so those errors leave nothing behind. Only a database error can strand a half-done operation.
-        let poisons = result.as_ref().is_err_and(Error::leaves_partial_writes);
+        let poisons = match &result {
+            Err(error) if error.leaves_partial_writes() => Some(error.is_unavailable()),
+            _ => None,
+        };
         self.result = Some(result);
         poisons
     }
@@ -274,7 +300,10 @@ where
             (Ok(()), Some(result)) => result.map_err(StoreError::from),
             // The operation that poisoned the transaction answers with its own error; the others with the
             // rollback it caused.
-            (Err(BatchFailure::RolledBack), Some(Err(error))) if error.leaves_partial_writes() => Err(error.into()),
+            (Err(BatchFailure::RolledBack { .. }), Some(Err(error))) if error.leaves_partial_writes() => {
+                Err(error.into())
+            }
+            (Err(failure), _) if failure.is_unavailable() => Err(StoreError::Unavailable(Box::new(failure))),
             (Err(failure), _) => Err(StoreError::Database(Box::new(failure))),
             (Ok(()), None) => Err(StoreError::Closed),
         };
@@ -434,14 +463,16 @@ impl Writer {
     /// Runs `batch` in one transaction and commits it, or rolls all of it back.
     fn run_batch(&mut self, batch: &mut [Box<dyn WriteOp>]) -> Result<(), BatchFailure> {
         execute_cached(&self.conn, "BEGIN IMMEDIATE").map_err(|e| BatchFailure::Sqlite("begin", Arc::new(e)))?;
-        let mut poisoned = false;
+        let mut poisoned: Option<bool> = None;
         for op in batch.iter_mut() {
-            poisoned |= op.apply(self);
+            if let Some(unavailable) = op.apply(self) {
+                poisoned = Some(poisoned.unwrap_or(false) || unavailable);
+            }
         }
-        if poisoned {
+        if let Some(unavailable) = poisoned {
             // One operation failed half-way: undo the whole transaction rather than commit a fragment.
             self.rollback();
-            return Err(BatchFailure::RolledBack);
+            return Err(BatchFailure::RolledBack { unavailable });
         }
         execute_cached(&self.conn, "COMMIT").map_err(|e| {
             self.rollback();

@@ -161,6 +161,7 @@ impl ApiStore for SqliteStore {
                 webhook.updated_at.unix_millis(),
                 webhook.concurrency,
                 webhook.failing_since.map(Timestamp::unix_millis),
+                webhook.rate_limit,
             ])?;
             Ok(())
         })
@@ -217,7 +218,8 @@ impl ApiStore for SqliteStore {
                 webhook.disabled_reason,
                 now.unix_millis(),
                 webhook.concurrency,
-                webhook.failing_since.map(Timestamp::unix_millis)
+                webhook.failing_since.map(Timestamp::unix_millis),
+                webhook.rate_limit
             ])?;
             Ok(webhook)
         })

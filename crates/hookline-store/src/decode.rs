@@ -154,7 +154,7 @@ impl Columns for Shifted<'_> {
 
 /// Columns of a webhook row, in the order [`webhook`] reads them.
 pub const WEBHOOK_COLUMNS: &str = "id, platform_id, url, events, description, secret, previous_secret, \
-     previous_secret_until, enabled, disabled_reason, created_at, updated_at, concurrency, failing_since";
+     previous_secret_until, enabled, disabled_reason, created_at, updated_at, concurrency, failing_since, rate_limit";
 
 /// A webhook row ([`WEBHOOK_COLUMNS`]), its secrets opened with `cipher`.
 pub fn webhook(row: &dyn Columns, cipher: &SecretCipher) -> StoreResult<Webhook> {
@@ -172,6 +172,7 @@ pub fn webhook(row: &dyn Columns, cipher: &SecretCipher) -> StoreResult<Webhook>
         updated_at: ts(row.int(11)?),
         concurrency: opt_u32(row.opt_int(12)?, "webhook concurrency")?,
         failing_since: row.opt_int(13)?.map(ts),
+        rate_limit: opt_u32(row.opt_int(14)?, "webhook rate limit")?,
     })
 }
 
@@ -275,10 +276,10 @@ pub fn attempt(row: &dyn Columns) -> StoreResult<Attempt> {
 
 /// Columns of a claimable job (deliveries `d`, events `e`, webhooks `w`), in the order [`job`] reads them.
 pub const JOB_COLUMNS: &str = "d.id, d.platform_id, d.webhook_id, d.attempt_count, e.pk, e.id, e.type, \
-     e.data, e.created_at, w.url, w.secret, w.previous_secret, w.previous_secret_until, w.concurrency";
+     e.data, e.created_at, w.url, w.secret, w.previous_secret, w.previous_secret_until, w.concurrency, w.rate_limit";
 
 /// How many columns [`JOB_COLUMNS`] has: a backend may select more after them.
-pub const JOB_COLUMN_COUNT: usize = 14;
+pub const JOB_COLUMN_COUNT: usize = 15;
 
 /// Event bodies already rendered in a batch of jobs, by event key, so each event's body is rendered once.
 pub type Bodies = HashMap<i64, Arc<[u8]>>;
@@ -305,6 +306,7 @@ pub fn job(row: &dyn Columns, bodies: &mut Bodies, cipher: &SecretCipher) -> Sto
         body,
         attempt_number: u32_of(row.int(3)?, "attempt count")? + 1,
         concurrency: opt_u32(row.opt_int(13)?, "webhook concurrency")?,
+        rate_limit: opt_u32(row.opt_int(14)?, "webhook rate limit")?,
     })
 }
 

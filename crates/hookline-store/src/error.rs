@@ -12,6 +12,15 @@ pub enum StoreError {
     /// A webhook filter names a type that is not in the platform's catalog.
     #[error("unknown event type {0:?}")]
     UnknownEventType(String),
+    /// An event id was published before with a different type or different data (the same request repeated
+    /// is not an error: it answers the stored event).
+    #[error("event id {0:?} was already used for a different event")]
+    EventIdReused(String),
+    /// The database cannot take writes (or answer) right now, for a reason that passes by itself: the disk is
+    /// full, the file is locked by another writer, the server refuses connections or is shutting down, the
+    /// database is read-only. Callers answer "try again later".
+    #[error("storage unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The database failed.
     #[error("database error")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),

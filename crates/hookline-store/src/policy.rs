@@ -44,6 +44,9 @@ pub fn apply_patch(webhook: &mut Webhook, patch: WebhookPatch, now: Timestamp) -
     if let Some(concurrency) = patch.concurrency {
         webhook.concurrency = concurrency;
     }
+    if let Some(rate_limit) = patch.rate_limit {
+        webhook.rate_limit = rate_limit;
+    }
     let toggled = patch.enabled.filter(|enabled| *enabled != webhook.enabled);
     if let Some(enabled) = toggled {
         webhook.disabled_reason = (!enabled).then(|| "disabled by the platform".to_owned());
@@ -83,6 +86,24 @@ pub fn stored_event(platform: &PlatformId, event: NewEvent, now: Timestamp) -> E
     }
 }
 
+/// Whether publishing `new` again under an id already stored as `existing` repeats the same request (the
+/// idempotent case, answered with the stored event) rather than reusing the id for another event: the same
+/// type and the same `data`, byte for byte or as equal JSON (a client may re-serialise with other spacing or
+/// key order).
+pub fn same_event(existing: &Event, new: &NewEvent) -> bool {
+    if existing.event_type != new.event_type.as_str() {
+        return false;
+    }
+    if existing.data == new.data {
+        return true;
+    }
+    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+    match (parse(&existing.data), parse(&new.data)) {
+        (Some(stored), Some(sent)) => stored == sent,
+        _ => false,
+    }
+}
+
 /// Of the platform's `webhooks`, those an event of `event_type` goes to under `target` (`Matching` or
 /// `AllExcept`), each with whether it is sent now (enabled) or held (disabled).
 pub fn matching(
@@ -118,6 +139,7 @@ pub fn first_job(delivery_id: DeliveryId, webhook: Webhook, event: &Event, body:
         body: Arc::clone(body),
         attempt_number: 1,
         concurrency: webhook.concurrency,
+        rate_limit: webhook.rate_limit,
     }
 }
 

@@ -116,7 +116,7 @@ pub const INSERT_EVENT_TYPE: Statement =
 pub const INSERT_WEBHOOK: Statement = statement!(
     "INSERT INTO webhooks (",
     WEBHOOK_COLUMNS,
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 );
 
 /// Every webhook of a platform, for fan-out.
@@ -130,7 +130,7 @@ pub const WEBHOOK_BY_ID: Statement =
 /// A patched webhook's fields (platform, id, then the fields).
 pub const UPDATE_WEBHOOK: Statement = statement!(
     "UPDATE webhooks SET url = $3, events = $4, description = $5, enabled = $6, disabled_reason = $7, \
-     updated_at = $8, concurrency = $9, failing_since = $10 WHERE platform_id = $1 AND id = $2"
+     updated_at = $8, concurrency = $9, failing_since = $10, rate_limit = $11 WHERE platform_id = $1 AND id = $2"
 );
 
 /// Makes a new secret current, keeping the old one until `$3`.
@@ -333,3 +333,38 @@ pub const REENCRYPT_SECRET: Statement = statement!(
     "UPDATE webhooks SET secret = $2, previous_secret = $3 \
      WHERE id = $1 AND secret = $4 AND previous_secret IS NOT DISTINCT FROM $5"
 );
+// ---- Operations: retention, gauges, limits (`OperationsStore`) ----
+
+/// Events created before `$1` with no delivery left to send (`pending` or `held`), oldest first, at most `$2`.
+pub const PRUNABLE_EVENTS: Statement = statement!(
+    "SELECT e.pk FROM events e WHERE e.created_at < $1 AND NOT EXISTS (SELECT 1 FROM deliveries d \
+     WHERE d.event_pk = e.pk AND d.status IN ('pending', 'held')) ORDER BY e.created_at LIMIT $2"
+);
+
+/// Captured inbox requests received before `$1`, at most `$2` of them.
+pub const PRUNE_INBOX_REQUESTS: Statement = statement!(
+    "DELETE FROM inbox_requests WHERE (inbox_id, seq) IN (SELECT inbox_id, seq FROM inbox_requests \
+     WHERE received_at < $1 LIMIT $2)"
+);
+
+/// When the oldest pending delivery was created (NULL: none), from `deliveries_pending_created`.
+pub const OLDEST_PENDING_DELIVERY: Statement =
+    statement!("SELECT MIN(created_at) FROM deliveries WHERE status = 'pending'");
+
+/// How many webhooks platform `$1` has.
+pub const WEBHOOK_COUNT: Statement = statement!("SELECT COUNT(*) FROM webhooks WHERE platform_id = $1");
+
+/// The attempts of event `$1`'s finished deliveries. The three `PRUNE_EVENT*` statements check again that
+/// nothing is left to send, so a retry that made a delivery pending since [`PRUNABLE_EVENTS`] keeps its event.
+pub const PRUNE_EVENT_ATTEMPTS: Statement = statement!(
+    "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_pk = $1 \
+     AND status NOT IN ('pending', 'held'))"
+);
+
+/// Event `$1`'s finished deliveries.
+pub const PRUNE_EVENT_DELIVERIES: Statement =
+    statement!("DELETE FROM deliveries WHERE event_pk = $1 AND status NOT IN ('pending', 'held')");
+
+/// Event `$1`, once it has no delivery left.
+pub const PRUNE_EVENT: Statement =
+    statement!("DELETE FROM events WHERE pk = $1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_pk = $1)");

@@ -28,6 +28,8 @@ pub struct WebhookPatch {
     pub enabled: Option<bool>,
     /// A new in-flight limit; `Some(None)` goes back to the default.
     pub concurrency: Option<Option<u32>>,
+    /// A new rate limit (deliveries per second); `Some(None)` removes it.
+    pub rate_limit: Option<Option<u32>>,
 }
 
 /// Which webhooks an event goes to.

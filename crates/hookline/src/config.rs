@@ -45,6 +45,9 @@ pub struct RawConfig {
     pub inbox: RawInbox,
     /// `[limits]`.
     pub limits: RawLimits,
+    /// `[retention]`.
+    #[serde(default)]
+    pub retention: RawRetention,
     /// `[ui]`.
     #[serde(default)]
     pub ui: RawUi,
@@ -100,6 +103,27 @@ pub struct RawLimits {
     pub max_event_bytes: usize,
     pub publish_rate: u32,
     pub publish_burst: u32,
+    #[serde(default = "default_max_webhooks")]
+    pub max_webhooks: u64,
+}
+
+fn default_max_webhooks() -> u64 {
+    100
+}
+
+/// `[retention]`: how long events, attempts and captured requests are kept.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetention {
+    /// Older rows are deleted; "0" or "": kept for ever.
+    #[serde(default)]
+    pub max_age: String,
+    #[serde(default)]
+    pub batch_size: usize,
+    #[serde(default)]
+    pub pause: String,
+    #[serde(default)]
+    pub interval: String,
 }
 
 /// `[ui]`: the dashboard.
@@ -192,6 +216,9 @@ pub struct RawHttp {
 pub struct RawStorage {
     pub database_url: String,
     pub sqlite_synchronous: String,
+    /// How long a SQLite write waits for a lock held by another process (default 10s).
+    #[serde(default)]
+    pub sqlite_busy_timeout: String,
 }
 
 /// `[delivery]`.
@@ -205,6 +232,9 @@ pub struct RawDelivery {
     pub per_webhook_concurrency: usize,
     pub max_queued: usize,
     pub per_webhook_queue: usize,
+    /// Attempts started per second to one webhook unless it sets its own; 0: no limit.
+    #[serde(default)]
+    pub per_webhook_rate_limit: u32,
     pub lease: String,
     pub poll_interval: String,
     pub max_response_bytes: usize,
@@ -237,7 +267,7 @@ pub struct Overrides {
 #[derive(Clone)]
 pub enum Database {
     /// A SQLite file.
-    Sqlite { path: PathBuf, synchronous: hookline_store_sqlite::Synchronous },
+    Sqlite { path: PathBuf, synchronous: hookline_store_sqlite::Synchronous, busy_timeout: Duration },
     /// A PostgreSQL database, shared by any number of hookline processes: `postgres://user:password@host:port/db`
     /// (`?pool_size=N` sets the connections per process).
     Postgres { url: String },
@@ -247,7 +277,7 @@ impl std::fmt::Debug for Database {
     // A PostgreSQL URL may carry a password: never print it.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Sqlite { path, synchronous } => {
+            Self::Sqlite { path, synchronous, .. } => {
                 f.debug_struct("Sqlite").field("path", path).field("synchronous", synchronous).finish()
             }
             Self::Postgres { url } => {
@@ -279,6 +309,8 @@ pub struct Config {
     pub public_url: Option<InboxBase>,
     /// How often expired inboxes are deleted.
     pub inbox_prune_interval: Duration,
+    /// What retention deletes, and how.
+    pub retention: crate::retention::Retention,
     /// Where spans are exported over OTLP/HTTP (`[telemetry] otlp_endpoint`), if anywhere.
     pub otlp_endpoint: Option<String>,
     /// The secrets keys as configured (see `secrets_key`).
@@ -348,6 +380,7 @@ impl RawConfig {
             per_webhook_concurrency: d.per_webhook_concurrency.max(1),
             max_queued: d.max_queued.max(1),
             per_webhook_queue: d.per_webhook_queue.max(1),
+            per_webhook_rate_limit: (d.per_webhook_rate_limit > 0).then_some(d.per_webhook_rate_limit),
             failure: hookline_core::delivery::FailurePolicy {
                 disable_after: duration("failure.disable_after", &self.failure.disable_after)?,
                 notify_window: duration("failure.notify_window", &self.failure.notify_window)?,
@@ -402,6 +435,7 @@ impl RawConfig {
                 events_per_second: (self.limits.publish_rate > 0).then_some(f64::from(self.limits.publish_rate)),
                 burst: self.limits.publish_burst,
             },
+            max_webhooks: self.limits.max_webhooks.max(1),
             ui: hookline_api::UiConfig {
                 session_ttl: match self.ui.session_ttl.trim() {
                     "" => Duration::from_secs(12 * 3600),
@@ -479,9 +513,29 @@ impl RawConfig {
             notify,
             public_url,
             inbox_prune_interval,
+            retention: parse_retention(&self.retention)?,
             otlp_endpoint: self.telemetry.otlp_endpoint.filter(|url| !url.trim().is_empty()),
         })
     }
+}
+
+fn parse_retention(raw: &RawRetention) -> anyhow::Result<crate::retention::Retention> {
+    let duration = |name: &str, text: &str, default: Duration| -> anyhow::Result<Duration> {
+        match text.trim() {
+            "" => Ok(default),
+            text => parse_duration(text).with_context(|| format!("retention.{name} = {text:?} is not a duration")),
+        }
+    };
+    let max_age = match raw.max_age.trim() {
+        "0" | "off" => None,
+        text => Some(duration("max_age", text, Duration::from_secs(30 * 24 * 3600))?),
+    };
+    Ok(crate::retention::Retention {
+        max_age,
+        batch_size: if raw.batch_size == 0 { 1000 } else { raw.batch_size },
+        pause: duration("pause", &raw.pause, Duration::from_millis(200))?,
+        interval: duration("interval", &raw.interval, Duration::from_secs(600))?.max(Duration::from_millis(10)),
+    })
 }
 
 fn parse_database(storage: &RawStorage) -> anyhow::Result<Database> {
@@ -496,7 +550,13 @@ fn parse_database(storage: &RawStorage) -> anyhow::Result<Database> {
             "normal" => hookline_store_sqlite::Synchronous::Normal,
             other => bail!("sqlite_synchronous = {other:?}: use full or normal"),
         };
-        return Ok(Database::Sqlite { path: PathBuf::from(path), synchronous });
+        let busy_timeout = match storage.sqlite_busy_timeout.trim() {
+            "" => hookline_store_sqlite::DEFAULT_BUSY_TIMEOUT,
+            text => {
+                parse_duration(text).with_context(|| format!("sqlite_busy_timeout = {text:?} is not a duration"))?
+            }
+        };
+        return Ok(Database::Sqlite { path: PathBuf::from(path), synchronous, busy_timeout });
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         // Checked now, so a bad URL is a configuration error at start, not a connection error later.

@@ -10,6 +10,7 @@ pub mod dev;
 pub mod files;
 pub mod inbox_pruner;
 pub mod listener;
+pub mod retention;
 pub mod secrets_key;
 pub mod serve;
 pub mod telemetry;

@@ -49,12 +49,13 @@ impl Server {
 /// advisory lock, so several nodes may start at once).
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     match &config.database {
-        Database::Sqlite { path, synchronous } => {
+        Database::Sqlite { path, synchronous, busy_timeout } => {
             crate::files::prepare_sqlite_file(path)
                 .with_context(|| format!("failed to prepare {} (owner-only)", path.display()))?;
             let mut options = SqliteOptions::new(path);
             options.synchronous = *synchronous;
             options.secrets = crate::secrets_key::cipher(config)?;
+            options.busy_timeout = *busy_timeout;
             let store = SqliteStore::open(&options).with_context(|| format!("failed to open {}", path.display()))?;
             Ok(Arc::new(store))
         }
@@ -129,6 +130,12 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
             Err(error) => tracing::error!(error = format!("{error:#}"), "re-encrypting webhook secrets failed"),
         }
     });
+    let retention_task = tokio::spawn(crate::retention::run(
+        Arc::clone(&store),
+        engine.clone(),
+        config.retention,
+        pruner_shutdown.clone(),
+    ));
     let mut api = config.api.clone();
     api.inbox.base = inbox_base;
     let notify_metrics = notifier_metrics;
@@ -143,6 +150,7 @@ pub fn start(config: &Config, listener: TcpListener, store: Arc<dyn Store>) -> a
         crate::listener::serve(listener, app, listener_limits, http_shutdown).await;
         pruner_shutdown.cancel();
         pruner_task.await.context("inbox pruner panicked")?;
+        retention_task.await.context("retention pruner panicked")?;
         tracing::info!("stopped accepting requests; draining deliveries");
         engine_shutdown.cancel();
         engine_task.await.context("delivery engine stopped abnormally")?;

@@ -28,6 +28,18 @@ fn description(text: Option<String>) -> Result<Option<String>, ApiError> {
 /// The most attempts in flight a webhook may ask for.
 const MAX_CONCURRENCY: u32 = 256;
 
+/// The highest per-webhook rate limit accepted (attempts per second).
+const MAX_RATE_LIMIT: u32 = 10_000;
+
+pub(crate) fn rate_limit(value: Option<u32>) -> Result<Option<u32>, ApiError> {
+    match value {
+        Some(n) if n == 0 || n > MAX_RATE_LIMIT => {
+            Err(ValidationError::new("rate_limit", "must be between 1 and 10000 deliveries per second").into())
+        }
+        other => Ok(other),
+    }
+}
+
 fn concurrency(value: Option<u32>) -> Result<Option<u32>, ApiError> {
     match value {
         Some(n) if n == 0 || n > MAX_CONCURRENCY => {
@@ -53,6 +65,16 @@ pub(crate) async fn create(
     platform: &PlatformId,
     body: proto::CreateWebhook,
 ) -> Result<Webhook, ApiError> {
+    let limit = state.inner.max_webhooks;
+    // Counted before creating: creates racing on several nodes may pass the limit by the number in flight.
+    if state.inner.store.webhook_count(platform).await? >= limit {
+        return Err(ApiError::LimitReached {
+            code: "webhook_limit_reached",
+            message: format!(
+                "this platform has {limit} webhooks, the most allowed (limits.max_webhooks): delete one first"
+            ),
+        });
+    }
     let now = Timestamp::now();
     let webhook = Webhook {
         id: WebhookId::generate(),
@@ -64,6 +86,7 @@ pub(crate) async fn create(
         enabled: true,
         disabled_reason: None,
         concurrency: concurrency(body.concurrency)?,
+        rate_limit: rate_limit(body.rate_limit)?,
         failing_since: None,
         created_at: now,
         updated_at: now,
@@ -86,6 +109,7 @@ pub(crate) async fn update(
         description: description(body.description)?,
         enabled: body.enabled,
         concurrency: body.concurrency.map(concurrency).transpose()?,
+        rate_limit: body.rate_limit.map(rate_limit).transpose()?,
     };
     Ok(state.inner.store.update_webhook(platform, id, patch, Timestamp::now()).await?)
 }

@@ -24,7 +24,9 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 /// Publishes an event: 202 once the event and one delivery per matching enabled webhook are committed.
 /// Repeating an `id` returns the stored event and creates nothing (`Idempotent-Replayed: true`).
 #[utoipa::path(post, path = "/v1/events", tag = "events", request_body = proto::PublishEvent,
-    responses((status = 202, body = proto::EventAccepted), (status = 422, body = proto::ErrorBody)))]
+    responses((status = 202, body = proto::EventAccepted), (status = 422, body = proto::ErrorBody),
+        (status = 409, description = "The `id` was published before with another type or other data \
+            (`event_id_reused`); the same request repeated answers the original 202.", body = proto::ErrorBody)))]
 async fn publish_event(
     State(state): State<AppState>,
     PlatformAuth(platform): PlatformAuth,

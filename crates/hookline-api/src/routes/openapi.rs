@@ -99,9 +99,16 @@ fn describe(status: &str) -> &'static str {
         "409" => "The request conflicts with the record's current state (`conflict`).",
         "413" => "The body is larger than the server accepts (`payload_too_large`).",
         "415" => "The body is not sent as `Content-Type: application/json` (`unsupported_media_type`).",
-        "422" => "A field is invalid; `field` names it (`validation_failed`, `unknown_event_type`).",
+        "422" => {
+            "A field is invalid; `field` names it (`validation_failed`, `unknown_event_type`), or a configured \
+                  limit is reached (`webhook_limit_reached`)."
+        }
         "500" => "hookline failed; the error is logged on the server and the answer carries nothing more (`internal`).",
-        "503" => "The service cannot serve right now: shutting down or the database is unavailable (`unavailable`).",
+        "503" => {
+            "The service cannot serve right now: shutting down (`unavailable`), or the database cannot take \
+                  writes (disk full, locked, unreachable: `storage_unavailable`, with `Retry-After`). Nothing was \
+                  changed; send the request again."
+        }
         _ => "See the body.",
     }
 }

@@ -33,9 +33,10 @@ struct FormPage {
     url: String,
     description: String,
     concurrency: String,
+    rate_limit: String,
     all_events: bool,
     types: Vec<TypeChoice>,
-    /// The field at fault (`url`, `events`, `description`, `concurrency`) and the message.
+    /// The field at fault (`url`, `events`, `description`, `concurrency`, `rate_limit`) and the message.
     error_field: String,
     error: String,
 }
@@ -45,6 +46,7 @@ struct Values {
     url: String,
     description: String,
     concurrency: String,
+    rate_limit: String,
     events: Vec<String>,
 }
 
@@ -54,6 +56,7 @@ impl Values {
             url: form.get("url").unwrap_or_default().trim().to_owned(),
             description: form.get("description").unwrap_or_default().to_owned(),
             concurrency: form.get("concurrency").unwrap_or_default().trim().to_owned(),
+            rate_limit: form.get("rate_limit").unwrap_or_default().trim().to_owned(),
             events: form.all("events"),
         }
     }
@@ -67,6 +70,18 @@ impl Values {
             .parse::<u32>()
             .map(Some)
             .map_err(|_| ValidationError::new("concurrency", "must be between 1 and 256").into())
+    }
+
+    /// The rate limit (deliveries per second): blank means the server's default. The range is checked by the
+    /// operation, as for the JSON API.
+    fn rate_limit(&self) -> Result<Option<u32>, ApiError> {
+        if self.rate_limit.is_empty() {
+            return Ok(None);
+        }
+        self.rate_limit
+            .parse::<u32>()
+            .map(Some)
+            .map_err(|_| ValidationError::new("rate_limit", "must be between 1 and 10000 deliveries per second").into())
     }
 }
 
@@ -106,6 +121,7 @@ async fn form_page(
         url: values.url,
         description: values.description,
         concurrency: values.concurrency,
+        rate_limit: values.rate_limit,
         all_events,
         types,
         error_field,
@@ -118,8 +134,13 @@ async fn form_page(
 
 /// `GET /ui/webhooks/new`.
 pub(crate) async fn new(State(state): State<AppState>, signed: Signed) -> Result<Response, UiError> {
-    let values =
-        Values { url: String::new(), description: String::new(), concurrency: String::new(), events: Vec::new() };
+    let values = Values {
+        url: String::new(),
+        description: String::new(),
+        concurrency: String::new(),
+        rate_limit: String::new(),
+        events: Vec::new(),
+    };
     form_page(&state, &signed, None, values, None).await
 }
 
@@ -129,6 +150,7 @@ async fn create_from(state: &AppState, platform: &PlatformId, values: &Values) -
         events: values.events.clone(),
         description: Some(values.description.clone()),
         concurrency: values.concurrency()?,
+        rate_limit: values.rate_limit()?,
     };
     Ok(ops::webhooks::create(state, platform, body).await?.id.to_string())
 }
@@ -155,6 +177,7 @@ pub(crate) async fn edit(
         url: webhook.url.as_str().to_owned(),
         description: webhook.description.clone(),
         concurrency: webhook.concurrency.map(|n| n.to_string()).unwrap_or_default(),
+        rate_limit: webhook.rate_limit.map(|n| n.to_string()).unwrap_or_default(),
         events: webhook.events.to_strings(),
     };
     form_page(&state, &signed, Some(&id), values, None).await
@@ -167,6 +190,7 @@ async fn save_from(state: &AppState, platform: &PlatformId, id: &str, values: &V
         description: Some(values.description.clone()),
         enabled: None,
         concurrency: Some(values.concurrency()?),
+        rate_limit: Some(values.rate_limit()?),
     };
     ops::webhooks::update(state, platform, &webhook_id(id)?, body).await?;
     Ok(())

@@ -28,6 +28,8 @@ pub(crate) struct WebhookView {
     pub enabled: bool,
     pub disabled_reason: String,
     pub concurrency: String,
+    /// "5/s", or "default".
+    pub rate_limit: String,
     pub failing_since: String,
     pub created: String,
 }
@@ -42,6 +44,7 @@ impl WebhookView {
             enabled: webhook.enabled,
             disabled_reason: webhook.disabled_reason.clone().unwrap_or_default(),
             concurrency: webhook.concurrency.map_or_else(|| "default".to_owned(), |n| n.to_string()),
+            rate_limit: webhook.rate_limit.map_or_else(|| "default".to_owned(), |n| format!("{n}/s")),
             failing_since: webhook.failing_since.map(layout::time).unwrap_or_default(),
             created: layout::time(webhook.created_at),
         }

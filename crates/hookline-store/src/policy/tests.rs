@@ -218,6 +218,7 @@ fn webhook(events: &[&str], enabled: bool) -> Webhook {
         enabled,
         disabled_reason: (!enabled).then(|| "the endpoint answered 410 Gone".to_owned()),
         concurrency: Some(4),
+        rate_limit: Some(5),
         failing_since: Some(at(NOW - 1000)),
         created_at: at(0),
         updated_at: at(0),
@@ -255,10 +256,12 @@ fn patches_change_fields_and_report_enabling_or_disabling() {
         description: Some("after".into()),
         enabled: None,
         concurrency: Some(None),
+        rate_limit: Some(None),
     };
     assert_eq!(apply_patch(&mut hook, patch, now), None);
     assert_eq!(hook.url.as_str(), "https://example.com/other");
     assert_eq!((hook.events, hook.description.as_str(), hook.concurrency), (expected.events, "after", None));
+    assert_eq!(hook.rate_limit, None);
 }
 
 #[test]

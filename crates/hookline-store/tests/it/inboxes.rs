@@ -11,7 +11,7 @@ use crate::support::{at, new_platform, webhook};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
-fn new_inbox(platform: &hookline_core::ids::PlatformId, created: i64) -> Inbox {
+pub fn new_inbox(platform: &hookline_core::ids::PlatformId, created: i64) -> Inbox {
     Inbox {
         id: InboxId::generate(),
         platform_id: platform.clone(),
@@ -22,7 +22,7 @@ fn new_inbox(platform: &hookline_core::ids::PlatformId, created: i64) -> Inbox {
 }
 
 /// A captured request with every field set, including a body that is not UTF-8 and a failed verdict.
-fn request(inbox: &InboxId, n: u8, received: i64) -> CapturedRequest {
+pub fn request(inbox: &InboxId, n: u8, received: i64) -> CapturedRequest {
     CapturedRequest {
         id: RequestId::generate(),
         inbox_id: inbox.clone(),

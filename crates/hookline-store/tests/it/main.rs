@@ -39,6 +39,7 @@ mod lifecycle;
 mod listing;
 mod nodes;
 mod notices;
+mod operations;
 mod platforms;
 mod publish;
 mod recording;
@@ -94,6 +95,10 @@ macro_rules! conformance_tests {
                 publish::publish_fans_out_to_matching_enabled_webhooks,
                 publish::publish_without_a_lease_leaves_deliveries_for_the_poller,
                 publish::republishing_an_event_id_is_idempotent,
+                publish::reusing_an_event_id_for_another_event_is_refused,
+                operations::retention_prunes_finished_history_and_keeps_pending_work,
+                operations::webhook_count_and_write_probe,
+                operations::a_webhook_rate_limit_round_trips_into_its_jobs,
                 publish::event_ids_are_scoped_to_their_platform,
                 publish::unknown_event_type_stores_nothing,
                 publish::publishing_to_one_webhook_ignores_its_filter,
@@ -198,5 +203,6 @@ conformance_tests! {
         nodes::concurrent_failures_disable_a_webhook_once,
         nodes::two_nodes_claiming_notices_never_share_one,
         nodes::renewed_leases_keep_other_nodes_off,
+        operations::a_read_only_postgres_is_unavailable_until_writable_again,
     ],
 }

@@ -107,8 +107,8 @@ pub async fn publish_fans_out_to_matching_enabled_webhooks(store: &dyn Store) {
     }
 }
 
-/// Publishing an id that exists returns the stored event untouched (its first data and time), creates
-/// nothing and hands out no jobs.
+/// Publishing an id that exists with the same type and data (here re-serialised with other spacing) returns the
+/// stored event untouched (its first bytes and time), creates nothing and hands out no jobs.
 pub async fn republishing_an_event_id_is_idempotent(store: &dyn Store) {
     let platform = new_platform(store).await;
     add_webhook(store, &platform, &["*"]).await;
@@ -119,7 +119,7 @@ pub async fn republishing_an_event_id_is_idempotent(store: &dyn Store) {
         .await
         .unwrap();
 
-    let again = NewEvent { data: r#"{"a":2}"#.into(), ..first.clone() };
+    let again = NewEvent { data: r#"{ "a" : 1 }"#.into(), ..first.clone() };
     let repeated =
         store.publish_event(&platform, again, Target::Matching, at(200), Some(at(200 + LEASE_MS))).await.unwrap();
 
@@ -225,4 +225,31 @@ pub async fn publishing_to_all_but_one_webhook_skips_it(store: &dyn Store) {
     let mut webhooks: Vec<_> = published.jobs.iter().map(|job| job.webhook_id.clone()).collect();
     webhooks.sort();
     assert_eq!(webhooks, vec![first.id, last.id]);
+}
+
+/// Reusing an event id for another event (another type, or other data) is `EventIdReused`, changes nothing and
+/// hands out no jobs; the same request repeated afterwards is still the idempotent repeat.
+pub async fn reusing_an_event_id_for_another_event_is_refused(store: &dyn Store) {
+    let platform = new_platform(store).await;
+    add_webhook(store, &platform, &["*"]).await;
+    let first = event("user.created");
+    let original = store.publish_event(&platform, first.clone(), Target::Matching, at(100), None).await.unwrap();
+
+    let other_data = NewEvent { data: r#"{"a":2}"#.into(), ..first.clone() };
+    assert_matches!(
+        store.publish_event(&platform, other_data, Target::Matching, at(200), None).await,
+        Err(StoreError::EventIdReused(id)) if id == first.id.as_str()
+    );
+    let other_type = NewEvent { event_type: event("user.updated").event_type, ..first.clone() };
+    assert_matches!(
+        store.publish_event(&platform, other_type, Target::Matching, at(200), None).await,
+        Err(StoreError::EventIdReused(_))
+    );
+
+    let repeated = store.publish_event(&platform, first.clone(), Target::Matching, at(300), None).await.unwrap();
+    assert!(!repeated.created);
+    assert_eq!(repeated.event, original.event);
+    let (stored, deliveries) = store.get_event(&platform, &first.id).await.unwrap();
+    assert_eq!(stored, original.event, "the refused publishes changed nothing");
+    assert_eq!(deliveries.len(), 1);
 }

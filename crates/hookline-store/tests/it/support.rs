@@ -54,6 +54,7 @@ pub fn webhook(platform: &PlatformId, events: &[&str]) -> Webhook {
         disabled_reason: None,
         concurrency: None,
         failing_since: None,
+        rate_limit: None,
         created_at: at(0),
         updated_at: at(0),
     }

@@ -37,6 +37,9 @@ enum Command {
         /// At most this many attempts in flight to it (1 to 256).
         #[arg(long)]
         concurrency: Option<u32>,
+        /// At most this many deliveries started per second to it (1 to 10000); they wait their turn.
+        #[arg(long)]
+        rate_limit: Option<u32>,
     },
     /// Change a webhook; only the flags given change.
     Update {
@@ -60,6 +63,12 @@ enum Command {
         /// Go back to the server's default in-flight limit.
         #[arg(long)]
         default_concurrency: bool,
+        /// A new rate limit (deliveries per second, 1 to 10000).
+        #[arg(long, conflicts_with = "default_rate_limit")]
+        rate_limit: Option<u32>,
+        /// Go back to the server's default rate limit.
+        #[arg(long)]
+        default_rate_limit: bool,
     },
     /// Delete a webhook and its delivery history.
     Delete {
@@ -128,8 +137,8 @@ pub async fn run(args: Args) -> Result<(), CliError> {
             Ok(())
         }
         Command::Show { id } => show(&global, &client.webhook(&id).await?),
-        Command::Create { url, events, description, concurrency } => {
-            let create = proto::CreateWebhook { url, events, description, concurrency };
+        Command::Create { url, events, description, concurrency, rate_limit } => {
+            let create = proto::CreateWebhook { url, events, description, concurrency, rate_limit };
             let webhook = client.create_webhook(&create).await?;
             show(&global, &webhook)?;
             if !global.json {
@@ -140,10 +149,22 @@ pub async fn run(args: Args) -> Result<(), CliError> {
             }
             Ok(())
         }
-        Command::Update { id, url, events, description, enable, disable, concurrency, default_concurrency } => {
+        Command::Update {
+            id,
+            url,
+            events,
+            description,
+            enable,
+            disable,
+            concurrency,
+            default_concurrency,
+            rate_limit,
+            default_rate_limit,
+        } => {
             let enabled = (enable || disable).then_some(enable);
             let concurrency = if default_concurrency { Some(None) } else { concurrency.map(Some) };
-            let patch = proto::UpdateWebhook { url, events, description, enabled, concurrency };
+            let rate_limit = if default_rate_limit { Some(None) } else { rate_limit.map(Some) };
+            let patch = proto::UpdateWebhook { url, events, description, enabled, concurrency, rate_limit };
             show(&global, &client.update_webhook(&id, &patch).await?)
         }
         Command::Delete { id, yes } => {
@@ -196,6 +217,7 @@ fn show(global: &Global, webhook: &proto::Webhook) -> Result<(), CliError> {
         ("enabled", enabled(webhook)),
         ("description", webhook.description.clone()),
         ("concurrency", output::or_dash(webhook.concurrency)),
+        ("rate limit", output::or_dash(webhook.rate_limit.map(|n| format!("{n}/s")))),
         ("failing since", output::or_dash(webhook.failing_since.as_ref())),
         ("created", webhook.created_at.clone()),
         ("updated", webhook.updated_at.clone()),

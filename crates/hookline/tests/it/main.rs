@@ -18,6 +18,7 @@ mod inbox_own;
 mod inbox_stream;
 mod keys;
 mod notices;
+mod operations;
 #[cfg(feature = "otel")]
 mod otel;
 mod process;

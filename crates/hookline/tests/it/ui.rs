@@ -49,15 +49,18 @@ async fn dashboard_end_to_end_in_a_real_browser() {
     assert_eq!(still_ticked.as_deref(), Some("true"));
     shoot(&b, "webhook-form-error").await;
     fill(&b, "concurrency", "4").await;
+    fill(&b, "rate_limit", "7").await;
     click(&b, "main button[type=submit]").await;
     let created = text(&b).await;
     assert!(created.contains("Webhook created"), "{created}");
+    assert!(created.contains("7/s"), "the rate limit shows: {created}");
     let webhook_url = b.current_url().await.unwrap();
     let webhook_id = webhook_url.path().rsplit('/').next().unwrap().to_owned();
     let (status, api_view) = app.call("GET", &format!("/v1/webhooks/{webhook_id}"), Some(&key), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(api_view["events"], json!(["user.created"]));
     assert_eq!(api_view["concurrency"], json!(4));
+    assert_eq!(api_view["rate_limit"], json!(7));
 
     // Reveal the secret: the same one the API shows.
     click(&b, "form[action$='/secret'] button").await;
