@@ -64,6 +64,7 @@ macro_rules! transaction {
 mod error;
 mod fanout;
 mod inbox;
+mod listen;
 mod queries;
 mod queues;
 mod record;

@@ -133,6 +133,7 @@ impl ApiStore for PgStore {
                     &webhook.updated_at.unix_millis(),
                     &webhook.concurrency.map(i64::from),
                     &webhook.failing_since.map(Timestamp::unix_millis),
+                    &webhook.listener,
                 ],
             )
             .await?;
@@ -191,6 +192,7 @@ impl ApiStore for PgStore {
                     &now.unix_millis(),
                     &webhook.concurrency.map(i64::from),
                     &webhook.failing_since.map(Timestamp::unix_millis),
+                    &webhook.listener,
                 ],
             )
             .await?;

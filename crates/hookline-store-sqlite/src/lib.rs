@@ -13,6 +13,7 @@
 mod error;
 mod fanout;
 mod inbox;
+mod listen;
 mod queries;
 mod queues;
 mod record;

@@ -156,6 +156,7 @@ impl ApiStore for SqliteStore {
                 webhook.updated_at.unix_millis(),
                 webhook.concurrency,
                 webhook.failing_since.map(Timestamp::unix_millis),
+                webhook.listener,
             ])?;
             Ok(())
         })

@@ -16,7 +16,7 @@ use crate::{DeliveryDetail, DeliverySummary, Page, Published, StoreResult, Targe
 /// The API's operations. Every method that takes a `platform` scopes its reads and writes to that platform: a
 /// record of another platform is `NotFound`, never visible.
 #[async_trait]
-pub trait ApiStore: crate::InboxStore + crate::UiStore + Send + Sync + 'static {
+pub trait ApiStore: crate::InboxStore + crate::ListenStore + crate::UiStore + Send + Sync + 'static {
     /// Checks that the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 

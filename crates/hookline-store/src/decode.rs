@@ -115,7 +115,7 @@ pub fn custom_event_type(row: &dyn Columns) -> StoreResult<EventType> {
 
 /// Columns of a webhook row, in the order [`webhook`] reads them.
 pub const WEBHOOK_COLUMNS: &str = "id, platform_id, url, events, description, secret, previous_secret, \
-     previous_secret_until, enabled, disabled_reason, created_at, updated_at, concurrency, failing_since";
+     previous_secret_until, enabled, disabled_reason, created_at, updated_at, concurrency, failing_since, listener";
 
 /// A webhook row ([`WEBHOOK_COLUMNS`]).
 pub fn webhook(row: &dyn Columns) -> StoreResult<Webhook> {
@@ -132,6 +132,7 @@ pub fn webhook(row: &dyn Columns) -> StoreResult<Webhook> {
         updated_at: ts(row.int(11)?),
         concurrency: opt_u32(row.opt_int(12)?, "webhook concurrency")?,
         failing_since: row.opt_int(13)?.map(ts),
+        listener: row.flag(14)?,
     })
 }
 

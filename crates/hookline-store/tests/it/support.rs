@@ -56,6 +56,7 @@ pub fn webhook(platform: &PlatformId, events: &[&str]) -> Webhook {
         failing_since: None,
         created_at: at(0),
         updated_at: at(0),
+        listener: false,
     }
 }
 

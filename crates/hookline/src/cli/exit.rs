@@ -131,6 +131,8 @@ impl From<Error> for CliError {
                 Self::new(code::UNAVAILABLE, format!("the answer from {url} is not hookline's ({source})"))
                     .hint("check that --server points at a hookline server")
             }
+            Error::StreamSilent { url } => Self::new(code::UNAVAILABLE, format!("the stream from {url} went silent"))
+                .hint("the connection was lost: check the network, then run the command again"),
             Error::InvalidServer(server) => Self::usage(format!("{server:?} is not a server URL"))
                 .hint("use the server's base URL, e.g. --server http://localhost:8080"),
         }
