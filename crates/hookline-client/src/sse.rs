@@ -80,7 +80,11 @@ impl EventStream {
 
 impl Client {
     /// Opens the event stream at `segments`, resuming after `last_event_id` when given.
-    pub(crate) async fn event_stream(&self, segments: &[&str], last_event_id: Option<&str>) -> Result<EventStream, Error> {
+    pub(crate) async fn event_stream(
+        &self,
+        segments: &[&str],
+        last_event_id: Option<&str>,
+    ) -> Result<EventStream, Error> {
         let url = self.url(segments, &[]);
         let transport = |source| Error::Transport { url: url.to_string(), source };
         // A stream lives as long as the server keeps it (at most its `stream_max`), beyond the client's
@@ -100,6 +104,12 @@ impl Client {
             let bytes = response.bytes().await.map_err(transport)?;
             return Err(Error::Api { status: status.as_u16(), detail: crate::transport::error_detail(status, &bytes) });
         }
-        Ok(EventStream { response, url: url.to_string(), buffer: Vec::new(), current: ServerEvent::default(), has_data: false })
+        Ok(EventStream {
+            response,
+            url: url.to_string(),
+            buffer: Vec::new(),
+            current: ServerEvent::default(),
+            has_data: false,
+        })
     }
 }

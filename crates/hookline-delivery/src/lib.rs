@@ -363,7 +363,8 @@ impl Engine {
     ) {
         let jitter = fastrand::f64() * 2.0 - 1.0;
         let retry = &self.inner.config.retry;
-        let next = hookline_core::delivery::NextStep::after(retry, job.attempt_number, &outcome, Timestamp::now(), jitter);
+        let next =
+            hookline_core::delivery::NextStep::after(retry, job.attempt_number, &outcome, Timestamp::now(), jitter);
         let record = attempt_record(job, started_at, duration_ms, outcome, excerpt, next);
         self.inner.recorder.record(record).await;
         self.inner.recorder.flush().await;

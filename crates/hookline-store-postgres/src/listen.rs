@@ -7,8 +7,7 @@ use hookline_core::delivery::DeliveryJob;
 use hookline_core::ids::{DeliveryId, PlatformId, WebhookId};
 use hookline_store::decode;
 use hookline_store::listen::{
-    LISTENER_EXISTS, LISTENER_JOB, PRUNE_LISTENER_ATTEMPTS, PRUNE_LISTENER_DELIVERIES, PRUNE_LISTENERS,
-    TOUCH_LISTENER,
+    LISTENER_EXISTS, LISTENER_JOB, PRUNE_LISTENER_ATTEMPTS, PRUNE_LISTENER_DELIVERIES, PRUNE_LISTENERS, TOUCH_LISTENER,
 };
 use hookline_store::{ListenStore, StoreError, StoreResult};
 
@@ -59,9 +58,10 @@ impl ListenStore for PgStore {
         delivery: &DeliveryId,
     ) -> StoreResult<DeliveryJob> {
         let client = self.client().await?;
-        let row = query_opt(&client, LISTENER_JOB.postgres(), &[&platform.as_str(), &listener.as_str(), &delivery.as_str()])
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row =
+            query_opt(&client, LISTENER_JOB.postgres(), &[&platform.as_str(), &listener.as_str(), &delivery.as_str()])
+                .await?
+                .ok_or(StoreError::NotFound)?;
         decode::job(&PgRow(&row), &mut decode::Bodies::new())
     }
 

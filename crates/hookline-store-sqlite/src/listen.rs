@@ -7,8 +7,7 @@ use hookline_core::delivery::DeliveryJob;
 use hookline_core::ids::{DeliveryId, PlatformId, WebhookId};
 use hookline_store::decode;
 use hookline_store::listen::{
-    LISTENER_EXISTS, LISTENER_JOB, PRUNE_LISTENER_ATTEMPTS, PRUNE_LISTENER_DELIVERIES, PRUNE_LISTENERS,
-    TOUCH_LISTENER,
+    LISTENER_EXISTS, LISTENER_JOB, PRUNE_LISTENER_ATTEMPTS, PRUNE_LISTENER_DELIVERIES, PRUNE_LISTENERS, TOUCH_LISTENER,
 };
 use hookline_store::{ListenStore, StoreError, StoreResult};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -19,7 +18,8 @@ use crate::queries::lease_jobs;
 use crate::rows::SqliteRow;
 
 fn require_listener(conn: &Connection, platform: &str, id: &str) -> DbResult<()> {
-    let found = conn.prepare_cached(LISTENER_EXISTS.sqlite())?.query_row(params![platform, id], |_| Ok(())).optional()?;
+    let found =
+        conn.prepare_cached(LISTENER_EXISTS.sqlite())?.query_row(params![platform, id], |_| Ok(())).optional()?;
     found.ok_or(StoreError::NotFound.into())
 }
 
@@ -60,9 +60,7 @@ impl ListenStore for SqliteStore {
             let mut bodies = decode::Bodies::new();
             let job = conn
                 .prepare_cached(LISTENER_JOB.sqlite())?
-                .query_row(params![platform, listener, delivery], |row| {
-                    Ok(decode::job(&SqliteRow(row), &mut bodies))
-                })
+                .query_row(params![platform, listener, delivery], |row| Ok(decode::job(&SqliteRow(row), &mut bodies)))
                 .optional()?;
             Ok(job.ok_or(StoreError::NotFound)??)
         })
@@ -72,8 +70,11 @@ impl ListenStore for SqliteStore {
     async fn touch_listener(&self, platform: &PlatformId, listener: &WebhookId, now: Timestamp) -> StoreResult<()> {
         let (platform, listener) = (platform.to_string(), listener.to_string());
         self.write(move |conn| {
-            let touched =
-                conn.prepare_cached(TOUCH_LISTENER.sqlite())?.execute(params![platform, listener, now.unix_millis()])?;
+            let touched = conn.prepare_cached(TOUCH_LISTENER.sqlite())?.execute(params![
+                platform,
+                listener,
+                now.unix_millis()
+            ])?;
             if touched == 0 {
                 return Err(StoreError::NotFound.into());
             }

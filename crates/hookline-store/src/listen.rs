@@ -56,9 +56,8 @@ pub const LISTENER_EXISTS: Statement =
     statement!("SELECT 1 FROM webhooks WHERE platform_id = $1 AND id = $2 AND listener");
 
 /// A listener's CLI was seen at `$3`.
-pub const TOUCH_LISTENER: Statement = statement!(
-    "UPDATE webhooks SET listener_seen_at = $3 WHERE platform_id = $1 AND id = $2 AND listener"
-);
+pub const TOUCH_LISTENER: Statement =
+    statement!("UPDATE webhooks SET listener_seen_at = $3 WHERE platform_id = $1 AND id = $2 AND listener");
 
 /// The job of delivery `$3` of listener `$2` (platform `$1`), if it is out with the CLI.
 pub const LISTENER_JOB: Statement = statement!(
@@ -88,6 +87,5 @@ pub const PRUNE_LISTENER_DELIVERIES: Statement =
     statement!("DELETE FROM deliveries WHERE webhook_id IN (", idle!(), ")");
 
 /// Prune, 3: the idle listeners.
-pub const PRUNE_LISTENERS: Statement = statement!(
-    "DELETE FROM webhooks WHERE listener AND COALESCE(listener_seen_at, created_at) < $1"
-);
+pub const PRUNE_LISTENERS: Statement =
+    statement!("DELETE FROM webhooks WHERE listener AND COALESCE(listener_seen_at, created_at) < $1");

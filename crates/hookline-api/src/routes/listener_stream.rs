@@ -122,7 +122,8 @@ impl Streamer {
             let now = Timestamp::now();
             if self.touched.elapsed() >= TOUCH_EVERY {
                 self.touched = tokio::time::Instant::now();
-                if let Err(StoreError::NotFound) = self.store.touch_listener(&self.platform, &self.listener, now).await {
+                if let Err(StoreError::NotFound) = self.store.touch_listener(&self.platform, &self.listener, now).await
+                {
                     return Some(self.end("the listener was deleted"));
                 }
             }
@@ -135,7 +136,9 @@ impl Streamer {
                 Ok(_) => {}
                 Err(StoreError::NotFound) => return Some(self.end("the listener was deleted")),
                 // A store hiccup is not the end of the stream: look again at the next wake-up.
-                Err(error) => tracing::warn!(error = ?error, webhook_id = %self.listener, "listener stream could not claim"),
+                Err(error) => {
+                    tracing::warn!(error = ?error, webhook_id = %self.listener, "listener stream could not claim")
+                }
             }
             if tokio::time::Instant::now() >= self.until {
                 return Some(self.end("the stream reached its time limit: reconnect to go on (nothing is lost)"));

@@ -33,7 +33,11 @@ pub(super) fn listener_id(text: &str) -> Result<WebhookId, ApiError> {
 }
 
 /// One of the platform's listeners; an ordinary webhook is not one (404).
-async fn load(state: &AppState, platform: &hookline_core::ids::PlatformId, id: &WebhookId) -> Result<Webhook, ApiError> {
+async fn load(
+    state: &AppState,
+    platform: &hookline_core::ids::PlatformId,
+    id: &WebhookId,
+) -> Result<Webhook, ApiError> {
     let webhook = state.inner.store.get_webhook(platform, id).await?;
     if !webhook.listener {
         return Err(ApiError::NotFound);
@@ -137,7 +141,9 @@ fn outcome(result: &proto::ListenerResult) -> Result<AttemptOutcome, ApiError> {
                 retry_after: None,
             })
         }
-        (None, None) => Err(ValidationError::new("status", "give the local status, or an error when there was none").into()),
+        (None, None) => {
+            Err(ValidationError::new("status", "give the local status, or an error when there was none").into())
+        }
     }
 }
 

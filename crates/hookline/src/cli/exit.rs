@@ -47,7 +47,7 @@ pub struct CliError {
 }
 
 impl CliError {
-    fn new(exit_code: u8, message: impl Into<String>) -> Self {
+    pub(crate) fn new(exit_code: u8, message: impl Into<String>) -> Self {
         Self { exit_code, message: message.into(), hint: None, detail: None }
     }
 

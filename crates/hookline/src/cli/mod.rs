@@ -9,6 +9,8 @@ mod connection;
 mod deliveries;
 mod events;
 pub mod exit;
+mod inboxes;
+mod listen;
 mod output;
 mod profile;
 mod trigger;
@@ -35,6 +37,11 @@ pub enum Command {
     Events(events::Args),
     /// Inspect and re-send deliveries: list, show (with attempts), retry, recover.
     Deliveries(deliveries::Args),
+    /// Receive events on this machine: stream a temporary subscription's deliveries and POST each to a local
+    /// URL, signed as a real delivery (Ctrl-C deletes the subscription).
+    Listen(listen::ListenArgs),
+    /// Manage inboxes (hookline's test bins): list, create, show, delete, requests [--follow].
+    Inboxes(inboxes::Args),
     /// Print a shell completion script, e.g. `hookline completions bash > /etc/bash_completion.d/hookline`.
     Completions {
         /// The shell.
@@ -63,6 +70,8 @@ pub fn run(command: Command, mut app: clap::Command) -> u8 {
             Command::Webhooks(args) => webhooks::run(args).await,
             Command::Events(args) => events::run(args).await,
             Command::Deliveries(args) => deliveries::run(args).await,
+            Command::Listen(args) => listen::run(args).await,
+            Command::Inboxes(args) => inboxes::run(args).await,
             Command::Completions { .. } => Ok(()),
         }
     });
@@ -83,6 +92,8 @@ impl Command {
             Command::Webhooks(args) => args.global.json,
             Command::Events(args) => args.global.json,
             Command::Deliveries(args) => args.global.json,
+            Command::Listen(args) => args.global.json,
+            Command::Inboxes(args) => args.global.json,
         }
     }
 }
