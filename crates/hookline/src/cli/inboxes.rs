@@ -153,11 +153,13 @@ fn verdict(request: &proto::CapturedRequest) -> String {
 /// Prints captures as they arrive, reconnecting after the server's time limit (resuming after the last one).
 async fn follow(global: &Global, client: &Client, id: &str) -> Result<(), CliError> {
     let mut last: Option<String> = None;
-    if !global.json {
-        eprintln!("Following inbox {id}; press Ctrl-C to stop.");
-    }
+    let mut first = true;
     loop {
         let mut stream = client.inbox_stream(id, last.as_deref()).await?;
+        if std::mem::take(&mut first) {
+            // On stderr, once the stream is open: from here on, every capture is printed.
+            eprintln!("Following inbox {id}; press Ctrl-C to stop.");
+        }
         loop {
             let event = tokio::select! {
                 event = stream.next() => event?,

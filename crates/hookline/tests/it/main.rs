@@ -7,6 +7,8 @@
 mod api;
 mod browser;
 mod cli;
+mod cli_inboxes;
+mod cli_listen;
 mod cli_trigger;
 mod cli_verify;
 mod config_props;
