@@ -192,7 +192,6 @@ impl ApiStore for PgStore {
                     &now.unix_millis(),
                     &webhook.concurrency.map(i64::from),
                     &webhook.failing_since.map(Timestamp::unix_millis),
-                    &webhook.listener,
                 ],
             )
             .await?;
