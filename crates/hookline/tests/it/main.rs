@@ -18,6 +18,7 @@ mod hardening;
 mod inbox;
 mod inbox_own;
 mod inbox_stream;
+mod listen_api;
 #[cfg(feature = "otel")]
 mod otel;
 mod process;
