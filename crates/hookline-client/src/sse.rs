@@ -24,9 +24,57 @@ pub struct ServerEvent {
 pub struct EventStream {
     response: reqwest::Response,
     url: String,
+    parser: Parser,
+}
+
+/// The format itself, apart from the connection: bytes in, whole events out.
+#[derive(Debug, Default)]
+struct Parser {
     buffer: Vec<u8>,
     current: ServerEvent,
     has_data: bool,
+}
+
+impl Parser {
+    fn push(&mut self, bytes: &[u8]) {
+        self.buffer.extend_from_slice(bytes);
+    }
+
+    /// The next whole event in what was pushed; `None` until one is complete. An event without `data:` is
+    /// not dispatched (as in browsers).
+    fn next_event(&mut self) -> Option<ServerEvent> {
+        while let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.buffer.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line[..end]);
+            let line = line.strip_suffix('\r').unwrap_or(&line);
+            if line.is_empty() {
+                if self.has_data {
+                    self.has_data = false;
+                    return Some(std::mem::take(&mut self.current));
+                }
+                self.current = ServerEvent::default();
+                continue;
+            }
+            if line.starts_with(':') {
+                continue;
+            }
+            let (field, value) = line.split_once(':').unwrap_or((line, ""));
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match field {
+                "event" => self.current.event = Some(value.to_owned()),
+                "id" => self.current.id = Some(value.to_owned()),
+                "data" => {
+                    if self.has_data {
+                        self.current.data.push('\n');
+                    }
+                    self.current.data.push_str(value);
+                    self.has_data = true;
+                }
+                _ => {}
+            }
+        }
+        None
+    }
 }
 
 /// How long a stream may stay silent: the server sends a keep-alive comment every 15 s, so a longer silence
@@ -37,39 +85,12 @@ impl EventStream {
     /// The next event, waiting for it; `Ok(None)` at the end of the stream.
     pub async fn next_event(&mut self) -> Result<Option<ServerEvent>, Error> {
         loop {
-            while let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = self.buffer.drain(..=end).collect();
-                let line = String::from_utf8_lossy(&line[..end]);
-                let line = line.strip_suffix('\r').unwrap_or(&line);
-                if line.is_empty() {
-                    if self.has_data {
-                        self.has_data = false;
-                        return Ok(Some(std::mem::take(&mut self.current)));
-                    }
-                    self.current = ServerEvent::default();
-                    continue;
-                }
-                if line.starts_with(':') {
-                    continue;
-                }
-                let (field, value) = line.split_once(':').unwrap_or((line, ""));
-                let value = value.strip_prefix(' ').unwrap_or(value);
-                match field {
-                    "event" => self.current.event = Some(value.to_owned()),
-                    "id" => self.current.id = Some(value.to_owned()),
-                    "data" => {
-                        if self.has_data {
-                            self.current.data.push('\n');
-                        }
-                        self.current.data.push_str(value);
-                        self.has_data = true;
-                    }
-                    _ => {}
-                }
+            if let Some(event) = self.parser.next_event() {
+                return Ok(Some(event));
             }
             let chunk = tokio::time::timeout(SILENCE, self.response.chunk()).await;
             match chunk.ok() {
-                Some(Ok(Some(bytes))) => self.buffer.extend_from_slice(&bytes),
+                Some(Ok(Some(bytes))) => self.parser.push(&bytes),
                 Some(Ok(None)) => return Ok(None),
                 Some(Err(source)) => return Err(Error::Transport { url: self.url.clone(), source }),
                 None => return Err(Error::StreamSilent { url: self.url.clone() }),
@@ -104,12 +125,43 @@ impl Client {
             let bytes = response.bytes().await.map_err(transport)?;
             return Err(Error::Api { status: status.as_u16(), detail: crate::transport::error_detail(status, &bytes) });
         }
-        Ok(EventStream {
-            response,
-            url: url.to_string(),
-            buffer: Vec::new(),
-            current: ServerEvent::default(),
-            has_data: false,
-        })
+        Ok(EventStream { response, url: url.to_string(), parser: Parser::default() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(chunks: &[&str]) -> Vec<ServerEvent> {
+        let mut parser = Parser::default();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            parser.push(chunk.as_bytes());
+            while let Some(event) = parser.next_event() {
+                out.push(event);
+            }
+        }
+        out
+    }
+
+    fn event(name: Option<&str>, id: Option<&str>, data: &str) -> ServerEvent {
+        ServerEvent { event: name.map(str::to_owned), id: id.map(str::to_owned), data: data.to_owned() }
+    }
+
+    #[test]
+    fn events_split_anywhere_with_comments_crlf_and_multi_line_data() {
+        let cases: &[(&[&str], Vec<ServerEvent>)] = &[
+            (&["data: {\"a\":1}\n\n"], vec![event(None, None, "{\"a\":1}")]),
+            (&["id: dlv_1\nda", "ta: x\n", "\n"], vec![event(None, Some("dlv_1"), "x")]),
+            (&[":\n\n", ": keep-alive\n\n", "data:no-space\n\n"], vec![event(None, None, "no-space")]),
+            (&["event: end\r\ndata: {}\r\n\r\n"], vec![event(Some("end"), None, "{}")]),
+            (&["data: a\ndata: b\n\n"], vec![event(None, None, "a\nb")]),
+            (&["event: nothing\n\ndata: after\n\n"], vec![event(None, None, "after")]),
+            (&["data: unfinished\n"], vec![]),
+        ];
+        for (chunks, expected) in cases {
+            assert_eq!(&events(chunks), expected, "{chunks:?}");
+        }
     }
 }
