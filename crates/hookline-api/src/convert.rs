@@ -206,3 +206,28 @@ pub(crate) fn captured_request(request: hookline_core::inbox::CapturedRequest) -
         }),
     }
 }
+
+/// A listener as its routes show it: never with its secret (the create answer adds it).
+pub(crate) fn listener(webhook: Webhook, idle_expiry: std::time::Duration) -> proto::Listener {
+    proto::Listener {
+        id: webhook.id.to_string(),
+        forward_to: webhook.url.as_str().to_owned(),
+        events: webhook.events.to_strings(),
+        secret: None,
+        created_at: time(webhook.created_at),
+        idle_expiry_seconds: idle_expiry.as_secs(),
+    }
+}
+
+/// One streamed delivery: the request the engine would have sent, signed at `now`.
+pub(crate) fn listener_delivery(job: &hookline_core::delivery::DeliveryJob, now: Timestamp) -> proto::ListenerDelivery {
+    proto::ListenerDelivery {
+        delivery_id: job.delivery_id.to_string(),
+        event_id: job.event_id.to_string(),
+        event_type: job.event_type.clone(),
+        attempt: job.attempt_number,
+        headers: job.request_headers(now).into_iter().map(|(name, value)| [name.to_owned(), value]).collect(),
+        // The body is the contract's JSON rendering: always UTF-8.
+        body: String::from_utf8_lossy(&job.body).into_owned(),
+    }
+}

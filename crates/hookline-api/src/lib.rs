@@ -49,6 +49,8 @@ struct AppInner {
     key_cache: auth::KeyCache,
     max_body_bytes: usize,
     inboxes: inbox::Inboxes,
+    /// Wakes this node's listener streams when an event of a platform was published here.
+    listen_wake: tokio::sync::broadcast::Sender<hookline_core::ids::PlatformId>,
     shutdown: tokio_util::sync::CancellationToken,
     publish_limiter: quota::PublishLimiter,
     /// `ApiConfig::max_webhooks`.
@@ -84,6 +86,10 @@ impl std::fmt::Debug for ExtraMetrics {
         write!(f, "ExtraMetrics({} sources)", self.0.len())
     }
 }
+
+/// How long a listener (`hookline listen`) outlives its last open stream or reported answer before the pruner
+/// deletes it with its deliveries.
+pub const LISTENER_IDLE_EXPIRY: Duration = Duration::from_secs(24 * 3600);
 
 /// The API's settings.
 #[derive(Debug, Clone)]
@@ -147,6 +153,7 @@ pub fn router(config: ApiConfig, store: Arc<dyn ApiStore>, engine: Engine) -> Ro
             key_cache: auth::KeyCache::default(),
             max_body_bytes: config.max_body_bytes,
             inboxes: inbox::Inboxes::new(config.inbox),
+            listen_wake: tokio::sync::broadcast::channel(256).0,
             shutdown: config.shutdown,
             publish_limiter: quota::PublishLimiter::new(config.publish_quota),
             max_webhooks: config.max_webhooks,

@@ -31,6 +31,12 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// An event stream stayed silent beyond its keep-alive interval: the connection is gone.
+    #[error("the event stream from {url} went silent")]
+    StreamSilent {
+        /// The stream's URL.
+        url: String,
+    },
     /// The server URL given to [`Client::new`](crate::Client::new) is not an absolute http(s) URL.
     #[error("{0:?} is not a server URL: use e.g. http://localhost:8080")]
     InvalidServer(String),

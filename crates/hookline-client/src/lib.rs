@@ -22,13 +22,19 @@ mod catalog;
 mod deliveries;
 mod error;
 mod events;
+mod inboxes;
 mod keys;
+mod listeners;
 mod pages;
+mod sse;
 mod transport;
 mod webhooks;
 
 pub use crate::error::Error;
+pub use crate::inboxes::{InboxEvent, InboxStream};
+pub use crate::listeners::{ListenerEvent, ListenerStream};
 pub use crate::pages::ListOptions;
+pub use crate::sse::{EventStream, ServerEvent};
 pub use hookline_proto as proto;
 
 /// A connection to one hookline server as one platform.

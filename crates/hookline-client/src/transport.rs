@@ -69,7 +69,7 @@ fn decode<T: DeserializeOwned>(url: url::Url, bytes: &[u8]) -> Result<T, Error> 
 
 /// The server's `{"error": …}` body, or, when something else answered (a proxy's HTML page), a detail made
 /// from the status and the start of the body.
-fn error_detail(status: reqwest::StatusCode, bytes: &[u8]) -> proto::ErrorDetail {
+pub(crate) fn error_detail(status: reqwest::StatusCode, bytes: &[u8]) -> proto::ErrorDetail {
     if let Ok(body) = serde_json::from_slice::<proto::ErrorBody>(bytes) {
         return body.error;
     }

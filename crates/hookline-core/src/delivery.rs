@@ -189,6 +189,29 @@ pub struct DeliveryJob {
     pub rate_limit: Option<u32>,
 }
 
+/// The `User-Agent` of every delivery.
+pub const USER_AGENT: &str = concat!("hookline/", env!("CARGO_PKG_VERSION"));
+
+impl DeliveryJob {
+    /// The contract's request headers of this attempt, signed at `now`, in the order they are sent (names
+    /// lowercase). The engine POSTs with them; a `hookline listen` stream hands exactly these to the CLI, so a
+    /// forwarded request is signed as a real delivery is.
+    pub fn request_headers(&self, now: Timestamp) -> Vec<(&'static str, String)> {
+        let signature = crate::signing::sign(&self.secrets, self.event_id.as_str(), now, &self.body);
+        vec![
+            ("content-type", "application/json".to_owned()),
+            ("user-agent", USER_AGENT.to_owned()),
+            ("x-tradly-signature", signature.tradly_signature),
+            ("webhook-id", self.event_id.as_str().to_owned()),
+            ("webhook-timestamp", signature.webhook_timestamp),
+            ("webhook-signature", signature.webhook_signature),
+            ("x-tradly-event", self.event_type.clone()),
+            ("x-tradly-delivery", self.delivery_id.as_str().to_owned()),
+            ("x-tradly-attempt", self.attempt_number.to_string()),
+        ]
+    }
+}
+
 /// What happens to a delivery after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NextStep {

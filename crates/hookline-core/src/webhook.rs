@@ -268,6 +268,9 @@ pub struct Webhook {
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
+    /// A `hookline listen` session's temporary subscription: its deliveries are never POSTed by the engine but
+    /// streamed to the CLI that holds it (`GET /v1/listeners/{id}/stream`), which reports each local answer back.
+    pub listener: bool,
 }
 
 #[cfg(test)]

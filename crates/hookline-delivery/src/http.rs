@@ -17,12 +17,8 @@ use std::time::Duration;
 use hookline_core::Timestamp;
 use hookline_core::delivery::{AttemptOutcome, DeliveryJob, FailureKind};
 use hookline_core::inbox::InboxBase;
-use hookline_core::signing;
 use hookline_core::webhook::is_public_ip;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
-
-/// The `User-Agent` of every delivery.
-pub const USER_AGENT_VALUE: &str = concat!("hookline/", env!("CARGO_PKG_VERSION"));
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 
 /// The client could not be built (bad TLS setup); a startup failure.
 #[derive(Debug, thiserror::Error)]
@@ -108,22 +104,12 @@ impl HttpSender {
         {
             return failed(FailureKind::Blocked, None, format!("destination {blocked} is not a public address"));
         }
-        let signature = signing::sign(&job.secrets, job.event_id.as_str(), now, &job.body);
         let mut headers = HeaderMap::with_capacity(12);
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        let mut put = |name: &'static str, value: &str| {
-            if let Ok(value) = HeaderValue::from_str(value) {
+        for (name, value) in job.request_headers(now) {
+            if let Ok(value) = HeaderValue::from_str(&value) {
                 headers.insert(name, value);
             }
-        };
-        put("x-tradly-signature", &signature.tradly_signature);
-        put("webhook-id", job.event_id.as_str());
-        put("webhook-timestamp", &signature.webhook_timestamp);
-        put("webhook-signature", &signature.webhook_signature);
-        put("x-tradly-event", &job.event_type);
-        put("x-tradly-delivery", job.delivery_id.as_str());
-        put("x-tradly-attempt", &job.attempt_number.to_string());
+        }
         let body = reqwest::Body::from(bytes::Bytes::from_owner(ArcBytes(Arc::clone(&job.body))));
         let target = match own_route {
             Some(local) => {

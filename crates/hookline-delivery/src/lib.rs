@@ -364,24 +364,56 @@ impl Engine {
                 tracing::info!(kind = kind.as_str(), status, error = %message, url = %url, duration_ms, next = ?next, "attempt failed")
             }
         });
-        let (status, error_kind, error_message) = match response.outcome {
-            AttemptOutcome::Delivered { status } => (Some(status), None, None),
-            AttemptOutcome::Failed { kind, status, message, .. } => (status, Some(kind), Some(message)),
-        };
-        hookline_core::delivery::AttemptRecord {
-            attempt: hookline_core::delivery::Attempt {
-                id: hookline_core::ids::AttemptId::generate(),
-                delivery_id: job.delivery_id,
-                attempt_number: job.attempt_number,
-                started_at,
-                duration_ms,
-                status,
-                error_kind,
-                error_message,
-                response_excerpt: response.excerpt,
-            },
-            next,
-        }
+        attempt_record(&job, started_at, duration_ms, response.outcome, response.excerpt, next)
+    }
+
+    /// Records an attempt made outside the engine: `hookline listen`'s CLI POSTed `job` to its local URL and
+    /// reported the answer. It takes the engine's own path (the retry schedule, the recorder, the failure
+    /// policy, the follow-ups), and returns once the attempt is written.
+    pub async fn record_remote(
+        &self,
+        job: &DeliveryJob,
+        started_at: Timestamp,
+        duration_ms: u64,
+        outcome: AttemptOutcome,
+        excerpt: String,
+    ) {
+        let jitter = fastrand::f64() * 2.0 - 1.0;
+        let retry = &self.inner.config.retry;
+        let next =
+            hookline_core::delivery::NextStep::after(retry, job.attempt_number, &outcome, Timestamp::now(), jitter);
+        let record = attempt_record(job, started_at, duration_ms, outcome, excerpt, next);
+        self.inner.recorder.record(record).await;
+        self.inner.recorder.flush().await;
+    }
+}
+
+/// The attempt log's record of one attempt of `job`, whoever made it (the one place an `AttemptRecord` is built).
+fn attempt_record(
+    job: &DeliveryJob,
+    started_at: Timestamp,
+    duration_ms: u64,
+    outcome: AttemptOutcome,
+    excerpt: String,
+    next: hookline_core::delivery::NextStep,
+) -> hookline_core::delivery::AttemptRecord {
+    let (status, error_kind, error_message) = match outcome {
+        AttemptOutcome::Delivered { status } => (Some(status), None, None),
+        AttemptOutcome::Failed { kind, status, message, .. } => (status, Some(kind), Some(message)),
+    };
+    hookline_core::delivery::AttemptRecord {
+        attempt: hookline_core::delivery::Attempt {
+            id: hookline_core::ids::AttemptId::generate(),
+            delivery_id: job.delivery_id.clone(),
+            attempt_number: job.attempt_number,
+            started_at,
+            duration_ms,
+            status,
+            error_kind,
+            error_message,
+            response_excerpt: excerpt,
+        },
+        next,
     }
 }
 

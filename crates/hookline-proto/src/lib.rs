@@ -5,6 +5,7 @@
 //! conversions to domain types (those live in `hookline-api`).
 
 mod inbox;
+mod listen;
 mod portal;
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,7 @@ use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 pub use crate::inbox::*;
+pub use crate::listen::*;
 pub use crate::portal::{CreatePortalLink, PortalLink};
 
 /// The body of every error response.

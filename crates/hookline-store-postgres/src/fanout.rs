@@ -169,7 +169,8 @@ pub(super) async fn publish(
         webhook_ids.push(webhook.id.as_str());
         statuses.push(if *send { "pending" } else { "held" });
         due.push(send.then_some(now.unix_millis()));
-        leases.push(lease_until.filter(|_| *send).map(Timestamp::unix_millis));
+        // A listener's deliveries are never leased here: its CLI's stream claims them, not an engine.
+        leases.push(lease_until.filter(|_| *send && !webhook.listener).map(Timestamp::unix_millis));
     }
     query(
         tx,
@@ -183,7 +184,7 @@ pub(super) async fn publish(
     let body: Arc<[u8]> = stored.delivery_body().into();
     let mut jobs = Vec::new();
     for ((webhook, send), delivery_id) in targets.into_iter().zip(delivery_ids) {
-        if send && lease_until.is_some() {
+        if send && lease_until.is_some() && !webhook.listener {
             jobs.push(policy::first_job(delivery_id, webhook, &stored, &body));
         }
     }

@@ -65,6 +65,7 @@ mod admin;
 mod error;
 mod fanout;
 mod inbox;
+mod listen;
 mod operations;
 mod queries;
 mod queues;

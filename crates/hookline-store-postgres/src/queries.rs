@@ -138,6 +138,7 @@ impl ApiStore for PgStore {
                     &webhook.concurrency.map(i64::from),
                     &webhook.failing_since.map(Timestamp::unix_millis),
                     &webhook.rate_limit.map(i64::from),
+                    &webhook.listener,
                 ],
             )
             .await?;

@@ -18,7 +18,8 @@ use hookline_store::{
 use crate::rows::PgRow;
 use crate::{PgStore, execute, fanout, query, record};
 
-/// The claim, in one statement: for each enabled webhook not skipped (in id order), its oldest due deliveries
+/// The claim, in one statement: for each enabled webhook not skipped and not a listener (`hookline listen`'s
+/// stream claims those) (in id order), its oldest due deliveries
 /// whose lease has ended, at most `$4` each and `$5` in all, locked with `SKIP LOCKED` (rows another node is
 /// claiming or recording right now are passed over, never waited for) and leased until `$2`.
 ///
@@ -27,7 +28,8 @@ use crate::{PgStore, execute, fanout, query, record};
 /// is when a pending delivery becomes claimable, written as in the `deliveries_claimable` index.
 const CLAIM_SQL: &str = "WITH picked AS ( \
        SELECT due.id FROM \
-         (SELECT w.id FROM webhooks w WHERE w.enabled AND NOT (w.id = ANY($3::text[])) ORDER BY w.id) candidates \
+         (SELECT w.id FROM webhooks w WHERE w.enabled AND NOT w.listener AND NOT (w.id = ANY($3::text[])) \
+         ORDER BY w.id) candidates \
          CROSS JOIN LATERAL ( \
            SELECT d.id FROM deliveries d \
            WHERE d.webhook_id = candidates.id AND d.status = 'pending' \

@@ -163,8 +163,10 @@ pub(super) fn publish(
     let delivery_count = targets.len();
     for (webhook, send) in targets {
         let delivery_id = DeliveryId::generate();
+        // A listener's deliveries are never leased here: its CLI's stream claims them, not an engine.
+        let listener = webhook.listener;
         let (status, due, lease) = if send {
-            ("pending", Some(now.unix_millis()), lease_until.map(Timestamp::unix_millis))
+            ("pending", Some(now.unix_millis()), lease_until.filter(|_| !listener).map(Timestamp::unix_millis))
         } else {
             ("held", None, None)
         };
@@ -178,7 +180,7 @@ pub(super) fn publish(
             lease,
             now.unix_millis()
         ])?;
-        if send && lease_until.is_some() {
+        if send && lease_until.is_some() && !listener {
             jobs.push(policy::first_job(delivery_id, webhook, &stored, &body));
         }
     }

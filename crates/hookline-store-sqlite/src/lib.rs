@@ -14,6 +14,7 @@ mod admin;
 mod error;
 mod fanout;
 mod inbox;
+mod listen;
 mod operations;
 mod queries;
 mod queues;

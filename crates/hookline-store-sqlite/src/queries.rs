@@ -162,6 +162,7 @@ impl ApiStore for SqliteStore {
                 webhook.concurrency,
                 webhook.failing_since.map(Timestamp::unix_millis),
                 webhook.rate_limit,
+                webhook.listener,
             ])?;
             Ok(())
         })

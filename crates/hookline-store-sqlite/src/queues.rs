@@ -28,7 +28,7 @@ impl DeliveryQueue for SqliteStore {
             // is when a pending delivery becomes claimable: it must be written exactly as in the
             // `deliveries_claimable` index, or SQLite does not use the index.
             let mut candidates = conn.prepare_cached(
-                "SELECT w.id FROM webhooks w WHERE w.enabled = 1 AND EXISTS (SELECT 1 FROM deliveries d \
+                "SELECT w.id FROM webhooks w WHERE w.enabled = 1 AND w.listener = 0 AND EXISTS (SELECT 1 FROM deliveries d \
                  WHERE d.webhook_id = w.id AND d.status = 'pending' \
                  AND max(d.next_attempt_at, ifnull(d.leased_until, 0)) <= ?1)",
             )?;

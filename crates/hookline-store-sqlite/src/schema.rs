@@ -272,6 +272,15 @@ CREATE INDEX events_created ON events (created_at);
 CREATE INDEX deliveries_pending_created ON deliveries (created_at) WHERE status = 'pending';
 CREATE INDEX inbox_requests_received ON inbox_requests (received_at);
 "#,
+    // 10: `hookline listen`. A listener is a webhook row with `listener = 1`: fan-out, filters and the attempt
+    // log treat it as any webhook, but the engine never claims its deliveries (its CLI's stream does).
+    // `listener_seen_at` is when a stream or a result last showed the CLI alive; the pruner deletes listeners
+    // idle for longer than `listen.idle_expiry`.
+    r#"
+ALTER TABLE webhooks ADD COLUMN listener INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE webhooks ADD COLUMN listener_seen_at INTEGER;
+CREATE INDEX webhooks_listener_seen ON webhooks (listener_seen_at) WHERE listener = 1;
+"#,
 ];
 
 /// Applies every migration the database has not seen, each in its own transaction.

@@ -17,7 +17,14 @@ use crate::{DeliveryDetail, DeliverySummary, Page, Published, StoreResult, Targe
 /// record of another platform is `NotFound`, never visible.
 #[async_trait]
 pub trait ApiStore:
-    crate::InboxStore + crate::UiStore + crate::AdminStore + crate::OperationsStore + Send + Sync + 'static
+    crate::InboxStore
+    + crate::ListenStore
+    + crate::UiStore
+    + crate::AdminStore
+    + crate::OperationsStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Checks that the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

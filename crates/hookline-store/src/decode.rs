@@ -154,7 +154,8 @@ impl Columns for Shifted<'_> {
 
 /// Columns of a webhook row, in the order [`webhook`] reads them.
 pub const WEBHOOK_COLUMNS: &str = "id, platform_id, url, events, description, secret, previous_secret, \
-     previous_secret_until, enabled, disabled_reason, created_at, updated_at, concurrency, failing_since, rate_limit";
+     previous_secret_until, enabled, disabled_reason, created_at, updated_at, concurrency, failing_since, rate_limit, \
+     listener";
 
 /// A webhook row ([`WEBHOOK_COLUMNS`]), its secrets opened with `cipher`.
 pub fn webhook(row: &dyn Columns, cipher: &SecretCipher) -> StoreResult<Webhook> {
@@ -173,6 +174,7 @@ pub fn webhook(row: &dyn Columns, cipher: &SecretCipher) -> StoreResult<Webhook>
         concurrency: opt_u32(row.opt_int(12)?, "webhook concurrency")?,
         failing_since: row.opt_int(13)?.map(ts),
         rate_limit: opt_u32(row.opt_int(14)?, "webhook rate limit")?,
+        listener: row.flag(15)?,
     })
 }
 

@@ -9,8 +9,8 @@ use crate::decode::{EVENT_COLUMNS, NOTIFICATION_COLUMNS, PLATFORM_COLUMNS, WEBHO
 /// One statement in both backends' placeholder styles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Statement {
-    postgres: &'static str,
-    sqlite: &'static str,
+    pub(crate) postgres: &'static str,
+    pub(crate) sqlite: &'static str,
 }
 
 impl Statement {
@@ -73,6 +73,7 @@ macro_rules! statement {
         Statement { postgres: text(&POSTGRES), sqlite: text(&SQLITE) }
     }};
 }
+pub(crate) use statement;
 
 // ---- Health ----
 
@@ -116,7 +117,7 @@ pub const INSERT_EVENT_TYPE: Statement =
 pub const INSERT_WEBHOOK: Statement = statement!(
     "INSERT INTO webhooks (",
     WEBHOOK_COLUMNS,
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
 );
 
 /// Every webhook of a platform, for fan-out.

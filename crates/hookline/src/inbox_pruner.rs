@@ -1,4 +1,6 @@
-//! The inbox pruner: a background task that deletes expired inboxes with their captured requests.
+//! The inbox pruner: a background task that deletes expired inboxes with their captured requests, and
+//! `hookline listen`'s listeners idle for longer than `hookline_api::LISTENER_IDLE_EXPIRY` (no stream open, no
+//! answer reported) with their deliveries.
 //!
 //! Expired inboxes are already invisible (the store compares `expires_at` with the time of each call); pruning
 //! gives their space back. It runs on every node: the deletes are idempotent, and on PostgreSQL two nodes
@@ -25,6 +27,14 @@ pub async fn run(store: Arc<dyn Store>, interval: Duration, shutdown: Cancellati
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "expired inboxes deleted"),
             Err(error) => tracing::warn!(error = ?error, "pruning expired inboxes failed"),
+        }
+        let idle_since = Timestamp::from_unix_millis(
+            Timestamp::now().unix_millis() - hookline_api::LISTENER_IDLE_EXPIRY.as_millis() as i64,
+        );
+        match store.prune_listeners(idle_since).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "idle listeners deleted"),
+            Err(error) => tracing::warn!(error = ?error, "pruning idle listeners failed"),
         }
     }
     tracing::debug!("inbox pruner stopped");

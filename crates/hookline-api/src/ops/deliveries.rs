@@ -18,7 +18,15 @@ pub(crate) async fn retry(
     id: &DeliveryId,
 ) -> Result<DeliverySummary, ApiError> {
     let now = Timestamp::now();
-    let job = state.inner.store.retry_delivery(platform, id, now, now.plus(state.inner.lease)).await?;
-    state.inner.engine.submit(vec![job]);
+    let webhook = state.inner.store.get_delivery(platform, id).await?.summary.delivery.webhook_id;
+    if state.inner.store.get_webhook(platform, &webhook).await?.listener {
+        // A listener's delivery is never the engine's: due now and leased to nobody (a lease ending now), so the
+        // listener's stream claims it.
+        state.inner.store.retry_delivery(platform, id, now, now).await?;
+        let _ = state.inner.listen_wake.send(platform.clone());
+    } else {
+        let job = state.inner.store.retry_delivery(platform, id, now, now.plus(state.inner.lease)).await?;
+        state.inner.engine.submit(vec![job]);
+    }
     Ok(state.inner.store.get_delivery(platform, id).await?.summary)
 }

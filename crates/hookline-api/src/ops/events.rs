@@ -51,6 +51,10 @@ pub(crate) async fn publish(
         metrics.events_published.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         metrics.deliveries_created.fetch_add(published.delivery_count as u64, std::sync::atomic::Ordering::Relaxed);
     }
+    if published.created && published.delivery_count > published.jobs.len() {
+        // Some deliveries were not handed to the engine: perhaps a listener's, which this node's streams send.
+        let _ = state.inner.listen_wake.send(platform.clone());
+    }
     state.inner.engine.submit(published.jobs);
     Ok(accepted)
 }

@@ -90,6 +90,7 @@ pub(crate) async fn create(
         failing_since: None,
         created_at: now,
         updated_at: now,
+        listener: false,
     };
     state.inner.store.create_webhook(webhook.clone()).await?;
     tracing::info!(webhook_id = %webhook.id, "webhook created");

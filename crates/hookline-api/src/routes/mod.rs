@@ -8,6 +8,8 @@ mod events;
 mod health;
 pub(crate) mod inbox_stream;
 mod inboxes;
+mod listener_stream;
+mod listeners;
 mod openapi;
 mod platforms;
 mod portal;
@@ -74,6 +76,7 @@ fn routes_and_document() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(events::routes())
         .merge(deliveries::routes())
         .merge(inboxes::routes())
+        .merge(listeners::routes())
         .merge(health::routes())
         .merge(portal::routes())
         .split_for_parts();

@@ -222,6 +222,7 @@ fn webhook(events: &[&str], enabled: bool) -> Webhook {
         failing_since: Some(at(NOW - 1000)),
         created_at: at(0),
         updated_at: at(0),
+        listener: false,
     }
 }
 

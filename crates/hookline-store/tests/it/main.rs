@@ -36,6 +36,7 @@ mod harness;
 mod inboxes;
 mod leases;
 mod lifecycle;
+mod listeners;
 mod listing;
 mod nodes;
 mod notices;
@@ -124,6 +125,9 @@ macro_rules! conformance_tests {
                 listing::deliveries_list_newest_first_with_status_and_cursor,
                 listing::events_list_newest_first_with_cursor,
                 inboxes::inboxes_round_trip_page_and_update,
+                listeners::listener_deliveries_are_claimed_only_by_their_listener,
+                listeners::listener_answers_are_recorded_as_attempts,
+                listeners::idle_listeners_are_pruned_with_their_deliveries,
                 inboxes::captures_keep_the_newest_and_page_newest_first,
                 inboxes::requests_after_a_cursor_feed_a_stream_until_deletion,
                 inboxes::expired_inboxes_vanish_and_are_pruned,

@@ -57,6 +57,7 @@ pub fn webhook(platform: &PlatformId, events: &[&str]) -> Webhook {
         rate_limit: None,
         created_at: at(0),
         updated_at: at(0),
+        listener: false,
     }
 }
 

@@ -47,7 +47,7 @@ pub struct CliError {
 }
 
 impl CliError {
-    fn new(exit_code: u8, message: impl Into<String>) -> Self {
+    pub(crate) fn new(exit_code: u8, message: impl Into<String>) -> Self {
         Self { exit_code, message: message.into(), hint: None, detail: None }
     }
 
@@ -131,6 +131,8 @@ impl From<Error> for CliError {
                 Self::new(code::UNAVAILABLE, format!("the answer from {url} is not hookline's ({source})"))
                     .hint("check that --server points at a hookline server")
             }
+            Error::StreamSilent { url } => Self::new(code::UNAVAILABLE, format!("the stream from {url} went silent"))
+                .hint("the connection was lost: check the network, then run the command again"),
             Error::InvalidServer(server) => Self::usage(format!("{server:?} is not a server URL"))
                 .hint("use the server's base URL, e.g. --server http://localhost:8080"),
         }

@@ -10,6 +10,8 @@ mod connection;
 mod deliveries;
 mod events;
 pub mod exit;
+mod inboxes;
+mod listen;
 mod output;
 mod profile;
 mod trigger;
@@ -38,6 +40,11 @@ pub enum Command {
     Deliveries(deliveries::Args),
     /// Manage the platform's API keys: list, create (optionally read-only), revoke.
     ApiKeys(api_keys::Args),
+    /// Receive events on this machine: stream a temporary subscription's deliveries and POST each to a local
+    /// URL, signed as a real delivery (Ctrl-C deletes the subscription).
+    Listen(listen::ListenArgs),
+    /// Manage inboxes (hookline's test bins): list, create, show, delete, requests [--follow].
+    Inboxes(inboxes::Args),
     /// Print a shell completion script, e.g. `hookline completions bash > /etc/bash_completion.d/hookline`.
     Completions {
         /// The shell.
@@ -67,6 +74,8 @@ pub fn run(command: Command, mut app: clap::Command) -> u8 {
             Command::Events(args) => events::run(args).await,
             Command::Deliveries(args) => deliveries::run(args).await,
             Command::ApiKeys(args) => api_keys::run(args).await,
+            Command::Listen(args) => listen::run(args).await,
+            Command::Inboxes(args) => inboxes::run(args).await,
             Command::Completions { .. } => Ok(()),
         }
     });
@@ -88,6 +97,8 @@ impl Command {
             Command::Events(args) => args.global.json,
             Command::Deliveries(args) => args.global.json,
             Command::ApiKeys(args) => args.global.json,
+            Command::Listen(args) => args.global.json,
+            Command::Inboxes(args) => args.global.json,
         }
     }
 }

@@ -7,6 +7,8 @@
 mod api;
 mod browser;
 mod cli;
+mod cli_inboxes;
+mod cli_listen;
 mod cli_trigger;
 mod cli_verify;
 mod config_props;
@@ -17,6 +19,7 @@ mod inbox;
 mod inbox_own;
 mod inbox_stream;
 mod keys;
+mod listen_api;
 mod notices;
 mod operations;
 #[cfg(feature = "otel")]

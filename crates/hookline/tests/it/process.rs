@@ -19,7 +19,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::support::Received;
 
-const ADMIN: &str = "process-admin-token";
+pub(crate) const ADMIN: &str = "process-admin-token";
 /// How long a process gets to start answering `/healthz`.
 const START: Duration = Duration::from_secs(10);
 /// A retry schedule long enough that nothing is exhausted while a receiver refuses (150 × ~200ms ≈ 30s).
@@ -38,17 +38,17 @@ struct Log {
 }
 
 /// A running `hookline serve`. Dropping it sends SIGKILL.
-struct Hookline {
+pub(crate) struct Hookline {
     child: Child,
     pid: u32,
-    base: String,
+    pub(crate) base: String,
     log: Arc<Log>,
 }
 
 impl Hookline {
     /// Starts `hookline serve --dev` on a free loopback port over `dir/hookline.db` and waits for `/healthz`.
     /// Every inherited `HOOKLINE_*` variable is removed; `admin_token` becomes `HOOKLINE_ADMIN_TOKEN`.
-    async fn start(dir: &Path, admin_token: Option<&str>, env: &[(&str, &str)]) -> Self {
+    pub(crate) async fn start(dir: &Path, admin_token: Option<&str>, env: &[(&str, &str)]) -> Self {
         // The free port can be taken between our probe and the child's bind; try a few.
         for _ in 0..3 {
             if let Some(started) = Self::try_start(dir, admin_token, env).await {
@@ -60,6 +60,16 @@ impl Hookline {
 
     async fn try_start(dir: &Path, admin_token: Option<&str>, env: &[(&str, &str)]) -> Option<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("probe port").local_addr().unwrap().port();
+        Self::try_start_on(dir, port, admin_token, env).await
+    }
+
+    /// Starts it on `port` (a restart on the address clients already know); `None` when the port is taken.
+    pub(crate) async fn try_start_on(
+        dir: &Path,
+        port: u16,
+        admin_token: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Option<Self> {
         let listen = format!("127.0.0.1:{port}");
         let database = format!("sqlite://{}", dir.join("hookline.db").display());
         let mut command = Command::new(env!("CARGO_BIN_EXE_hookline"));
@@ -135,7 +145,7 @@ impl Hookline {
     }
 
     /// SIGKILL, then reaps the process (which also releases the database lock).
-    async fn kill_9(&mut self) {
+    pub(crate) async fn kill_9(&mut self) {
         self.child.start_kill().expect("SIGKILL");
         let status = tokio::time::timeout(START, self.child.wait()).await.expect("killed process is reaped").unwrap();
         assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9), "{status}");
