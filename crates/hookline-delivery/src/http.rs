@@ -16,10 +16,11 @@ use std::time::Duration;
 
 use hookline_core::Timestamp;
 use hookline_core::delivery::{AttemptOutcome, DeliveryJob, FailureKind};
+use hookline_core::headers::{HeaderList, HeaderListBuilder};
 use hookline_core::inbox::InboxBase;
 use hookline_core::signing;
 use hookline_core::webhook::is_public_ip;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
 
 /// The `User-Agent` of every delivery.
 pub const USER_AGENT_VALUE: &str = concat!("hookline/", env!("CARGO_PKG_VERSION"));
@@ -36,6 +37,10 @@ pub struct SendResult {
     pub outcome: AttemptOutcome,
     /// Up to `max_response_bytes` of the body, UTF-8 (lossy).
     pub excerpt: String,
+    /// Every header of the request, as sent; `None` when nothing was sent (a refused destination).
+    pub request_headers: Option<HeaderList>,
+    /// The response's headers (bounded), when an answer came.
+    pub response_headers: Option<HeaderList>,
 }
 
 /// This server's own inboxes: deliveries to their URLs go to its own listener.
@@ -112,6 +117,8 @@ impl HttpSender {
         let mut headers = HeaderMap::with_capacity(12);
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        // reqwest would add this one itself; set here, it is in the map the attempt log is built from.
+        headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
         let mut put = |name: &'static str, value: &str| {
             if let Ok(value) = HeaderValue::from_str(value) {
                 headers.insert(name, value);
@@ -124,6 +131,7 @@ impl HttpSender {
         put("x-tradly-event", &job.event_type);
         put("x-tradly-delivery", job.delivery_id.as_str());
         put("x-tradly-attempt", &job.attempt_number.to_string());
+        let request_headers = Some(sent_headers(job, &headers));
         let body = reqwest::Body::from(bytes::Bytes::from_owner(ArcBytes(Arc::clone(&job.body))));
         let target = match own_route {
             Some(local) => {
@@ -137,8 +145,13 @@ impl HttpSender {
         };
         let response = match self.client.post(target).headers(headers).body(body).send().await {
             Ok(response) => response,
-            Err(error) => return classify(&error),
+            Err(error) => return SendResult { request_headers, ..classify(&error) },
         };
+        let mut received = HeaderListBuilder::response();
+        for (name, value) in response.headers() {
+            received.push(name.as_str(), value.as_bytes());
+        }
+        let response_headers = Some(received.finish());
         let status = response.status().as_u16();
         let retry_after = matches!(status, 429 | 503)
             .then(|| response.headers().get(RETRY_AFTER))
@@ -166,8 +179,10 @@ impl HttpSender {
                     retry_after: None,
                 },
                 excerpt,
+                request_headers,
+                response_headers,
             },
-            (outcome, _) => SendResult { outcome, excerpt },
+            (outcome, _) => SendResult { outcome, excerpt, request_headers, response_headers },
         }
     }
 
@@ -182,6 +197,26 @@ impl HttpSender {
         };
         (!is_public_ip(ip)).then_some(ip)
     }
+}
+
+/// The request's headers as the receiver gets them: `headers` plus the three the HTTP stack adds (`host`, from
+/// the URL even for an own inbox, which is sent that host; `content-length`; and `authorization` when the URL
+/// carries credentials, whose value is not repeated here). Built once per attempt, straight into the stored
+/// text.
+fn sent_headers(job: &DeliveryJob, headers: &HeaderMap) -> HeaderList {
+    let url = job.url.as_url();
+    let mut list = HeaderListBuilder::request();
+    if let Some(host) = host_header(url) {
+        list.push("host", host.as_bytes());
+    }
+    for (name, value) in headers {
+        list.push(name.as_str(), value.as_bytes());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        list.push("authorization", b"Basic (the credentials in the webhook URL)");
+    }
+    list.push("content-length", job.body.len().to_string().as_bytes());
+    list.finish()
 }
 
 /// The `Host` header value for `url`: its host, and its port when not the scheme's default.
@@ -235,7 +270,12 @@ async fn read_excerpt(mut response: reqwest::Response, max: usize) -> (String, O
 }
 
 fn failed(kind: FailureKind, status: Option<u16>, message: String) -> SendResult {
-    SendResult { outcome: AttemptOutcome::Failed { kind, status, message, retry_after: None }, excerpt: String::new() }
+    SendResult {
+        outcome: AttemptOutcome::Failed { kind, status, message, retry_after: None },
+        excerpt: String::new(),
+        request_headers: None,
+        response_headers: None,
+    }
 }
 
 fn classify(error: &reqwest::Error) -> SendResult {

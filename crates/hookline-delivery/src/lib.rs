@@ -362,6 +362,8 @@ impl Engine {
                 error_kind,
                 error_message,
                 response_excerpt: response.excerpt,
+                request_headers: response.request_headers,
+                response_headers: response.response_headers,
             },
             next,
         }

@@ -13,6 +13,7 @@
 mod api;
 pub mod decode;
 mod error;
+pub mod hourly;
 pub mod inbox;
 pub mod policy;
 mod queues;

@@ -105,6 +105,7 @@ macro_rules! conformance_tests {
                 recording::failed_attempt_fails_the_delivery,
                 recording::attempts_for_deleted_deliveries_are_dropped,
                 recording::a_success_clears_failure_state_set_earlier_in_its_batch,
+                recording::attempt_headers_are_stored_and_read_back,
                 retry::retrying_a_failed_delivery_requeues_it_leased,
                 retry::retrying_an_in_flight_delivery_conflicts,
                 retry::retrying_on_a_disabled_webhook_conflicts,
