@@ -21,7 +21,7 @@ fn no_redirects() -> reqwest::Client {
 }
 
 /// Signs in through the form like a browser: fetch the form (and its cookie), post the key, keep the session.
-async fn sign_in(app: &TestApp, key: &str) -> String {
+pub(crate) async fn sign_in(app: &TestApp, key: &str) -> String {
     let http = no_redirects();
     let page = http.get(format!("{}/ui/sign-in", app.base)).send().await.unwrap();
     let cookie = page.headers()[SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
