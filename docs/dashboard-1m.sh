@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (hookline-bench --scenario dashboard does the same, with medians and p99s; see docs/performance.md.)
 # Seeds a --dev SQLite database with 1,000,000 events and deliveries (one webhook, 10 % failed, spread over
 # 48 hours) and times each dashboard page: the best of five requests, signed in through the --dev portal link.
 # Usage: docs/dashboard-1m.sh [path to the hookline binary]   (needs sqlite3, curl, python3)
@@ -22,6 +23,10 @@ INSERT INTO events (platform_id, id, type, data, created_at)
 SELECT '$PLT', printf('evt_%020d', i), CASE WHEN i % 3 = 0 THEN 'order.confirmed' ELSE 'user.created' END, '{"n":' || i || '}', $NOW - 172800000 + i * 172 FROM n;
 INSERT INTO deliveries (id, platform_id, event_pk, webhook_id, status, attempt_count, next_attempt_at, leased_until, created_at, updated_at)
 SELECT printf('dlv_%020d', pk), '$PLT', pk, '$WH', CASE WHEN pk % 10 = 0 THEN 'failed' ELSE 'delivered' END, 1, NULL, NULL, created_at, created_at + 1000 FROM events WHERE platform_id = '$PLT' AND id LIKE 'evt_0%';
+-- The overview's counters, as recording keeps them (and as the migration that added them fills them).
+INSERT INTO webhook_hourly (webhook_id, hour, delivered, failed)
+SELECT webhook_id, updated_at / 3600000, count(*) FILTER (WHERE status = 'delivered'), count(*) FILTER (WHERE status = 'failed')
+FROM deliveries WHERE webhook_id = '$WH' AND status IN ('delivered', 'failed') GROUP BY 1, 2;
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
 SQL
