@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (hookline-bench --scenario dashboard does the same, with medians and p99s; see docs/performance.md.)
 # Seeds a --dev SQLite database with 1,000,000 events and deliveries (one webhook, 10 % failed, spread over
 # 48 hours) and 60 inboxes of 500 captured requests each (1 KiB bodies, half verified), and times each dashboard page: the best of five requests, signed in through the --dev portal link.
 # Usage: docs/dashboard-1m.sh [path to the hookline binary]   (needs sqlite3, curl, python3)
@@ -30,6 +31,10 @@ INSERT INTO inbox_requests (id, inbox_id, seq, method, path, query, headers, bod
 SELECT printf('req_%020d%06d', substr(b.id, 5) + 0, i), b.id, i, 'POST', '/hooks', 'a=1', '[["content-type","application/json"],["webhook-id","evt_1"],["webhook-timestamp","1"],["webhook-signature","v1,x"]]', 0, 1024, $NOW - 500000 + i * 1000, '127.0.0.1',
   CASE WHEN i % 2 = 0 THEN 'verified' ELSE 'body_changed' END, 'the signature checks out or not', '$WH', CAST(printf('{"n":%d,"pad":"%s"}', i, hex(zeroblob(500))) AS BLOB), i % 2 = 0
 FROM n, inboxes b;
+-- The overview's counters, as recording keeps them (and as the migration that added them fills them).
+INSERT INTO webhook_hourly (webhook_id, hour, delivered, failed)
+SELECT webhook_id, updated_at / 3600000, count(*) FILTER (WHERE status = 'delivered'), count(*) FILTER (WHERE status = 'failed')
+FROM deliveries WHERE webhook_id = '$WH' AND status IN ('delivered', 'failed') GROUP BY 1, 2;
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
 SQL

@@ -3,6 +3,7 @@
 use hookline_core::Timestamp;
 use hookline_core::delivery::Attempt;
 use hookline_core::event::Event;
+use hookline_core::headers::HeaderList;
 use hookline_core::platform::{EventType, Platform};
 use hookline_core::webhook::Webhook;
 use hookline_proto as proto;
@@ -133,7 +134,14 @@ fn attempt(attempt: Attempt) -> proto::Attempt {
         error_kind: attempt.error_kind.map(|kind| kind.as_str().to_owned()),
         error_message: attempt.error_message,
         response_excerpt: attempt.response_excerpt,
+        request_headers: attempt.request_headers.as_ref().map(header_pairs),
+        response_headers: attempt.response_headers.as_ref().map(header_pairs),
+        response_headers_omitted: attempt.response_headers.as_ref().map_or(0, HeaderList::omitted),
     }
+}
+
+fn header_pairs(headers: &HeaderList) -> Vec<[String; 2]> {
+    headers.entries().into_iter().map(|(name, value)| [name, value]).collect()
 }
 
 pub(crate) fn notification(n: hookline_core::notification::Notification) -> proto::Notification {

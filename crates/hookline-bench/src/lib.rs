@@ -14,6 +14,7 @@
 //! generator. This crate depends on `hookline` (the library half of the binary) only to run the server in
 //! process (`--in-process`); nothing depends on this crate.
 
+mod dashboard;
 pub mod load;
 pub mod receiver;
 pub mod report;
@@ -28,8 +29,20 @@ pub use report::ScenarioResult;
 pub use server::{ServerMode, ServerSettings};
 
 /// Every scenario, in the order a full run takes them.
-pub const ALL_SCENARIOS: &[&str] =
-    &["A", "A_10000", "B_200", "B_2000", "C", "F_350", "F_2000", "retry_storm", "fanout_1000", "backlog", "ceiling"];
+pub const ALL_SCENARIOS: &[&str] = &[
+    "A",
+    "A_10000",
+    "B_200",
+    "B_2000",
+    "C",
+    "F_350",
+    "F_2000",
+    "retry_storm",
+    "fanout_1000",
+    "backlog",
+    "ceiling",
+    "dashboard",
+];
 
 /// How the receiver is down during the backlog scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -155,7 +168,8 @@ pub fn now_ns() -> u64 {
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Scenarios, comma separated: A, A_10000, B (B_200 and B_2000), C, F (F_350 and F_2000), retry_storm,
-    /// fanout_1000, backlog, ceiling (a bare HTTP loop to the receiver), or all.
+    /// fanout_1000, backlog, ceiling (a bare HTTP loop to the receiver), dashboard (every dashboard page timed
+    /// with 1,000,000 deliveries), or all.
     #[arg(long, value_delimiter = ',', default_value = "all")]
     pub scenario: Vec<String>,
     /// Tiny counts: every scenario in seconds.

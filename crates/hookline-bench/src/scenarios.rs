@@ -97,6 +97,7 @@ pub(super) async fn run(o: &BenchOptions, name: &str) -> anyhow::Result<Scenario
         }
         "backlog" => backlog(o, o.backlog.unwrap_or_else(|| count(1_000_000.0, 500))).await,
         "ceiling" => ceiling(o, count(100_000.0, 1000)).await,
+        "dashboard" => super::dashboard::dashboard(o, count(1_000_000.0, 2_000), if quick { 3 } else { 50 }).await,
         other => bail!("unknown scenario {other}"),
     }
 }

@@ -136,6 +136,11 @@ pub struct Attempt {
     pub error_message: Option<String>,
     /// The start of the response body, capped (UTF-8, lossy).
     pub response_excerpt: String,
+    /// The request's headers, every one as sent. `None`: nothing was sent (the destination was refused before
+    /// connecting), or the attempt was recorded before hookline kept headers.
+    pub request_headers: Option<crate::headers::HeaderList>,
+    /// The response's headers, bounded. `None`: no answer came, or it was recorded before hookline kept them.
+    pub response_headers: Option<crate::headers::HeaderList>,
 }
 
 /// A stored delivery.

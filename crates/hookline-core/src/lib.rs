@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod delivery;
 pub mod event;
+pub mod headers;
 pub mod ids;
 pub mod inbox;
 pub mod notification;

@@ -16,9 +16,10 @@ use std::time::Duration;
 
 use hookline_core::Timestamp;
 use hookline_core::delivery::{AttemptOutcome, DeliveryJob, FailureKind};
+use hookline_core::headers::{HeaderList, HeaderListBuilder};
 use hookline_core::inbox::InboxBase;
 use hookline_core::webhook::is_public_ip;
-use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue, RETRY_AFTER};
 
 /// The client could not be built (bad TLS setup); a startup failure.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,10 @@ pub struct SendResult {
     pub outcome: AttemptOutcome,
     /// Up to `max_response_bytes` of the body, UTF-8 (lossy).
     pub excerpt: String,
+    /// Every header of the request, as sent; `None` when nothing was sent (a refused destination).
+    pub request_headers: Option<HeaderList>,
+    /// The response's headers (bounded), when an answer came.
+    pub response_headers: Option<HeaderList>,
 }
 
 /// This server's own inboxes: deliveries to their URLs go to its own listener.
@@ -110,6 +115,9 @@ impl HttpSender {
                 headers.insert(name, value);
             }
         }
+        // reqwest would add this one itself; set here, it is in the map the attempt log is built from.
+        headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
+        let request_headers = Some(sent_headers(job, &headers));
         let body = reqwest::Body::from(bytes::Bytes::from_owner(ArcBytes(Arc::clone(&job.body))));
         let target = match own_route {
             Some(local) => {
@@ -123,8 +131,13 @@ impl HttpSender {
         };
         let response = match self.client.post(target).headers(headers).body(body).send().await {
             Ok(response) => response,
-            Err(error) => return classify(&error),
+            Err(error) => return SendResult { request_headers, ..classify(&error) },
         };
+        let mut received = HeaderListBuilder::response();
+        for (name, value) in response.headers() {
+            received.push(name.as_str(), value.as_bytes());
+        }
+        let response_headers = Some(received.finish());
         let status = response.status().as_u16();
         let retry_after = matches!(status, 429 | 503)
             .then(|| response.headers().get(RETRY_AFTER))
@@ -152,8 +165,10 @@ impl HttpSender {
                     retry_after: None,
                 },
                 excerpt,
+                request_headers,
+                response_headers,
             },
-            (outcome, _) => SendResult { outcome, excerpt },
+            (outcome, _) => SendResult { outcome, excerpt, request_headers, response_headers },
         }
     }
 
@@ -168,6 +183,26 @@ impl HttpSender {
         };
         (!is_public_ip(ip)).then_some(ip)
     }
+}
+
+/// The request's headers as the receiver gets them: `headers` plus the three the HTTP stack adds (`host`, from
+/// the URL even for an own inbox, which is sent that host; `content-length`; and `authorization` when the URL
+/// carries credentials, whose value is not repeated here). Built once per attempt, straight into the stored
+/// text.
+fn sent_headers(job: &DeliveryJob, headers: &HeaderMap) -> HeaderList {
+    let url = job.url.as_url();
+    let mut list = HeaderListBuilder::request();
+    if let Some(host) = host_header(url) {
+        list.push("host", host.as_bytes());
+    }
+    for (name, value) in headers {
+        list.push(name.as_str(), value.as_bytes());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        list.push("authorization", b"Basic (the credentials in the webhook URL)");
+    }
+    list.push("content-length", job.body.len().to_string().as_bytes());
+    list.finish()
 }
 
 /// The `Host` header value for `url`: its host, and its port when not the scheme's default.
@@ -221,7 +256,12 @@ async fn read_excerpt(mut response: reqwest::Response, max: usize) -> (String, O
 }
 
 fn failed(kind: FailureKind, status: Option<u16>, message: String) -> SendResult {
-    SendResult { outcome: AttemptOutcome::Failed { kind, status, message, retry_after: None }, excerpt: String::new() }
+    SendResult {
+        outcome: AttemptOutcome::Failed { kind, status, message, retry_after: None },
+        excerpt: String::new(),
+        request_headers: None,
+        response_headers: None,
+    }
 }
 
 fn classify(error: &reqwest::Error) -> SendResult {

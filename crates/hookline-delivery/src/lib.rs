@@ -364,12 +364,13 @@ impl Engine {
                 tracing::info!(kind = kind.as_str(), status, error = %message, url = %url, duration_ms, next = ?next, "attempt failed")
             }
         });
-        attempt_record(&job, started_at, duration_ms, response.outcome, response.excerpt, next)
+        attempt_record(&job, started_at, duration_ms, response, next)
     }
 
     /// Records an attempt made outside the engine: `hookline listen`'s CLI POSTed `job` to its local URL and
     /// reported the answer. It takes the engine's own path (the retry schedule, the recorder, the failure
-    /// policy, the follow-ups), and returns once the attempt is written.
+    /// policy, the follow-ups), and returns once the attempt is written. Its headers are not recorded: the CLI
+    /// sent them, on the user's machine.
     pub async fn record_remote(
         &self,
         job: &DeliveryJob,
@@ -382,7 +383,8 @@ impl Engine {
         let retry = &self.inner.config.retry;
         let next =
             hookline_core::delivery::NextStep::after(retry, job.attempt_number, &outcome, Timestamp::now(), jitter);
-        let record = attempt_record(job, started_at, duration_ms, outcome, excerpt, next);
+        let response = http::SendResult { outcome, excerpt, request_headers: None, response_headers: None };
+        let record = attempt_record(job, started_at, duration_ms, response, next);
         self.inner.recorder.record(record).await;
         self.inner.recorder.flush().await;
     }
@@ -393,11 +395,10 @@ fn attempt_record(
     job: &DeliveryJob,
     started_at: Timestamp,
     duration_ms: u64,
-    outcome: AttemptOutcome,
-    excerpt: String,
+    response: http::SendResult,
     next: hookline_core::delivery::NextStep,
 ) -> hookline_core::delivery::AttemptRecord {
-    let (status, error_kind, error_message) = match outcome {
+    let (status, error_kind, error_message) = match response.outcome {
         AttemptOutcome::Delivered { status } => (Some(status), None, None),
         AttemptOutcome::Failed { kind, status, message, .. } => (status, Some(kind), Some(message)),
     };
@@ -411,7 +412,9 @@ fn attempt_record(
             status,
             error_kind,
             error_message,
-            response_excerpt: excerpt,
+            response_excerpt: response.excerpt,
+            request_headers: response.request_headers,
+            response_headers: response.response_headers,
         },
         next,
     }

@@ -371,6 +371,19 @@ pub struct Attempt {
     pub error_message: Option<String>,
     /// The start of the response body (at most 4 KiB).
     pub response_excerpt: String,
+    /// Every header of the request, as sent, as `[name, value]` in order (the signatures included: they are
+    /// what the receiver got). Absent when nothing was sent (the destination was refused), or for an attempt
+    /// recorded before hookline kept headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_headers: Option<Vec<[String; 2]>>,
+    /// The response's headers as `[name, value]` in order: at most 64, and 8 KiB in all; the values of
+    /// `set-cookie`, `cookie`, `authorization` and `proxy-authorization` read `(redacted)`. Absent when no
+    /// answer came, or for an attempt recorded before hookline kept headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_headers: Option<Vec<[String; 2]>>,
+    /// How many response headers were left out beyond those bounds.
+    #[serde(default)]
+    pub response_headers_omitted: u32,
 }
 
 /// `GET /healthz` and `GET /readyz`.

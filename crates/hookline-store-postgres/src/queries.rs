@@ -214,6 +214,7 @@ impl ApiStore for PgStore {
             }
             execute(&tx, statements::DELETE_WEBHOOK_ATTEMPTS.postgres(), &[&id]).await?;
             execute(&tx, statements::DELETE_WEBHOOK_DELIVERIES.postgres(), &[&id]).await?;
+            execute(&tx, statements::DELETE_WEBHOOK_HOURLY.postgres(), &[&id]).await?;
             Ok(())
         })
     }

@@ -22,9 +22,11 @@ use std::collections::{HashMap, HashSet};
 use deadpool_postgres::Transaction;
 use hookline_core::Timestamp;
 use hookline_core::delivery::{Attempt, AttemptRecord, DeliveryStatus};
+use hookline_core::headers::HeaderList;
 use hookline_core::ids::{NotificationId, WebhookId};
 use hookline_core::notification::NotificationKind;
 
+use hookline_store::hourly::HourlyCounts;
 use hookline_store::policy::plan::{Effect, FailureState, plan};
 use hookline_store::policy::{self, About, LatestNotice, NoticeCount, NoticeSlot};
 use hookline_store::statements;
@@ -116,13 +118,32 @@ impl Pending {
             let kinds: Vec<Option<&str>> = attempts.iter().map(|a| a.error_kind.map(|kind| kind.as_str())).collect();
             let messages: Vec<Option<&str>> = attempts.iter().map(|a| a.error_message.as_deref()).collect();
             let excerpts: Vec<&str> = attempts.iter().map(|a| a.response_excerpt.as_str()).collect();
+            let sent: Vec<Option<&str>> =
+                attempts.iter().map(|a| a.request_headers.as_ref().map(HeaderList::json)).collect();
+            let received: Vec<Option<&str>> =
+                attempts.iter().map(|a| a.response_headers.as_ref().map(HeaderList::json)).collect();
+            let omitted: Vec<i64> =
+                attempts.iter().map(|a| a.response_headers.as_ref().map_or(0, |h| i64::from(h.omitted()))).collect();
             execute(
                 tx,
                 "INSERT INTO attempts (id, delivery_id, attempt_number, started_at, duration_ms, status, error_kind, \
-                 error_message, response_excerpt) \
+                 error_message, response_excerpt, request_headers, response_headers, response_headers_omitted) \
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], \
-                 $7::text[], $8::text[], $9::text[])",
-                &[&ids, &deliveries, &numbers, &started, &durations, &statuses, &kinds, &messages, &excerpts],
+                 $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[])",
+                &[
+                    &ids,
+                    &deliveries,
+                    &numbers,
+                    &started,
+                    &durations,
+                    &statuses,
+                    &kinds,
+                    &messages,
+                    &excerpts,
+                    &sent,
+                    &received,
+                    &omitted,
+                ],
             )
             .await?;
         }
@@ -190,6 +211,8 @@ pub(super) async fn record(
     }
 
     let mut pending = Pending::default();
+    // The overview's counters, summed over the batch and written once per webhook at the end.
+    let mut hourly = HourlyCounts::default();
     for AttemptRecord { attempt, next } in records {
         let Some(delivery) = deliveries.get_mut(attempt.delivery_id.as_str()) else { continue };
         let Some(webhook) = webhooks.get_mut(&delivery.webhook_id) else { continue };
@@ -209,6 +232,7 @@ pub(super) async fn record(
             pending.flush(tx, ctx.now).await?;
         }
         pending.delivery(attempt.delivery_id.as_str(), status, delivery.attempt_count, next_at);
+        hourly.add(&delivery.webhook_id, status);
         if attempt.error_kind.is_none() && webhook.state.is_healthy() {
             // The hot path: a success that the failure policy has nothing to plan for.
             pending.attempts.push(attempt);
@@ -238,6 +262,12 @@ pub(super) async fn record(
         }
     }
     pending.flush(tx, ctx.now).await?;
+    // Last, so the counter rows (which every batch for the webhook this hour updates) are locked for as short
+    // a time as possible; in webhook id order, so two nodes' batches never deadlock on them.
+    let hour = hookline_store::hourly::hour_of(ctx.now);
+    for (webhook_id, delivered, failed) in hourly.into_sorted() {
+        execute(tx, statements::COUNT_HOURLY.postgres(), &[&webhook_id, &hour, &delivered, &failed]).await?;
+    }
     Ok(outcome)
 }
 

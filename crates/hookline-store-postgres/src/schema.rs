@@ -239,6 +239,27 @@ ALTER TABLE webhooks ADD COLUMN listener BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE webhooks ADD COLUMN listener_seen_at BIGINT;
 CREATE INDEX webhooks_listener_seen ON webhooks (listener_seen_at) WHERE listener;
 "#,
+    // 9: attempts keep their headers, as SQLite's migration 11.
+    r#"
+ALTER TABLE attempts ADD COLUMN request_headers TEXT;
+ALTER TABLE attempts ADD COLUMN response_headers TEXT;
+ALTER TABLE attempts ADD COLUMN response_headers_omitted BIGINT NOT NULL DEFAULT 0;
+"#,
+    // 10: the overview's hourly counters, as SQLite's migration 12.
+    r#"
+CREATE TABLE webhook_hourly (
+    webhook_id TEXT COLLATE "C" NOT NULL,
+    hour       BIGINT NOT NULL,
+    delivered  BIGINT NOT NULL,
+    failed     BIGINT NOT NULL,
+    PRIMARY KEY (webhook_id, hour)
+);
+INSERT INTO webhook_hourly (webhook_id, hour, delivered, failed)
+    SELECT webhook_id, updated_at / 3600000, count(*) FILTER (WHERE status = 'delivered'),
+        count(*) FILTER (WHERE status = 'failed')
+    FROM deliveries WHERE status IN ('delivered', 'failed') GROUP BY 1, 2;
+DROP INDEX deliveries_webhook_finished;
+"#,
 ];
 
 /// Applies every migration the database has not seen, all in one transaction under the migration lock.

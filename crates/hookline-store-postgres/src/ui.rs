@@ -12,7 +12,8 @@ use crate::rows::{PgRow, SUMMARY_COLUMNS};
 use crate::{PgStore, execute, query, query_one, query_opt};
 use hookline_store::decode::{self, EVENT_COLUMNS, PLATFORM_COLUMNS};
 use hookline_store::policy::page_limit;
-use hookline_store::ui::{self, DeliveryQuery, EventQuery, HOUR_MS, Session, UiStore, WebhookHealth, fold_health};
+use hookline_store::statements;
+use hookline_store::ui::{self, DeliveryQuery, EventQuery, Session, UiStore, WebhookHealth, fold_health, health_hours};
 use hookline_store::{DeliverySummary, StoreResult};
 
 #[async_trait]
@@ -95,17 +96,10 @@ impl UiStore for PgStore {
     }
 
     async fn webhook_health(&self, platform: &PlatformId, now: Timestamp) -> StoreResult<Vec<WebhookHealth>> {
-        let start = now.unix_millis() - 24 * HOUR_MS;
+        let (first, last) = health_hours(now);
         let client = self.client().await?;
-        let rows = query(
-            &client,
-            "SELECT d.webhook_id, d.status, (d.updated_at - $2) / $4, count(*) FROM webhooks w \
-             JOIN deliveries d ON d.webhook_id = w.id AND d.status IN ('delivered', 'failed') \
-             AND d.updated_at >= $2 AND d.updated_at < $3 \
-             WHERE w.platform_id = $1 GROUP BY 1, 2, 3 ORDER BY 1",
-            &[&platform.as_str(), &start, &now.unix_millis(), &HOUR_MS],
-        )
-        .await?;
+        // The recorder's counters: at most 24 rows per webhook, found by primary key.
+        let rows = query(&client, statements::HOURLY_COUNTS.postgres(), &[&platform.as_str(), &first, &last]).await?;
         let rows = rows
             .iter()
             .map(|row| {
@@ -117,7 +111,7 @@ impl UiStore for PgStore {
                 ))
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok(fold_health(rows))
+        Ok(fold_health(rows, now))
     }
 
     async fn search_events(&self, platform: &PlatformId, query_: EventQuery) -> StoreResult<Vec<Event>> {

@@ -236,6 +236,7 @@ impl ApiStore for SqliteStore {
             }
             conn.prepare_cached(statements::DELETE_WEBHOOK_ATTEMPTS.sqlite())?.execute([&id])?;
             conn.prepare_cached(statements::DELETE_WEBHOOK_DELIVERIES.sqlite())?.execute([&id])?;
+            conn.prepare_cached(statements::DELETE_WEBHOOK_HOURLY.sqlite())?.execute([&id])?;
             Ok(())
         })
         .await

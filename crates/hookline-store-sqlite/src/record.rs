@@ -6,10 +6,12 @@
 use std::collections::HashMap;
 
 use hookline_core::Timestamp;
-use hookline_core::delivery::{Attempt, AttemptRecord};
+use hookline_core::delivery::{Attempt, AttemptRecord, DeliveryStatus};
+use hookline_core::headers::HeaderList;
 use hookline_core::ids::{NotificationId, WebhookId};
 use hookline_core::notification::NotificationKind;
 use hookline_store::decode::ATTEMPT_COLUMNS;
+use hookline_store::hourly::HourlyCounts;
 use hookline_store::policy::plan::{Effect, FailureState, Plan, plan};
 use hookline_store::policy::{self, About, LatestNotice, NoticeCount, NoticeSlot};
 use hookline_store::statements;
@@ -33,10 +35,14 @@ pub(super) fn record(conn: &mut Writer, records: Vec<AttemptRecord>, ctx: Record
     // Per webhook: whether it has no failure state to clear. A batch holds hundreds of successes for a handful
     // of webhooks; each success then costs one UPDATE and one INSERT, and the webhook is read once.
     let mut clean = Clean::new();
+    // The overview's counters, summed over the batch and written once per webhook at the end.
+    let mut hourly = HourlyCounts::default();
     for AttemptRecord { attempt, next } in records {
         // A success (its next step is `Delivered`), as PostgreSQL's record tells them apart.
         if attempt.error_kind.is_none() {
-            record_delivered(conn, &attempt, &ctx, &mut clean, &mut outcome)?;
+            if let Some(webhook_id) = record_delivered(conn, &attempt, &ctx, &mut clean, &mut outcome)? {
+                hourly.add(&webhook_id, DeliveryStatus::Delivered);
+            }
             continue;
         }
         // The webhook was deleted while the attempt was in flight: nothing left to record.
@@ -56,21 +62,27 @@ pub(super) fn record(conn: &mut Writer, records: Vec<AttemptRecord>, ctx: Record
             ctx.now.unix_millis()
         ])?;
         insert_attempt(conn, &attempt)?;
+        hourly.add(&current.about.webhook_id, status);
         let planned = plan(&attempt, next, &current.state, &current.about, &ctx);
         execute(conn, planned, &current.about, attempt.error_message.as_deref(), &ctx, &mut outcome)?;
+    }
+    let hour = hookline_store::hourly::hour_of(ctx.now);
+    for (webhook_id, delivered, failed) in hourly.into_sorted() {
+        conn.prepare_cached(statements::COUNT_HOURLY.sqlite())?
+            .execute(params![webhook_id, hour, delivered, failed])?;
     }
     Ok(outcome)
 }
 
 /// Records a delivered attempt: the delivery's new state and the attempt, then (only if the webhook has any)
-/// clears the webhook's failure state.
+/// clears the webhook's failure state. Returns the delivery's webhook, `None` when the delivery is gone.
 fn record_delivered(
     conn: &mut Writer,
     attempt: &Attempt,
     ctx: &RecordContext,
     clean: &mut Clean,
     outcome: &mut RecordOutcome,
-) -> DbResult<()> {
+) -> DbResult<Option<String>> {
     let webhook_id: Option<String> = conn
         .prepare_cached(
             "UPDATE deliveries SET status = 'delivered', attempt_count = ?2, next_attempt_at = NULL, \
@@ -81,7 +93,7 @@ fn record_delivered(
         })
         .optional()?;
     // The webhook (and with it the delivery) was deleted while the attempt was in flight.
-    let Some(webhook_id) = webhook_id else { return Ok(()) };
+    let Some(webhook_id) = webhook_id else { return Ok(None) };
     insert_attempt(conn, attempt)?;
     let is_clean = match clean.get(&webhook_id) {
         Some(is_clean) => *is_clean,
@@ -96,14 +108,14 @@ fn record_delivered(
         }
     };
     if is_clean {
-        return Ok(());
+        return Ok(Some(webhook_id));
     }
     if let Some(current) = load_current(conn, attempt.delivery_id.as_str())? {
         let planned = plan(attempt, hookline_core::delivery::NextStep::Delivered, &current.state, &current.about, ctx);
         execute(conn, planned, &current.about, None, ctx, outcome)?;
     }
-    clean.insert(webhook_id, true);
-    Ok(())
+    clean.insert(webhook_id.clone(), true);
+    Ok(Some(webhook_id))
 }
 
 /// Executes the failure policy's plan for one attempt of the delivery `about`, whose error was `last_error`.
@@ -174,7 +186,7 @@ fn load_current(conn: &Connection, delivery_id: &str) -> DbResult<Option<Current
 
 fn insert_attempt(conn: &Connection, attempt: &Attempt) -> DbResult<()> {
     conn.prepare_cached(&format!(
-        "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        "INSERT INTO attempts ({ATTEMPT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     ))?
     .execute(params![
         attempt.id.as_str(),
@@ -186,6 +198,9 @@ fn insert_attempt(conn: &Connection, attempt: &Attempt) -> DbResult<()> {
         attempt.error_kind.map(|kind| kind.as_str()),
         attempt.error_message,
         attempt.response_excerpt,
+        attempt.request_headers.as_ref().map(HeaderList::json),
+        attempt.response_headers.as_ref().map(HeaderList::json),
+        attempt.response_headers.as_ref().map_or(0, HeaderList::omitted),
     ])?;
     Ok(())
 }

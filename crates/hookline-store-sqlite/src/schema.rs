@@ -281,6 +281,31 @@ ALTER TABLE webhooks ADD COLUMN listener INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE webhooks ADD COLUMN listener_seen_at INTEGER;
 CREATE INDEX webhooks_listener_seen ON webhooks (listener_seen_at) WHERE listener = 1;
 "#,
+    // 11: attempts keep the request's headers as sent and the response's headers (bounded), each list one
+    // compact JSON text. Attempts recorded before have NULL: "not recorded".
+    r#"
+ALTER TABLE attempts ADD COLUMN request_headers TEXT;
+ALTER TABLE attempts ADD COLUMN response_headers TEXT;
+ALTER TABLE attempts ADD COLUMN response_headers_omitted INTEGER NOT NULL DEFAULT 0;
+"#,
+    // 12: the overview reads per-webhook hourly counters that recording keeps (one upsert per webhook and hour
+    // per batch, in the recording transaction) instead of counting deliveries (0.44 s with a million). The
+    // counters are filled from the deliveries already finished, by the hour they last changed; the index that
+    // served the old count is dropped, so a delivered attempt writes one B-tree less.
+    r#"
+CREATE TABLE webhook_hourly (
+    webhook_id TEXT NOT NULL,
+    hour       INTEGER NOT NULL,
+    delivered  INTEGER NOT NULL,
+    failed     INTEGER NOT NULL,
+    PRIMARY KEY (webhook_id, hour)
+) WITHOUT ROWID;
+INSERT INTO webhook_hourly (webhook_id, hour, delivered, failed)
+    SELECT webhook_id, updated_at / 3600000, count(*) FILTER (WHERE status = 'delivered'),
+        count(*) FILTER (WHERE status = 'failed')
+    FROM deliveries WHERE status IN ('delivered', 'failed') GROUP BY 1, 2;
+DROP INDEX deliveries_webhook_finished;
+"#,
 ];
 
 /// Applies every migration the database has not seen, each in its own transaction.

@@ -15,7 +15,8 @@ use crate::fanout::load_webhook;
 use crate::rows::{SUMMARY_COLUMNS, SqliteRow, lift};
 use hookline_store::decode::{self, EVENT_COLUMNS, PLATFORM_COLUMNS};
 use hookline_store::policy::page_limit;
-use hookline_store::ui::{DeliveryQuery, EventQuery, HOUR_MS, Session, UiStore, WebhookHealth, fold_health};
+use hookline_store::statements;
+use hookline_store::ui::{DeliveryQuery, EventQuery, Session, UiStore, WebhookHealth, fold_health, health_hours};
 use hookline_store::{DeliverySummary, StoreResult, ui};
 
 #[async_trait]
@@ -102,21 +103,16 @@ impl UiStore for SqliteStore {
 
     async fn webhook_health(&self, platform: &PlatformId, now: Timestamp) -> StoreResult<Vec<WebhookHealth>> {
         let platform = platform.to_string();
-        let start = now.unix_millis() - 24 * HOUR_MS;
+        let (first, last) = health_hours(now);
         self.read(move |conn| {
-            // Served by deliveries_webhook_finished: per webhook, a range scan over the last 24 hours.
-            let mut statement = conn.prepare_cached(
-                "SELECT d.webhook_id, d.status, (d.updated_at - ?2) / ?4, count(*) FROM webhooks w \
-                 JOIN deliveries d ON d.webhook_id = w.id AND d.status IN ('delivered', 'failed') \
-                 AND d.updated_at >= ?2 AND d.updated_at < ?3 \
-                 WHERE w.platform_id = ?1 GROUP BY 1, 2, 3 ORDER BY 1",
-            )?;
+            // The recorder's counters: at most 24 rows per webhook, found by primary key.
+            let mut statement = conn.prepare_cached(statements::HOURLY_COUNTS.sqlite())?;
             let rows = statement
-                .query_map(params![platform, start, now.unix_millis(), HOUR_MS], |row| {
+                .query_map(params![platform, first, last], |row| {
                     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(fold_health(rows))
+            Ok(fold_health(rows, now))
         })
         .await
     }

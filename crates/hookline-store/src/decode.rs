@@ -11,6 +11,7 @@ use hookline_core::Timestamp;
 use hookline_core::catalog::{BUILT_IN_EVENT_TYPES, OPERATIONAL_EVENT_TYPES};
 use hookline_core::delivery::{Attempt, Delivery, DeliveryJob, DeliveryStatus, FailureKind};
 use hookline_core::event::{Event, render_body};
+use hookline_core::headers::HeaderList;
 use hookline_core::ids::{AttemptId, DeliveryId, EventId, NotificationId, PlatformId, WebhookId};
 use hookline_core::notification::{Notification, NotificationKind, NotificationStatus};
 use hookline_core::platform::{EventType, Platform};
@@ -257,9 +258,9 @@ pub fn summary(row: &dyn Columns) -> StoreResult<DeliverySummary> {
 }
 
 /// Columns: id, delivery_id, attempt_number, started_at, duration_ms, status, error_kind, error_message,
-/// response_excerpt.
-pub const ATTEMPT_COLUMNS: &str =
-    "id, delivery_id, attempt_number, started_at, duration_ms, status, error_kind, error_message, response_excerpt";
+/// response_excerpt, request_headers, response_headers, response_headers_omitted.
+pub const ATTEMPT_COLUMNS: &str = "id, delivery_id, attempt_number, started_at, duration_ms, status, error_kind, \
+     error_message, response_excerpt, request_headers, response_headers, response_headers_omitted";
 
 /// An attempt row ([`ATTEMPT_COLUMNS`]).
 pub fn attempt(row: &dyn Columns) -> StoreResult<Attempt> {
@@ -273,7 +274,14 @@ pub fn attempt(row: &dyn Columns) -> StoreResult<Attempt> {
         error_kind: row.opt_text(6)?.as_deref().and_then(FailureKind::parse),
         error_message: row.opt_text(7)?,
         response_excerpt: row.text(8)?,
+        request_headers: header_list(row.opt_text(9)?, 0, "request headers")?,
+        response_headers: header_list(row.opt_text(10)?, row.int(11)?, "response headers")?,
     })
+}
+
+/// A stored header list (NULL for an attempt recorded before headers were kept).
+fn header_list(json: Option<String>, omitted: i64, what: &'static str) -> StoreResult<Option<HeaderList>> {
+    json.map(|json| HeaderList::from_stored(json, u32_of(omitted, what)?).ok_or_else(|| corrupt(what))).transpose()
 }
 
 /// Columns of a claimable job (deliveries `d`, events `e`, webhooks `w`), in the order [`job`] reads them.

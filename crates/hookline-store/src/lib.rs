@@ -14,6 +14,7 @@ mod admin;
 mod api;
 pub mod decode;
 mod error;
+pub mod hourly;
 pub mod inbox;
 pub mod listen;
 mod operations;

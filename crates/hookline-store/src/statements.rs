@@ -147,6 +147,23 @@ pub const DELETE_WEBHOOK: Statement = statement!("DELETE FROM webhooks WHERE pla
 pub const DELETE_WEBHOOK_ATTEMPTS: Statement =
     statement!("DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE webhook_id = $1)");
 
+/// Deletes a webhook's hourly counters.
+pub const DELETE_WEBHOOK_HOURLY: Statement = statement!("DELETE FROM webhook_hourly WHERE webhook_id = $1");
+
+/// Adds `$3` delivered and `$4` failed to a webhook's counters for hour `$2` (unix ms / one hour).
+pub const COUNT_HOURLY: Statement = statement!(
+    "INSERT INTO webhook_hourly (webhook_id, hour, delivered, failed) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (webhook_id, hour) DO UPDATE SET delivered = webhook_hourly.delivered + excluded.delivered, \
+     failed = webhook_hourly.failed + excluded.failed"
+);
+
+/// The platform's webhooks' counters for hours `$2` to `$3` (both included).
+pub const HOURLY_COUNTS: Statement = statement!(
+    "SELECT h.webhook_id, h.hour, h.delivered, h.failed FROM webhooks w \
+     JOIN webhook_hourly h ON h.webhook_id = w.id AND h.hour >= $2 AND h.hour <= $3 \
+     WHERE w.platform_id = $1 ORDER BY 1, 2"
+);
+
 /// Deletes a webhook's deliveries.
 pub const DELETE_WEBHOOK_DELIVERIES: Statement = statement!("DELETE FROM deliveries WHERE webhook_id = $1");
 
@@ -271,13 +288,14 @@ pub const UPDATE_PLATFORM: Statement = statement!("UPDATE platforms SET name = $
 
 /// What deleting platform `$1` deletes, children before parents; the platform's row goes last, so a `NotFound`
 /// is known from the first statement's count of nothing (see the drivers).
-pub const DELETE_PLATFORM: [Statement; 12] = [
+pub const DELETE_PLATFORM: [Statement; 13] = [
     statement!("DELETE FROM inbox_requests WHERE inbox_id IN (SELECT id FROM inboxes WHERE platform_id = $1)"),
     statement!("DELETE FROM inboxes WHERE platform_id = $1"),
     statement!("DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE platform_id = $1)"),
     statement!("DELETE FROM deliveries WHERE platform_id = $1"),
     statement!("DELETE FROM events WHERE platform_id = $1"),
     statement!("DELETE FROM notifications WHERE platform_id = $1"),
+    statement!("DELETE FROM webhook_hourly WHERE webhook_id IN (SELECT id FROM webhooks WHERE platform_id = $1)"),
     statement!("DELETE FROM webhooks WHERE platform_id = $1"),
     statement!("DELETE FROM event_types WHERE platform_id = $1"),
     statement!("DELETE FROM ui_sessions WHERE platform_id = $1"),

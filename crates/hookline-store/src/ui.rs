@@ -52,20 +52,21 @@ pub struct DeliveryQuery {
     pub page: Page,
 }
 
-/// How one webhook's deliveries finished recently.
+/// How one webhook's deliveries finished recently, by clock hour (the recorder keeps hourly counters, so the
+/// overview reads 24 rows per webhook instead of counting deliveries).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookHealth {
     /// The webhook.
     pub webhook_id: WebhookId,
-    /// Delivered in the last hour.
+    /// Delivered in the current hour.
     pub delivered_1h: u64,
-    /// Failed for good in the last hour.
+    /// Failed for good in the current hour.
     pub failed_1h: u64,
-    /// Delivered in the last 24 hours.
+    /// Delivered in the current hour and the 23 before it.
     pub delivered_24h: u64,
-    /// Failed for good in the last 24 hours.
+    /// Failed for good in the current hour and the 23 before it.
     pub failed_24h: u64,
-    /// Delivered and failed per hour over the last 24 hours, oldest hour first (24 entries).
+    /// Delivered and failed per hour, the current hour last (24 entries).
     pub hourly: Vec<(u64, u64)>,
 }
 
@@ -101,8 +102,8 @@ pub trait UiStore: Send + Sync + 'static {
     /// any nodes) exactly one gets the platform. `None` when unknown, used or expired.
     async fn consume_portal_link(&self, token: KeyHash, now: Timestamp) -> StoreResult<Option<PlatformId>>;
 
-    /// Delivered and failed counts of each of the platform's webhooks, over the 24 hours before `now`, by hour.
-    /// Webhooks without finished deliveries in that time are left out.
+    /// Delivered and failed counts of each of the platform's webhooks, by clock hour: the hour `now` is in and
+    /// the 23 before it. Webhooks without finished deliveries in that time are left out.
     async fn webhook_health(&self, platform: &PlatformId, now: Timestamp) -> StoreResult<Vec<WebhookHealth>>;
 
     /// The platform's events matching `query`, newest first.
@@ -128,11 +129,17 @@ pub trait UiStore: Send + Sync + 'static {
 /// One hour in milliseconds: the overview chart's bucket.
 pub const HOUR_MS: i64 = 3_600_000;
 
-/// Folds `(webhook, status, hour bucket 0..24, count)` rows into one [`WebhookHealth`] per webhook, in the
-/// order first seen. Bucket 23 is the last hour.
-pub fn fold_health(rows: Vec<(String, String, i64, i64)>) -> Vec<WebhookHealth> {
+/// Folds `(webhook, hour, delivered, failed)` counter rows (`webhook_hourly`, hours since the epoch) into one
+/// [`WebhookHealth`] per webhook, in the order first seen: bucket 23 is the hour `now` is in, bucket 0 the hour
+/// 23 hours before it. Rows outside those 24 hours are ignored.
+pub fn fold_health(rows: Vec<(String, i64, i64, i64)>, now: Timestamp) -> Vec<WebhookHealth> {
+    let first_hour = crate::hourly::hour_of(now) - 23;
     let mut out: Vec<WebhookHealth> = Vec::new();
-    for (webhook, status, bucket, count) in rows {
+    for (webhook, hour, delivered, failed) in rows {
+        let Ok(bucket) = usize::try_from(hour - first_hour) else { continue };
+        if bucket > 23 {
+            continue;
+        }
         let Some(id) = WebhookId::parse(&webhook) else { continue };
         let index = match out.iter().position(|h| h.webhook_id == id) {
             Some(index) => index,
@@ -149,24 +156,24 @@ pub fn fold_health(rows: Vec<(String, String, i64, i64)>) -> Vec<WebhookHealth> 
             }
         };
         let health = &mut out[index];
-        let (Ok(bucket), Ok(count)) = (usize::try_from(bucket.clamp(0, 23)), u64::try_from(count)) else { continue };
-        let delivered = status == "delivered";
-        if delivered {
-            health.hourly[bucket].0 += count;
-            health.delivered_24h += count;
-        } else {
-            health.hourly[bucket].1 += count;
-            health.failed_24h += count;
-        }
+        let (delivered, failed) = (u64::try_from(delivered).unwrap_or(0), u64::try_from(failed).unwrap_or(0));
+        health.hourly[bucket].0 += delivered;
+        health.hourly[bucket].1 += failed;
+        health.delivered_24h += delivered;
+        health.failed_24h += failed;
         if bucket == 23 {
-            if delivered {
-                health.delivered_1h += count;
-            } else {
-                health.failed_1h += count;
-            }
+            health.delivered_1h += delivered;
+            health.failed_1h += failed;
         }
     }
     out
+}
+
+/// The first and last hour (since the epoch) of the 24 the overview shows at `now`, for
+/// `statements::HOURLY_COUNTS`.
+pub fn health_hours(now: Timestamp) -> (i64, i64) {
+    let hour = crate::hourly::hour_of(now);
+    (hour - 23, hour)
 }
 
 /// A SQL count as a `usize` (a count is never negative).

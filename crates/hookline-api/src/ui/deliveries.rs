@@ -1,10 +1,11 @@
-//! One delivery: the request body as sent, every attempt (status, duration, error kind, response excerpt),
-//! and a retry button.
+//! One delivery: the request body as sent, every attempt (request headers as sent, status, duration, error
+//! kind, response headers and excerpt), and a retry button.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use hookline_core::event::render_body;
+use hookline_core::headers::HeaderList;
 use serde::Deserialize;
 
 use super::errors::{UiError, render};
@@ -24,6 +25,12 @@ pub(crate) struct AttemptRow {
     pub error_kind: String,
     pub error_message: String,
     pub excerpt: String,
+    /// The request's headers as sent; `None`: not recorded (or nothing was sent).
+    pub request_headers: Option<Vec<(String, String)>>,
+    /// The response's headers; `None`: no answer, or not recorded.
+    pub response_headers: Option<Vec<(String, String)>>,
+    /// How many response headers were not kept.
+    pub response_headers_omitted: u32,
 }
 
 #[derive(Template)]
@@ -66,6 +73,9 @@ pub(crate) async fn show(
             error_kind: a.error_kind.map(|k| k.as_str().to_owned()).unwrap_or_default(),
             error_message: a.error_message.unwrap_or_default(),
             excerpt: a.response_excerpt,
+            request_headers: a.request_headers.as_ref().map(HeaderList::entries),
+            response_headers: a.response_headers.as_ref().map(HeaderList::entries),
+            response_headers_omitted: a.response_headers.as_ref().map_or(0, HeaderList::omitted),
         })
         .collect();
     let page = ShowPage {

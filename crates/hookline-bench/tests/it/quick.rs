@@ -49,6 +49,13 @@ async fn quick_bench_runs_every_scenario_against_a_child_server() {
     let a = results.iter().find(|r| r.scenario == "A").expect("A ran");
     assert_eq!(a.deliveries, 200);
     assert!(a.peak_rss_mb.is_some() && a.cpu_s_per_1000_deliveries.is_some(), "a child server is measured");
+    // The dashboard scenario timed every page (each answered 2xx, or the scenario fails).
+    let dashboard: Value =
+        serde_json::from_str(&results.iter().find(|r| r.scenario == "dashboard").unwrap().json_line()).unwrap();
+    for page in ["overview", "webhook_deliveries_deep_page", "events_failed", "delivery", "recover_preview"] {
+        assert!(dashboard[format!("page_{page}_p50_ms")].as_f64().is_some_and(|ms| ms > 0.0), "{page}: {dashboard}");
+        assert!(dashboard[format!("page_{page}_p99_ms")].is_number(), "{page}: {dashboard}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use hookline_core::Timestamp;
 use hookline_core::delivery::DeliveryStatus;
 use hookline_core::ids::{AttemptId, DeliveryId, EventId, PlatformId, WebhookId};
 use hookline_core::secret::KeyHash;
-use hookline_store::{ApiStore, ClaimRequest, DeliveryQueue, StoreError};
+use hookline_store::{ApiStore, ClaimRequest, DeliveryQueue, StoreError, UiStore};
 use rusqlite::{Connection, params};
 
 use super::MIGRATIONS;
@@ -116,6 +116,15 @@ async fn a_database_of_the_oldest_schema_with_data_upgrades_to_the_current_one()
     let detail = store.get_delivery(&seeded.platform, &seeded.delivered).await.unwrap();
     assert_eq!(detail.attempts.len(), 1);
     assert_eq!(detail.attempts[0].status, Some(200));
+    // An attempt recorded before headers were kept has none: the page says "not recorded".
+    assert_eq!((&detail.attempts[0].request_headers, &detail.attempts[0].response_headers), (&None, &None));
+    // The overview's hourly counters were filled from the deliveries already finished.
+    let health = store.webhook_health(&seeded.platform, at(60_000)).await.unwrap();
+    assert_eq!(health.len(), 1);
+    assert_eq!(
+        (health[0].webhook_id.as_str(), health[0].delivered_24h, health[0].failed_24h),
+        (seeded.webhook.as_str(), 1, 0)
+    );
     // The pending delivery is found through the index the later migrations built.
     let request = ClaimRequest { now: at(1), lease_until: at(30_000), limit: 10, per_webhook: 10, skip: Vec::new() };
     let claimed = store.claim_due(request).await.unwrap();

@@ -118,6 +118,7 @@ macro_rules! conformance_tests {
                 notices::every_failed_delivery_is_counted_in_exactly_one_notice,
                 notices::a_webhook_failing_for_notify_after_is_reported_once_and_its_recovery_too,
                 notices::a_delivered_delivery_shows_no_last_error,
+                recording::attempt_headers_are_stored_and_read_back,
                 retry::retrying_a_failed_delivery_requeues_it_leased,
                 retry::retrying_an_in_flight_delivery_conflicts,
                 retry::retrying_on_a_disabled_webhook_conflicts,

@@ -1,6 +1,7 @@
 //! Recording attempts: each finished attempt is stored and moves its delivery on.
 
 use hookline_core::delivery::{Attempt, Delivery, DeliveryStatus, FailureKind, NextStep};
+use hookline_core::headers::HeaderListBuilder;
 use hookline_core::ids::AttemptId;
 use hookline_store::{DeliveryDetail, DeliverySummary, Store, StoreError};
 
@@ -97,6 +98,8 @@ pub async fn failed_attempt_fails_the_delivery(store: &dyn Store) {
         error_kind: Some(FailureKind::Timeout),
         error_message: Some("no answer within 5s".into()),
         response_excerpt: String::new(),
+        request_headers: None,
+        response_headers: None,
     };
 
     store.record_attempts(vec![record(timeout.clone(), NextStep::Failed)], context(at(5_010))).await.unwrap();
@@ -169,4 +172,40 @@ pub async fn a_success_clears_failure_state_set_earlier_in_its_batch(store: &dyn
     ]) {
         assert_eq!(store.get_delivery(&platform, delivery).await.unwrap().summary.delivery.status, status);
     }
+}
+
+/// An attempt's request and response headers are stored as given and read back, with the count of response
+/// headers left out; an attempt without them reads back without them.
+pub async fn attempt_headers_are_stored_and_read_back(store: &dyn Store) {
+    let platform = new_platform(store).await;
+    add_webhook(store, &platform, &["*"]).await;
+    let published = publish(store, &platform, "user.created", at(0)).await;
+    let delivery = only_job(&published).delivery_id.clone();
+
+    let mut sent = HeaderListBuilder::request();
+    sent.push("content-type", b"application/json");
+    sent.push("webhook-signature", b"v1,abc= v1,def=");
+    sent.push("x-quote", b"say \"hi\" \\ \t done");
+    let mut received = HeaderListBuilder::response();
+    received.push("x-request-id", b"r-1");
+    received.push("x-request-id", b"r-2");
+    received.push("x-huge", &vec![b'h'; 9_000]);
+    let first = Attempt {
+        request_headers: Some(sent.finish()),
+        response_headers: Some(received.finish()),
+        ..failed_attempt(&delivery, 1, at(10))
+    };
+    let second = Attempt { request_headers: None, response_headers: None, ..ok_attempt(&delivery, 2, at(20)) };
+    store.record_attempts(vec![record(first.clone(), NextStep::RetryAt(at(15)))], context(at(12))).await.unwrap();
+    store.record_attempts(vec![record(second.clone(), NextStep::Delivered)], context(at(25))).await.unwrap();
+
+    let detail = store.get_delivery(&platform, &delivery).await.unwrap();
+    assert_eq!(detail.attempts, vec![first.clone(), second]);
+    let response = detail.attempts[0].response_headers.as_ref().unwrap();
+    assert_eq!(
+        response.entries(),
+        vec![("x-request-id".to_owned(), "r-1".to_owned()), ("x-request-id".to_owned(), "r-2".to_owned())]
+    );
+    assert_eq!(response.omitted(), 1, "the header beyond 8 KiB is counted, not kept");
+    assert_eq!(detail.attempts[0].request_headers.as_ref().unwrap().entries()[2].1, "say \"hi\" \\ \t done");
 }

@@ -5,6 +5,7 @@ use hookline_core::Timestamp;
 use hookline_core::catalog::EventTypeName;
 use hookline_core::delivery::{Attempt, AttemptRecord, DeliveryJob, FailureKind, FailurePolicy, NextStep};
 use hookline_core::event::NewEvent;
+use hookline_core::headers::{HeaderList, HeaderListBuilder};
 use hookline_core::ids::{AttemptId, DeliveryId, EventId, PlatformId, WebhookId};
 use hookline_core::platform::Platform;
 use hookline_core::secret::{ApiKey, Secret};
@@ -105,7 +106,18 @@ pub fn ok_attempt(delivery: &DeliveryId, number: u32, started_at: Timestamp) -> 
         error_kind: None,
         error_message: None,
         response_excerpt: "ok".into(),
+        request_headers: Some(headers(&[("content-type", "application/json"), ("x-tradly-attempt", "1")])),
+        response_headers: Some(headers(&[("content-type", "text/plain")])),
     }
+}
+
+/// A header list of `pairs`, as the sender builds one.
+pub fn headers(pairs: &[(&str, &str)]) -> HeaderList {
+    let mut list = HeaderListBuilder::request();
+    for (name, value) in pairs {
+        list.push(name, value.as_bytes());
+    }
+    list.finish()
 }
 
 /// A failed attempt: the receiver answered HTTP 500.
@@ -120,6 +132,8 @@ pub fn failed_attempt(delivery: &DeliveryId, number: u32, started_at: Timestamp)
         error_kind: Some(FailureKind::Status),
         error_message: Some("receiver answered 500".into()),
         response_excerpt: "internal error".into(),
+        request_headers: Some(headers(&[("content-type", "application/json")])),
+        response_headers: Some(headers(&[])),
     }
 }
 

@@ -53,47 +53,64 @@ pub async fn portal_links_are_used_once(store: &dyn Store) {
     assert_eq!(store.consume_portal_link(token("never"), at(10)).await.unwrap(), None);
 }
 
-/// Health counts finished deliveries per webhook by hour over the last day, and only the platform's own.
+/// Health counts finished deliveries per webhook by clock hour, the current hour and the 23 before it, from the
+/// counters recording keeps (a batch's results summed), and only the platform's own.
 pub async fn health_counts_finished_deliveries_by_hour(store: &dyn Store) {
     const HOUR: i64 = 3_600_000;
+    const MINUTE: i64 = 60_000;
     let platform = new_platform(store).await;
     let hook = add_webhook(store, &platform, &["*"]).await;
     let other_platform = new_platform(store).await;
     add_webhook(store, &other_platform, &["*"]).await;
 
-    // Three deliveries: delivered 30 min before `now`, delivered 5 h before, failed 2 h before. One more on
-    // the other platform, delivered: never counted here.
-    let now = at(30 * HOUR);
-    let mut finish = Vec::new();
-    for (finished_at, ok) in [
-        (now.unix_millis() - HOUR / 2, true),
-        (now.unix_millis() - 5 * HOUR, true),
-        (now.unix_millis() - 2 * HOUR, false),
-    ] {
-        let published = publish(store, &platform, "user.created", at(0)).await;
-        let delivery = published.jobs[0].delivery_id.clone();
-        let time = hookline_core::Timestamp::from_unix_millis(finished_at);
-        let attempt = if ok { ok_attempt(&delivery, 1, time) } else { failed_attempt(&delivery, 1, time) };
-        let next = if ok { NextStep::Delivered } else { NextStep::Failed };
-        finish.push((record(attempt, next), time));
+    // `now` is 40 minutes into hour 30; hour 7 is the first of the 24 shown, hour 6 is outside them.
+    let now = at(30 * HOUR + 40 * MINUTE);
+    let mut batches: Vec<(Vec<(bool, NextStep)>, i64)> = vec![
+        (vec![(true, NextStep::Delivered)], 30 * HOUR + 10 * MINUTE),
+        // One batch of three: two delivered and a retry (pending again: not finished, not counted).
+        (
+            vec![(true, NextStep::Delivered), (true, NextStep::Delivered), (false, NextStep::RetryAt(at(40 * HOUR)))],
+            30 * HOUR + 20 * MINUTE,
+        ),
+        (vec![(false, NextStep::Failed)], 28 * HOUR + 50 * MINUTE),
+        (vec![(true, NextStep::Delivered)], 25 * HOUR + 40 * MINUTE),
+        (vec![(true, NextStep::Delivered)], 7 * HOUR + 5 * MINUTE),
+        (vec![(true, NextStep::Delivered)], 6 * HOUR + 59 * MINUTE),
+    ];
+    batches.sort_by_key(|(_, time)| *time);
+    for (results, finished_at) in batches {
+        let time = at(finished_at);
+        let mut batch = Vec::new();
+        for (ok, next) in results {
+            let published = publish(store, &platform, "user.created", at(0)).await;
+            let delivery = published.jobs[0].delivery_id.clone();
+            let attempt = if ok { ok_attempt(&delivery, 1, time) } else { failed_attempt(&delivery, 1, time) };
+            batch.push(record(attempt, next));
+        }
+        store.record_attempts(batch, context(time)).await.unwrap();
     }
     let other = publish(store, &other_platform, "user.created", at(0)).await;
     let other_delivery = other.jobs[0].delivery_id.clone();
-    finish.push((record(ok_attempt(&other_delivery, 1, at(29 * HOUR)), NextStep::Delivered), at(29 * HOUR)));
-    for (attempt, time) in finish {
-        store.record_attempts(vec![attempt], context(time)).await.unwrap();
-    }
+    let other_time = at(30 * HOUR + MINUTE);
+    store
+        .record_attempts(
+            vec![record(ok_attempt(&other_delivery, 1, other_time), NextStep::Delivered)],
+            context(other_time),
+        )
+        .await
+        .unwrap();
 
     let health = store.webhook_health(&platform, now).await.unwrap();
     assert_eq!(health.len(), 1);
     let h = &health[0];
     assert_eq!(h.webhook_id, hook.id);
-    assert_eq!((h.delivered_1h, h.failed_1h, h.delivered_24h, h.failed_24h), (1, 0, 2, 1));
+    assert_eq!((h.delivered_1h, h.failed_1h, h.delivered_24h, h.failed_24h), (3, 0, 5, 1));
     assert_eq!(h.hourly.len(), 24);
-    assert_eq!(h.hourly[23], (1, 0));
-    assert_eq!(h.hourly[22], (0, 1), "2 h before now starts the second-to-last hour");
-    assert_eq!(h.hourly[19], (1, 0));
-    assert_eq!(h.hourly.iter().map(|(d, f)| d + f).sum::<u64>(), 3);
+    assert_eq!(h.hourly[23], (3, 0), "the current hour");
+    assert_eq!(h.hourly[21], (0, 1));
+    assert_eq!(h.hourly[18], (1, 0));
+    assert_eq!(h.hourly[0], (1, 0), "hour 7, the first shown");
+    assert_eq!(h.hourly.iter().map(|(d, f)| d + f).sum::<u64>(), 6);
     // A day later nothing is recent.
     assert!(store.webhook_health(&platform, at(60 * HOUR)).await.unwrap().is_empty());
 }

@@ -5,6 +5,7 @@
 #![cfg(test)]
 
 mod api;
+mod attempt_headers;
 mod browser;
 mod cli;
 mod cli_inboxes;

@@ -31,6 +31,8 @@ fn attempt(failed: bool) -> Attempt {
         error_kind: failed.then_some(FailureKind::Status),
         error_message: failed.then(|| "HTTP 500".to_owned()),
         response_excerpt: String::new(),
+        request_headers: None,
+        response_headers: None,
     }
 }
 
