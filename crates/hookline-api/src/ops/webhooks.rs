@@ -59,14 +59,11 @@ fn filter(events: &[String]) -> Result<EventFilter, ApiError> {
     Ok(EventFilter::parse(events)?)
 }
 
-/// Creates a webhook with a fresh signing secret and returns it (secret included: the caller shows it once).
-pub(crate) async fn create(
-    state: &AppState,
-    platform: &PlatformId,
-    body: proto::CreateWebhook,
-) -> Result<Webhook, ApiError> {
+/// Refuses one more webhook (or `hookline listen` listener: each is fanned out to like a webhook) beyond
+/// `limits.max_webhooks`. Counted before creating: creates racing on several nodes may pass the limit by the
+/// number in flight.
+pub(crate) async fn check_webhook_limit(state: &AppState, platform: &PlatformId) -> Result<(), ApiError> {
     let limit = state.inner.max_webhooks;
-    // Counted before creating: creates racing on several nodes may pass the limit by the number in flight.
     if state.inner.store.webhook_count(platform).await? >= limit {
         return Err(ApiError::LimitReached {
             code: "webhook_limit_reached",
@@ -75,6 +72,16 @@ pub(crate) async fn create(
             ),
         });
     }
+    Ok(())
+}
+
+/// Creates a webhook with a fresh signing secret and returns it (secret included: the caller shows it once).
+pub(crate) async fn create(
+    state: &AppState,
+    platform: &PlatformId,
+    body: proto::CreateWebhook,
+) -> Result<Webhook, ApiError> {
+    check_webhook_limit(state, platform).await?;
     let now = Timestamp::now();
     let webhook = Webhook {
         id: WebhookId::generate(),

@@ -60,6 +60,7 @@ async fn create_listener(
     let forward_to =
         WebhookUrl::parse(&body.forward_to, any).map_err(|e| ValidationError::new("forward_to", e.message))?;
     let events = EventFilter::parse(&body.events.unwrap_or_else(|| vec!["*".to_owned()]))?;
+    crate::ops::webhooks::check_webhook_limit(&state, &platform.id).await?;
     let now = Timestamp::now();
     let webhook = Webhook {
         id: WebhookId::generate(),

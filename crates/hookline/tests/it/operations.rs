@@ -61,6 +61,11 @@ async fn webhooks_per_platform_are_limited() {
     assert_eq!(refused["error"]["code"], "webhook_limit_reached");
     let (_, list) = app.call("GET", "/v1/webhooks", Some(&key), None).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 2, "{list}");
+    // A `hookline listen` listener is fanned out to like a webhook, and counts as one.
+    let listener = json!({"forward_to": "http://127.0.0.1:9/listen"});
+    let (status, refused) = app.call("POST", "/v1/listeners", Some(&key), Some(listener)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["code"], "webhook_limit_reached");
     app.webhook(&other, "http://127.0.0.1:9/c", &["*"]).await;
 
     let path = format!("/v1/webhooks/{}", first["id"].as_str().unwrap());
