@@ -78,7 +78,7 @@ fn composed_statements_spell_out_their_columns() {
     assert_eq!(
         INSERT_WEBHOOK.postgres(),
         format!(
-            "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         )
     );
     assert_eq!(INSERT_WEBHOOK.sqlite().matches('?').count(), WEBHOOK_COLUMNS.split(", ").count());

@@ -14,6 +14,8 @@ use crate::support::{Reply, TestApp, TestReceiver};
 async fn dashboard_end_to_end_in_a_real_browser() {
     let Some(driver) = browser::driver("dashboard_end_to_end_in_a_real_browser").await else { return };
     let app = TestApp::spawn().await;
+    let clock_hour = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 3600;
+    let first_hour = clock_hour();
     let key = app.platform("acme").await;
     let receiver = TestReceiver::start().await;
     let base = app.base.clone();
@@ -122,9 +124,12 @@ async fn dashboard_end_to_end_in_a_real_browser() {
     b.goto(&page("/ui/")).await.unwrap();
     let overview = text(&b).await;
     // The counters count what finished when: the failing webhook's delivery failed for good, then was retried
-    // by hand and delivered, so it shows once as failed and once as delivered (in 1 h and in 24 h).
-    assert_eq!(overview.matches("1 delivered · 0 failed").count(), 2, "the healthy webhook: {overview}");
-    assert_eq!(overview.matches("1 delivered · 1 failed").count(), 2, "the failing webhook: {overview}");
+    // by hand and delivered, so it shows once as failed and once as delivered (this clock hour and 24 h; when
+    // the test ran across the turn of an hour, only the 24 h column is sure to hold them all).
+    let columns = if clock_hour() == first_hour { 2 } else { 1 };
+    let healthy = overview.matches("1 delivered · 0 failed").count();
+    assert!(healthy >= columns, "the healthy webhook: {overview}");
+    assert!(overview.matches("1 delivered · 1 failed").count() >= columns, "the failing webhook: {overview}");
     shoot(&b, "overview").await;
     b.goto(&page("/ui/webhooks")).await.unwrap();
     assert!(text(&b).await.contains(&receiver.url));

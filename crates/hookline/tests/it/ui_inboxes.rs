@@ -245,7 +245,7 @@ async fn a_signed_request_shows_its_verdict_reason_and_webhook_on_the_inbox_page
 
 #[tokio::test]
 async fn the_overview_pages_through_every_webhook() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|raw| raw.limits.max_webhooks = 200).await;
     let key = app.platform("acme").await;
     let receiver = TestReceiver::start().await;
     let mut ids = Vec::new();
