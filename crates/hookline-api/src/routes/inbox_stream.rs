@@ -15,7 +15,6 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -25,9 +24,8 @@ use hookline_core::Timestamp;
 use hookline_core::ids::{InboxId, PlatformId};
 use hookline_core::inbox::CapturedRequest;
 use hookline_store::{ApiStore, Page, StoreError};
-use tokio::sync::broadcast;
-use tokio_util::sync::CancellationToken;
 
+use super::stream_wake::{Wake, end_event};
 use crate::auth::PlatformAuth;
 use crate::ops::inboxes::inbox_id;
 use crate::{ApiError, AppState, convert};
@@ -96,14 +94,17 @@ pub(crate) async fn follow(
     let follower = Follower {
         store,
         platform,
-        inbox: id,
+        inbox: id.clone(),
         render,
         cursor,
         pending: VecDeque::new(),
-        captured,
-        poll: state.inner.inboxes.config.stream_poll,
-        until: tokio::time::Instant::now() + state.inner.inboxes.config.stream_max,
-        shutdown: state.inner.shutdown.clone(),
+        wake: Wake::new(
+            captured,
+            id.clone(),
+            state.inner.inboxes.config.stream_poll,
+            state.inner.inboxes.config.stream_max,
+            state.inner.shutdown.clone(),
+        ),
         ended: false,
     };
     let events = stream::unfold(follower, |mut follower| async move {
@@ -123,11 +124,8 @@ struct Follower {
     cursor: i64,
     /// Fetched, not yet sent.
     pending: VecDeque<CapturedRequest>,
-    captured: broadcast::Receiver<InboxId>,
-    poll: Duration,
-    /// When the stream ends by itself (`inbox.stream_max`).
-    until: tokio::time::Instant,
-    shutdown: CancellationToken,
+    /// Woken by this node's captures for the inbox; ends after `inbox.stream_max`.
+    wake: Wake<InboxId>,
     ended: bool,
 }
 
@@ -154,35 +152,17 @@ impl Follower {
                 // A store hiccup is not the end of the stream: look again at the next wake-up.
                 Err(error) => tracing::warn!(error = ?error, inbox_id = %self.inbox, "inbox stream could not read"),
             }
-            if tokio::time::Instant::now() >= self.until {
+            if self.wake.expired() {
                 return Some(self.end("the stream reached inbox.stream_max: reconnect with Last-Event-ID to resume"));
             }
-            if !self.wait().await {
+            if !self.wake.wait().await {
                 return Some(self.end("the server is shutting down"));
-            }
-        }
-    }
-
-    /// Waits until this node captures for the inbox or the poll interval passes; `false` on shutdown.
-    async fn wait(&mut self) -> bool {
-        let deadline = tokio::time::sleep_until((tokio::time::Instant::now() + self.poll).min(self.until));
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                _ = &mut deadline => return true,
-                _ = self.shutdown.cancelled() => return false,
-                received = self.captured.recv() => match received {
-                    Ok(inbox) if inbox == self.inbox => return true,
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => return true,
-                    Err(broadcast::error::RecvError::Closed) => return false,
-                },
             }
         }
     }
 
     fn end(&mut self, reason: &str) -> Event {
         self.ended = true;
-        Event::default().event("end").data(serde_json::json!({ "reason": reason }).to_string())
+        end_event(reason)
     }
 }

@@ -25,10 +25,9 @@ use hookline_core::Timestamp;
 use hookline_core::delivery::DeliveryJob;
 use hookline_core::ids::{PlatformId, WebhookId};
 use hookline_store::{ApiStore, StoreError};
-use tokio::sync::broadcast;
-use tokio_util::sync::CancellationToken;
 
 use super::listeners::listener_id;
+use super::stream_wake::{Wake, end_event};
 use crate::auth::PlatformAuth;
 use crate::{ApiError, AppState, convert};
 
@@ -71,15 +70,18 @@ pub(super) async fn stream_deliveries(
     state.inner.store.touch_listener(&platform.id, &id, now).await?;
     let streamer = Streamer {
         store: Arc::clone(&state.inner.store),
-        platform: platform.id,
+        platform: platform.id.clone(),
         listener: id,
         pending: VecDeque::new(),
-        published,
+        wake: Wake::new(
+            published,
+            platform.id.clone(),
+            state.inner.inboxes.config.stream_poll,
+            state.inner.inboxes.config.stream_max,
+            state.inner.shutdown.clone(),
+        ),
         lease: state.inner.lease,
-        poll: state.inner.inboxes.config.stream_poll,
-        until: tokio::time::Instant::now() + state.inner.inboxes.config.stream_max,
         touched: tokio::time::Instant::now(),
-        shutdown: state.inner.shutdown.clone(),
         ended: false,
     };
     let events = stream::unfold(streamer, |mut streamer| async move {
@@ -96,14 +98,11 @@ struct Streamer {
     listener: WebhookId,
     /// Claimed, not yet sent.
     pending: VecDeque<DeliveryJob>,
-    published: broadcast::Receiver<PlatformId>,
+    /// Woken by events published for the platform on this node; ends after `inbox.stream_max`.
+    wake: Wake<PlatformId>,
     lease: Duration,
-    poll: Duration,
-    /// When the stream ends by itself (`inbox.stream_max`).
-    until: tokio::time::Instant,
     /// When the listener was last marked as seen.
     touched: tokio::time::Instant,
-    shutdown: CancellationToken,
     ended: bool,
 }
 
@@ -140,36 +139,17 @@ impl Streamer {
                     tracing::warn!(error = ?error, webhook_id = %self.listener, "listener stream could not claim")
                 }
             }
-            if tokio::time::Instant::now() >= self.until {
+            if self.wake.expired() {
                 return Some(self.end("the stream reached its time limit: reconnect to go on (nothing is lost)"));
             }
-            if !self.wait().await {
+            if !self.wake.wait().await {
                 return Some(self.end("the server is shutting down"));
-            }
-        }
-    }
-
-    /// Waits until an event is published for this platform on this node or the poll interval passes; `false`
-    /// on shutdown.
-    async fn wait(&mut self) -> bool {
-        let deadline = tokio::time::sleep_until((tokio::time::Instant::now() + self.poll).min(self.until));
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                _ = &mut deadline => return true,
-                _ = self.shutdown.cancelled() => return false,
-                received = self.published.recv() => match received {
-                    Ok(platform) if platform == self.platform => return true,
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => return true,
-                    Err(broadcast::error::RecvError::Closed) => return false,
-                },
             }
         }
     }
 
     fn end(&mut self, reason: &str) -> Event {
         self.ended = true;
-        Event::default().event("end").data(serde_json::json!({ "reason": reason }).to_string())
+        end_event(reason)
     }
 }

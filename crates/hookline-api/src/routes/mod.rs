@@ -13,6 +13,7 @@ mod listeners;
 mod openapi;
 mod platforms;
 mod portal;
+mod stream_wake;
 mod webhooks;
 
 use axum::Router;
